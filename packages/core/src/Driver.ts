@@ -1,0 +1,256 @@
+/**
+ * The platform boundary of Sluice.
+ *
+ * A driver is a small, callback-based handle interface modelled on what Node's
+ * `net.js` asks of a libuv handle. It owns no policy: half-close, timeouts,
+ * buffering limits, connection limits and error classification belong to the
+ * engine (`Engine.ts`). Callbacks never throw; native failures are normalised
+ * into {@link DriverError} values before they cross the boundary.
+ *
+ * Two drivers exist: `@sluice/node-adapter` (real sockets over `node:net`) and
+ * the in-memory network of `MemoryNetwork.ts`.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * A failure reported by a driver: an errno-style `code` (`"ECONNREFUSED"`),
+ * the platform's numeric `errno` when known, and the system call that failed.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface DriverError {
+  readonly code: string
+  readonly errno?: number | undefined
+  readonly syscall: string
+  readonly address?: string | undefined
+  readonly port?: number | undefined
+  /** Native error or description, kept for diagnostics. */
+  readonly cause?: unknown
+}
+
+/**
+ * The address family of an IP socket.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Family = "IPv4" | "IPv6"
+
+/**
+ * The address of one end of a connection or of a listener.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Endpoint =
+  | { readonly _tag: "Tcp"; readonly address: string; readonly port: number; readonly family: Family }
+  | { readonly _tag: "Ipc"; readonly path: string }
+
+/**
+ * What the engine hands a driver to dial: a resolved IP address and port, or a
+ * local socket path.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type ConnectTarget =
+  | {
+    readonly _tag: "Tcp"
+    readonly address: string
+    readonly port: number
+    readonly family: 4 | 6
+    readonly localAddress?: string | undefined
+    readonly localPort?: number | undefined
+  }
+  | { readonly _tag: "Ipc"; readonly path: string }
+
+/**
+ * What the engine hands a driver to listen on.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type ListenTarget =
+  | {
+    readonly _tag: "Tcp"
+    /** An IP address; `undefined` means every interface (dual-stack where possible). */
+    readonly host: string | undefined
+    readonly port: number
+    readonly backlog: number
+    readonly exclusive: boolean
+    readonly ipv6Only: boolean
+    readonly reusePort: boolean
+  }
+  | {
+    readonly _tag: "Ipc"
+    readonly path: string
+    readonly backlog: number
+    readonly exclusive: boolean
+    readonly readableAll: boolean
+    readonly writableAll: boolean
+  }
+  | { readonly _tag: "Fd"; readonly fd: number; readonly backlog: number }
+
+/**
+ * The callbacks a driver calls on an open handle. The engine installs them
+ * with {@link Handle.bind} before it starts reading.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface HandleEvents {
+  /** Bytes arrived. The chunk is owned by the receiver from now on. */
+  readonly onData: (chunk: Uint8Array) => void
+  /** The peer sent FIN: no more bytes will arrive. */
+  readonly onEnd: () => void
+  /** Reading failed (for example `ECONNRESET`). No more events follow, except `onClose`. */
+  readonly onError: (error: DriverError) => void
+}
+
+/**
+ * An open stream handle: one end of a TCP or local connection.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Handle {
+  /** Installs the engine's callbacks. Called once, before `readStart`. */
+  bind(events: HandleEvents): void
+  /** Start (or resume) delivering `onData` / `onEnd` / `onError`. */
+  readStart(): void
+  /** Stop delivering data: the kernel buffers fill up and the peer's writes block. */
+  readStop(): void
+  /**
+   * Queue chunks for sending. `callback` runs once all of them were handed to
+   * the platform, with the error if the write failed.
+   */
+  write(chunks: ReadonlyArray<Uint8Array>, callback: (error: DriverError | undefined) => void): void
+  /** Bytes accepted by `write` and not yet handed to the platform. */
+  readonly writeQueueSize: number
+  /** Send FIN once queued writes are flushed (half-close). */
+  shutdown(callback: (error: DriverError | undefined) => void): void
+  /** Release the handle. Unsent data may be lost; the peer sees FIN. */
+  close(callback: () => void): void
+  /** Abort the connection: the peer sees RST. Releases the handle. */
+  reset(callback: () => void): void
+  localEndpoint(): Endpoint | undefined
+  remoteEndpoint(): Endpoint | undefined
+  setNoDelay(enable: boolean): void
+  setKeepAlive(enable: boolean, initialDelayMs: number): void
+  ref(): void
+  unref(): void
+}
+
+/**
+ * The callbacks a driver calls on a listener.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ListenerEvents {
+  /** A connection was accepted. */
+  readonly onConnection: (handle: Handle) => void
+  /** Accepting failed (for example `EMFILE`); the listener stays open. */
+  readonly onError: (error: DriverError) => void
+}
+
+/**
+ * A bound, listening server handle.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ListenerHandle {
+  endpoint(): Endpoint
+  close(callback: () => void): void
+  ref(): void
+  unref(): void
+}
+
+/**
+ * One resolved address of a name lookup.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface LookupAddress {
+  readonly address: string
+  readonly family: 4 | 6
+}
+
+/**
+ * Options for a name lookup.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface LookupOptions {
+  readonly family: 0 | 4 | 6
+  readonly hints: number
+  readonly all: boolean
+}
+
+/**
+ * A cancellable timer source. Node's driver uses real timers; the memory
+ * network uses Effect's `Clock`, so `TestClock` drives it.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Timers {
+  now(): number
+  /** Runs `f` after `ms` milliseconds unless the returned canceller runs first. */
+  schedule(ms: number, f: () => void): () => void
+}
+
+/**
+ * What a driver can and cannot do. The engine answers with a typed
+ * `Unsupported` error instead of calling a missing capability.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Capabilities {
+  readonly ipc: boolean
+  readonly fd: boolean
+  readonly reusePort: boolean
+  readonly ipv6: boolean
+}
+
+/**
+ * A platform driver.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Driver {
+  readonly name: string
+  readonly capabilities: Capabilities
+  readonly timers: Timers
+  /**
+   * Dial a resolved target. The callback runs once, with the connected handle
+   * or the error. The returned function cancels a pending attempt (the callback
+   * then never runs).
+   */
+  connect(
+    target: ConnectTarget,
+    callback: (error: DriverError | undefined, handle: Handle | undefined) => void
+  ): () => void
+  /** Bind and listen. The callback runs once, with the listener or the error. */
+  listen(
+    target: ListenTarget,
+    events: ListenerEvents,
+    callback: (error: DriverError | undefined, listener: ListenerHandle | undefined) => void
+  ): void
+  /**
+   * Resolve a host name. The callback runs once; the returned function cancels
+   * (the callback then never runs).
+   */
+  lookup(
+    hostname: string,
+    options: LookupOptions,
+    callback: (error: DriverError | undefined, addresses: ReadonlyArray<LookupAddress>) => void
+  ): () => void
+}

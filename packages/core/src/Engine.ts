@@ -1,0 +1,712 @@
+/**
+ * The connection engine shared by both faces.
+ *
+ * `Connection` and `Listener` are plain, callback-based state machines over a
+ * driver {@link Handle}: byte counters, the idle timer, the half-close policy,
+ * connection limits, and the connect procedure (name lookup, address-family
+ * selection, happy eyeballs, deadline). The Effect face (`Socket`, `Server`,
+ * `Network`) and the Node face (`@sluice/compat`) both drive these objects, so
+ * a lifecycle rule is written once and behaves the same in both.
+ *
+ * This module is the low-level layer for building faces; applications use
+ * `Network` (Effect) or `@sluice/compat` (Node).
+ *
+ * @since 0.1.0
+ */
+import { isIP } from "./Address.ts"
+import type {
+  Driver,
+  DriverError,
+  Endpoint,
+  Family,
+  Handle,
+  ListenerHandle,
+  ListenTarget,
+  LookupAddress,
+  LookupOptions
+} from "./Driver.ts"
+
+/**
+ * What a face receives from a live connection.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ConnectionEvents {
+  /** Bytes arrived (already counted). */
+  readonly onData: (chunk: Uint8Array) => void
+  /** The peer half-closed. */
+  readonly onEnd: () => void
+  /** The connection failed while reading. */
+  readonly onError: (error: DriverError) => void
+  /** The idle timeout elapsed. The connection stays open; the face decides. */
+  readonly onTimeout: () => void
+  /**
+   * The engine's half-close policy asks the face to end its write side once
+   * its queued writes are flushed (the peer ended and `allowHalfOpen` is off).
+   */
+  readonly onEndWritable: () => void
+}
+
+const noop = (): void => {}
+
+const detachedEvents: ConnectionEvents = {
+  onData: noop,
+  onEnd: noop,
+  onError: noop,
+  onTimeout: noop,
+  onEndWritable: noop
+}
+
+/**
+ * Options fixed when a connection is created.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ConnectionOptions {
+  /** Keep the write side open after the peer ends (default `false`). */
+  readonly allowHalfOpen?: boolean | undefined
+}
+
+const closedError = (syscall: string): DriverError => ({ code: "EPIPE", syscall })
+
+/**
+ * One end of an open connection.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export class Connection {
+  /** Bytes received so far. */
+  bytesRead = 0
+  /** Bytes handed to `write` so far (including bytes still queued). */
+  bytesWritten = 0
+  /** Bytes handed to `write` whose completion has not been reported yet. */
+  pendingBytes = 0
+  allowHalfOpen: boolean
+  /** The peer has half-closed (FIN received). */
+  readEnded = false
+  /** Our FIN was requested. */
+  writeEnded = false
+  /** The handle was released. */
+  closed = false
+  readonly driver: Driver
+  readonly handle: Handle
+  private events: ConnectionEvents = detachedEvents
+  private timeoutMs = 0
+  private lastActivity = 0
+  private cancelTimer: (() => void) | undefined = undefined
+  private readonly closeHooks: Array<() => void> = []
+  private local: Endpoint | undefined = undefined
+  private remote: Endpoint | undefined = undefined
+
+  constructor(driver: Driver, handle: Handle, options?: ConnectionOptions) {
+    this.driver = driver
+    this.handle = handle
+    this.allowHalfOpen = options?.allowHalfOpen ?? false
+    handle.bind({
+      onData: (chunk) => {
+        this.bytesRead += chunk.length
+        if (this.timeoutMs > 0) this.touch()
+        this.events.onData(chunk)
+      },
+      onEnd: () => {
+        if (this.readEnded) return
+        this.readEnded = true
+        if (this.timeoutMs > 0) this.touch()
+        this.events.onEnd()
+        if (!this.allowHalfOpen && !this.writeEnded && !this.closed) this.events.onEndWritable()
+      },
+      onError: (error) => {
+        if (this.closed) return
+        this.events.onError(error)
+      }
+    })
+  }
+
+  /** Installs the face's callbacks. */
+  attach(events: ConnectionEvents): void {
+    this.events = events
+  }
+
+  /** Runs `f` once when the handle is released. */
+  onClose(f: () => void): void {
+    if (this.closed) f()
+    else this.closeHooks.push(f)
+  }
+
+  readStart(): void {
+    if (!this.closed && !this.readEnded) this.handle.readStart()
+  }
+
+  readStop(): void {
+    if (!this.closed) this.handle.readStop()
+  }
+
+  /**
+   * Sends chunks. `callback` runs when the driver accepted all of them, with
+   * the error if the write failed (writing after close or after `shutdown`
+   * fails with `EPIPE`).
+   */
+  write(chunks: ReadonlyArray<Uint8Array>, callback: (error: DriverError | undefined) => void): void {
+    if (this.closed || this.writeEnded) {
+      callback(closedError("write"))
+      return
+    }
+    let size = 0
+    for (let i = 0; i < chunks.length; i++) size += chunks[i]!.length
+    this.bytesWritten += size
+    this.pendingBytes += size
+    if (this.timeoutMs > 0) this.touch()
+    this.handle.write(chunks, (error) => {
+      this.pendingBytes -= size
+      if (this.timeoutMs > 0) this.touch()
+      callback(error)
+    })
+  }
+
+  /** Bytes queued below the face: accepted by `write`, not yet sent. */
+  get queuedBytes(): number {
+    return this.pendingBytes
+  }
+
+  /** Half-close: send FIN after queued writes. */
+  shutdown(callback: (error: DriverError | undefined) => void): void {
+    if (this.closed) {
+      callback(undefined)
+      return
+    }
+    this.writeEnded = true
+    this.handle.shutdown(callback)
+  }
+
+  /** Release the handle; the peer sees FIN. */
+  close(callback?: () => void): void {
+    if (this.closed) {
+      callback?.()
+      return
+    }
+    this.markClosed()
+    this.handle.close(callback ?? noop)
+  }
+
+  /** Abort; the peer sees RST. */
+  reset(callback?: () => void): void {
+    if (this.closed) {
+      callback?.()
+      return
+    }
+    this.markClosed()
+    this.handle.reset(callback ?? noop)
+  }
+
+  private markClosed(): void {
+    // addresses stay readable after close, as in Node
+    this.localEndpoint()
+    this.remoteEndpoint()
+    this.closed = true
+    this.events = detachedEvents
+    this.clearTimer()
+    const hooks = this.closeHooks.splice(0)
+    for (const hook of hooks) hook()
+  }
+
+  /**
+   * Arms the idle timer: `onTimeout` fires after `ms` milliseconds without a
+   * read or a write, and again after each further idle period. `0` disarms.
+   */
+  setTimeout(ms: number): void {
+    this.clearTimer()
+    this.timeoutMs = ms
+    if (ms > 0 && !this.closed) {
+      this.lastActivity = this.driver.timers.now()
+      this.arm(ms)
+    }
+  }
+
+  get timeout(): number {
+    return this.timeoutMs
+  }
+
+  private touch(): void {
+    this.lastActivity = this.driver.timers.now()
+    if (this.cancelTimer === undefined && !this.closed) this.arm(this.timeoutMs)
+  }
+
+  private arm(ms: number): void {
+    this.cancelTimer = this.driver.timers.schedule(ms, this.onTimer)
+  }
+
+  private readonly onTimer = (): void => {
+    this.cancelTimer = undefined
+    if (this.closed || this.timeoutMs <= 0) return
+    const idle = this.driver.timers.now() - this.lastActivity
+    if (idle < this.timeoutMs) {
+      this.arm(this.timeoutMs - idle)
+      return
+    }
+    this.events.onTimeout()
+  }
+
+  private clearTimer(): void {
+    if (this.cancelTimer !== undefined) {
+      this.cancelTimer()
+      this.cancelTimer = undefined
+    }
+  }
+
+  localEndpoint(): Endpoint | undefined {
+    if (this.local === undefined && !this.closed) this.local = this.handle.localEndpoint()
+    return this.local
+  }
+
+  remoteEndpoint(): Endpoint | undefined {
+    if (this.remote === undefined && !this.closed) this.remote = this.handle.remoteEndpoint()
+    return this.remote
+  }
+
+  setNoDelay(enable: boolean): void {
+    if (!this.closed) this.handle.setNoDelay(enable)
+  }
+
+  setKeepAlive(enable: boolean, initialDelayMs: number): void {
+    if (!this.closed) this.handle.setKeepAlive(enable, initialDelayMs)
+  }
+
+  ref(): void {
+    if (!this.closed) this.handle.ref()
+  }
+
+  unref(): void {
+    if (!this.closed) this.handle.unref()
+  }
+}
+
+// ---------------------------------------------------------------------------
+// connect
+// ---------------------------------------------------------------------------
+
+/**
+ * A custom name lookup, in the shape of the driver's.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type LookupFunction = (
+  hostname: string,
+  options: LookupOptions,
+  callback: (error: DriverError | undefined, addresses: ReadonlyArray<LookupAddress>) => void
+) => void
+
+/**
+ * A fully validated connect request.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type ConnectRequest =
+  | { readonly _tag: "Ipc"; readonly path: string; readonly deadlineMs?: number | undefined }
+  | {
+    readonly _tag: "Tcp"
+    readonly host: string
+    readonly port: number
+    readonly localAddress?: string | undefined
+    readonly localPort?: number | undefined
+    readonly family: 0 | 4 | 6
+    readonly hints: number
+    readonly lookup?: LookupFunction | undefined
+    readonly autoSelectFamily: boolean
+    readonly autoSelectFamilyAttemptTimeoutMs: number
+    /** One deadline over lookup and every attempt (`undefined`: none). */
+    readonly deadlineMs?: number | undefined
+  }
+
+/**
+ * The outcome of one connect attempt.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Attempt {
+  readonly address: string
+  readonly port: number
+  readonly family: 4 | 6
+  readonly outcome: "connected" | "failed" | "timedOut" | "cancelled"
+  readonly error?: DriverError | undefined
+  readonly durationMs: number
+}
+
+/**
+ * Observes the phases of a connect. Every member is optional.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ConnectObserver {
+  readonly onLookup?: (
+    error: DriverError | undefined,
+    address: string | undefined,
+    family: 4 | 6 | undefined,
+    host: string
+  ) => void
+  readonly onAttempt?: (address: string, port: number, family: 4 | 6) => void
+  readonly onAttemptFailed?: (address: string, port: number, family: 4 | 6, error: DriverError) => void
+  readonly onAttemptTimeout?: (address: string, port: number, family: 4 | 6) => void
+}
+
+/**
+ * The result of a successful connect.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Connected {
+  readonly handle: Handle
+  readonly attempts: ReadonlyArray<Attempt>
+}
+
+/**
+ * The failure of a connect: the error that ends it (the only error, the last
+ * attempt's, or `ETIMEDOUT` for the deadline) and every attempt.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ConnectFailure {
+  readonly error: DriverError
+  readonly errors: ReadonlyArray<DriverError>
+  readonly attempts: ReadonlyArray<Attempt>
+  /** `true` when the failure happened during name lookup. */
+  readonly lookup: boolean
+}
+
+/**
+ * Orders resolved addresses for happy eyeballs: families interleaved, starting
+ * with the family of the first answer (RFC 8305, as Node does).
+ *
+ * @category connect
+ * @since 0.1.0
+ */
+export const interleave = (addresses: ReadonlyArray<LookupAddress>): Array<LookupAddress> => {
+  if (addresses.length === 0) return []
+  const first = addresses[0]!.family
+  const a = addresses.filter((x) => x.family === first)
+  const b = addresses.filter((x) => x.family !== first)
+  const out: Array<LookupAddress> = []
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    if (i < a.length) out.push(a[i]!)
+    if (i < b.length) out.push(b[i]!)
+  }
+  return out
+}
+
+/**
+ * Runs the connect procedure: name lookup (skipped for IP literals and paths),
+ * then one attempt or, with `autoSelectFamily`, attempts over interleaved
+ * families each bounded by the attempt timeout, all under the optional
+ * deadline. Returns a canceller; after cancelling, no callback runs and
+ * nothing stays open.
+ *
+ * @category connect
+ * @since 0.1.0
+ */
+export const connect = (
+  driver: Driver,
+  request: ConnectRequest,
+  observer: ConnectObserver,
+  callback: (failure: ConnectFailure | undefined, connected: Connected | undefined) => void
+): () => void => {
+  let done = false
+  let cancelStep: (() => void) | undefined
+  let cancelDeadline: (() => void) | undefined
+  const attempts: Array<Attempt> = []
+  const errors: Array<DriverError> = []
+  const finish = (failure: ConnectFailure | undefined, connected: Connected | undefined) => {
+    if (done) return
+    done = true
+    cancelDeadline?.()
+    callback(failure, connected)
+  }
+  const fail = (error: DriverError, lookup: boolean) => finish({ error, errors, attempts, lookup }, undefined)
+
+  if (request.deadlineMs !== undefined) {
+    const ms = request.deadlineMs
+    const target = request._tag === "Ipc" ? { address: request.path } : { address: request.host, port: request.port }
+    cancelDeadline = driver.timers.schedule(ms, () => {
+      if (done) return
+      cancelStep?.()
+      fail({ code: "ETIMEDOUT", syscall: "connect", ...target, cause: `connect deadline of ${ms} ms elapsed` }, false)
+    })
+  }
+
+  if (request._tag === "Ipc") {
+    cancelStep = driver.connect({ _tag: "Ipc", path: request.path }, (error, handle) => {
+      if (error !== undefined || handle === undefined) {
+        const e = error ?? { code: "UNKNOWN", syscall: "connect" }
+        errors.push(e)
+        fail(e, false)
+      } else finish(undefined, { handle, attempts })
+    })
+    return () => {
+      done = true
+      cancelStep?.()
+      cancelDeadline?.()
+    }
+  }
+
+  const tcp = request
+  const attemptOne = (
+    address: LookupAddress,
+    timeoutMs: number | undefined,
+    next: (() => void) | undefined
+  ) => {
+    const start = driver.timers.now()
+    observer.onAttempt?.(address.address, tcp.port, address.family)
+    let settled = false
+    let cancelTimeout: (() => void) | undefined
+    const cancelConnect = driver.connect(
+      {
+        _tag: "Tcp",
+        address: address.address,
+        port: tcp.port,
+        family: address.family,
+        localAddress: tcp.localAddress,
+        localPort: tcp.localPort
+      },
+      (error, handle) => {
+        if (settled || done) {
+          handle?.close(noop)
+          return
+        }
+        settled = true
+        cancelTimeout?.()
+        const durationMs = driver.timers.now() - start
+        if (error !== undefined || handle === undefined) {
+          const e = error ?? { code: "UNKNOWN", syscall: "connect" }
+          errors.push(e)
+          attempts.push({ ...address, port: tcp.port, outcome: "failed", error: e, durationMs })
+          if (next !== undefined) {
+            observer.onAttemptFailed?.(address.address, tcp.port, address.family, e)
+            next()
+          } else fail(e, false)
+          return
+        }
+        attempts.push({ ...address, port: tcp.port, outcome: "connected", durationMs })
+        finish(undefined, { handle, attempts })
+      }
+    )
+    cancelStep = () => {
+      if (settled) return
+      settled = true
+      cancelTimeout?.()
+      cancelConnect()
+      attempts.push({
+        ...address,
+        port: tcp.port,
+        outcome: "cancelled",
+        durationMs: driver.timers.now() - start
+      })
+    }
+    if (timeoutMs !== undefined && next !== undefined) {
+      cancelTimeout = driver.timers.schedule(timeoutMs, () => {
+        if (settled || done) return
+        settled = true
+        cancelConnect()
+        attempts.push({ ...address, port: tcp.port, outcome: "timedOut", durationMs: driver.timers.now() - start })
+        observer.onAttemptTimeout?.(address.address, tcp.port, address.family)
+        next()
+      })
+    }
+  }
+
+  const attemptAll = (addresses: ReadonlyArray<LookupAddress>) => {
+    let i = 0
+    const step = (): void => {
+      if (done) return
+      const address = addresses[i++]!
+      const last = i >= addresses.length
+      attemptOne(address, last ? undefined : tcp.autoSelectFamilyAttemptTimeoutMs, last ? undefined : step)
+    }
+    step()
+  }
+
+  const literal = isIP(tcp.host)
+  if (literal !== 0) {
+    attemptOne({ address: tcp.host, family: literal }, undefined, undefined)
+  } else {
+    const lookup: LookupFunction = tcp.lookup ?? ((h, o, cb) => driver.lookup(h, o, cb))
+    const all = tcp.autoSelectFamily
+    let cancelled = false
+    const cancelLookup = tcp.lookup === undefined
+      ? driver.lookup(tcp.host, { family: tcp.family, hints: tcp.hints, all }, (e, a) => onResolved(e, a))
+      : (lookup(tcp.host, { family: tcp.family, hints: tcp.hints, all }, (e, a) => onResolved(e, a)), noop)
+    cancelStep = () => {
+      cancelled = true
+      cancelLookup()
+    }
+    function onResolved(error: DriverError | undefined, addresses: ReadonlyArray<LookupAddress>) {
+      if (cancelled || done) return
+      if (error !== undefined || addresses.length === 0) {
+        const e = error ?? { code: "ENOTFOUND", syscall: "getaddrinfo", address: tcp.host }
+        observer.onLookup?.(e, undefined, undefined, tcp.host)
+        errors.push(e)
+        fail(e, true)
+        return
+      }
+      const ordered = all ? interleave(addresses) : [addresses[0]!]
+      if (ordered.length === 1 || !all) {
+        const only = ordered[0]!
+        observer.onLookup?.(undefined, only.address, only.family, tcp.host)
+        attemptOne(only, undefined, undefined)
+        return
+      }
+      attemptAll(ordered)
+    }
+  }
+
+  return () => {
+    if (done) return
+    done = true
+    cancelStep?.()
+    cancelDeadline?.()
+  }
+}
+
+// ---------------------------------------------------------------------------
+// listen
+// ---------------------------------------------------------------------------
+
+/**
+ * The addresses of a dropped connection (`maxConnections` reached).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface DropInfo {
+  readonly local: Endpoint | undefined
+  readonly remote: Endpoint | undefined
+}
+
+/**
+ * What a face receives from a listener.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ListenerEvents {
+  readonly onConnection: (connection: Connection) => void
+  readonly onDrop: (info: DropInfo) => void
+  readonly onError: (error: DriverError) => void
+}
+
+/**
+ * Options of a listener.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ListenerOptions {
+  readonly allowHalfOpen?: boolean | undefined
+  /** Refuse connections beyond this many open ones (`undefined`: no limit). */
+  readonly maxConnections?: number | undefined
+}
+
+/**
+ * A listening server: accepts connections, enforces `maxConnections`, counts
+ * open connections.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export class Listener {
+  /** Connections accepted and not yet closed. */
+  connections = 0
+  /** Connections refused because of `maxConnections`. */
+  dropped = 0
+  maxConnections: number | undefined
+  allowHalfOpen: boolean
+  closed = false
+  readonly driver: Driver
+  handle!: ListenerHandle
+  private readonly events: ListenerEvents
+  private endpointCache: Endpoint | undefined
+
+  constructor(driver: Driver, events: ListenerEvents, options?: ListenerOptions) {
+    this.driver = driver
+    this.events = events
+    this.maxConnections = options?.maxConnections
+    this.allowHalfOpen = options?.allowHalfOpen ?? false
+  }
+
+  /** @internal */
+  accept(handle: Handle): void {
+    if (this.closed) {
+      handle.close(noop)
+      return
+    }
+    if (this.maxConnections !== undefined && this.connections >= this.maxConnections) {
+      const info: DropInfo = { local: handle.localEndpoint(), remote: handle.remoteEndpoint() }
+      handle.close(noop)
+      this.dropped++
+      this.events.onDrop(info)
+      return
+    }
+    this.connections++
+    const connection = new Connection(this.driver, handle, { allowHalfOpen: this.allowHalfOpen })
+    connection.onClose(() => {
+      this.connections--
+    })
+    this.events.onConnection(connection)
+  }
+
+  endpoint(): Endpoint {
+    if (this.endpointCache === undefined) this.endpointCache = this.handle.endpoint()
+    return this.endpointCache
+  }
+
+  /** Stop accepting. Open connections are not touched. */
+  close(callback?: () => void): void {
+    if (this.closed) {
+      callback?.()
+      return
+    }
+    this.closed = true
+    this.handle.close(callback ?? noop)
+  }
+}
+
+/**
+ * Binds and listens. The callback runs once with the listener or the error.
+ *
+ * @category listen
+ * @since 0.1.0
+ */
+export const listen = (
+  driver: Driver,
+  target: ListenTarget,
+  events: ListenerEvents,
+  options: ListenerOptions | undefined,
+  callback: (error: DriverError | undefined, listener: Listener | undefined) => void
+): void => {
+  const listener = new Listener(driver, events, options)
+  driver.listen(target, {
+    onConnection: (handle) => listener.accept(handle),
+    onError: (error) => events.onError(error)
+  }, (error, handle) => {
+    if (error !== undefined || handle === undefined) {
+      callback(error ?? { code: "UNKNOWN", syscall: "listen" }, undefined)
+      return
+    }
+    listener.handle = handle
+    callback(undefined, listener)
+  })
+}
+
+/**
+ * The family name of a numeric family.
+ *
+ * @category connect
+ * @since 0.1.0
+ */
+export const familyName = (family: 4 | 6): Family => (family === 6 ? "IPv6" : "IPv4")

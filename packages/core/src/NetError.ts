@@ -1,0 +1,210 @@
+/**
+ * Typed network errors.
+ *
+ * Every failure of a connect, listen, read or write is one of three wrappers —
+ * {@link ConnectError}, {@link ListenError}, {@link SocketError} — whose
+ * `reason` tells the kind ({@link Reason}), classified from the errno `code`
+ * once, in the engine, for every driver. Each error carries `code`, `errno`,
+ * `syscall`, `address`, `port` and the native `cause` where there is one.
+ *
+ * A clean end of input is not an error: a socket's `reads` stream just ends.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+import type { DriverError } from "./Driver.ts"
+import { errnoOf } from "./internal/errno.ts"
+
+/**
+ * The kinds of network failure.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const Reason = Schema.Literals([
+  "ConnectionRefused",
+  "AddressInUse",
+  "AddressNotAvailable",
+  "HostNotFound",
+  "TimedOut",
+  "ConnectionReset",
+  "ConnectionAborted",
+  "BrokenPipe",
+  "AccessDenied",
+  "NetworkUnreachable",
+  "HostUnreachable",
+  "NotFound",
+  "TooManyOpenFiles",
+  "InvalidOptions",
+  "Unsupported",
+  "Closed",
+  "Unknown"
+])
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type Reason = typeof Reason.Type
+
+const reasonByCode: Readonly<Record<string, Reason>> = {
+  ECONNREFUSED: "ConnectionRefused",
+  EADDRINUSE: "AddressInUse",
+  EADDRNOTAVAIL: "AddressNotAvailable",
+  ENOTFOUND: "HostNotFound",
+  EAI_NODATA: "HostNotFound",
+  EAI_NONAME: "HostNotFound",
+  EAI_AGAIN: "HostNotFound",
+  EAI_FAIL: "HostNotFound",
+  ETIMEDOUT: "TimedOut",
+  ECONNRESET: "ConnectionReset",
+  ECONNABORTED: "ConnectionAborted",
+  EPIPE: "BrokenPipe",
+  EACCES: "AccessDenied",
+  EPERM: "AccessDenied",
+  ENETUNREACH: "NetworkUnreachable",
+  ENETDOWN: "NetworkUnreachable",
+  EHOSTUNREACH: "HostUnreachable",
+  ENOENT: "NotFound",
+  EMFILE: "TooManyOpenFiles",
+  ENFILE: "TooManyOpenFiles",
+  EINVAL: "InvalidOptions",
+  ERR_INVALID_ARG_VALUE: "InvalidOptions",
+  ENOTSUP: "Unsupported",
+  EAFNOSUPPORT: "Unsupported",
+  ERR_SOCKET_CLOSED: "Closed"
+}
+
+/**
+ * Classifies an errno-style code (`"ECONNREFUSED"`) into a {@link Reason}.
+ *
+ * @example
+ * ```ts
+ * import { NetError } from "@sluice/core"
+ *
+ * NetError.classify("ECONNRESET") // "ConnectionReset"
+ * ```
+ *
+ * @category classification
+ * @since 0.1.0
+ */
+export const classify = (code: string): Reason => reasonByCode[code] ?? "Unknown"
+
+const fields = {
+  reason: Reason,
+  code: Schema.String,
+  errno: Schema.optional(Schema.Number),
+  syscall: Schema.String,
+  address: Schema.optional(Schema.String),
+  port: Schema.optional(Schema.Number),
+  detail: Schema.optional(Schema.String),
+  cause: Schema.optional(Schema.Defect())
+}
+
+interface Fields {
+  readonly reason: Reason
+  readonly code: string
+  readonly errno?: number | undefined
+  readonly syscall: string
+  readonly address?: string | undefined
+  readonly port?: number | undefined
+  readonly detail?: string | undefined
+  readonly cause?: unknown
+}
+
+const describe = (e: Fields): string => {
+  const where = e.address === undefined ? "" : e.port === undefined ? ` ${e.address}` : ` ${e.address}:${e.port}`
+  const base = `${e.syscall} ${e.code}${where}`
+  return e.detail === undefined ? base : `${base}: ${e.detail}`
+}
+
+/**
+ * Opening a connection failed: name lookup, every connect attempt, or the
+ * connect deadline.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class ConnectError extends Schema.TaggedError<ConnectError>()("ConnectError", fields) {
+  override get message(): string {
+    return describe(this)
+  }
+}
+
+/**
+ * Binding or listening failed (`AddressInUse`, `AccessDenied`, ...).
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class ListenError extends Schema.TaggedError<ListenError>()("ListenError", fields) {
+  override get message(): string {
+    return describe(this)
+  }
+}
+
+/**
+ * A live connection failed while reading or writing, or hit its idle timeout
+ * (`reason: "TimedOut"`).
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class SocketError extends Schema.TaggedError<SocketError>()("SocketError", fields) {
+  override get message(): string {
+    return describe(this)
+  }
+}
+
+/**
+ * Any network error.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type NetError = ConnectError | ListenError | SocketError
+
+/**
+ * The fields of an error built from a driver failure.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const fieldsFromDriver = (error: DriverError, detail?: string): Fields => ({
+  reason: classify(error.code),
+  code: error.code,
+  errno: error.errno ?? errnoOf(error.code),
+  syscall: error.syscall,
+  address: error.address,
+  port: error.port,
+  detail,
+  cause: error.cause
+})
+
+/**
+ * Builds the fields of an `InvalidOptions` error naming the offending field and value.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const invalidOptions = (syscall: string, detail: string): Fields => ({
+  reason: "InvalidOptions",
+  code: "EINVAL",
+  errno: errnoOf("EINVAL"),
+  syscall,
+  detail
+})
+
+/**
+ * Builds the fields of an `Unsupported` error: the driver lacks a capability.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const unsupported = (syscall: string, detail: string): Fields => ({
+  reason: "Unsupported",
+  code: "ENOTSUP",
+  errno: errnoOf("ENOTSUP"),
+  syscall,
+  detail
+})

@@ -1,0 +1,336 @@
+/**
+ * The `Network` service: connect and listen, as scoped resources.
+ *
+ * Provided by `NodeNetwork.layer` (`@sluice/node-adapter`, real sockets) or
+ * `MemoryNetwork.layer` (an in-process virtual network for tests). Options are
+ * validated by Schemas: bad input is a typed `InvalidOptions` error naming the
+ * field and the value, never a thrown `TypeError`.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
+import type { Driver, DriverError } from "./Driver.ts"
+import * as Engine from "./Engine.ts"
+import { ConnectError, fieldsFromDriver, invalidOptions, ListenError, unsupported } from "./NetError.ts"
+import * as Server from "./Server.ts"
+import * as Socket from "./Socket.ts"
+
+const Port = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 }))
+const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+
+/**
+ * The data part of {@link ConnectOptions}, as a Schema.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const ConnectOptionsSchema = Schema.Struct({
+  host: Schema.optional(Schema.String),
+  port: Schema.optional(Port),
+  path: Schema.optional(Schema.String),
+  localAddress: Schema.optional(Schema.String),
+  localPort: Schema.optional(Port),
+  family: Schema.optional(Schema.Literals([0, 4, 6])),
+  hints: Schema.optional(NonNegativeInt),
+  autoSelectFamily: Schema.optional(Schema.Boolean),
+  noDelay: Schema.optional(Schema.Boolean),
+  keepAlive: Schema.optional(Schema.Boolean),
+  allowHalfOpen: Schema.optional(Schema.Boolean),
+  readHighWaterMark: Schema.optional(NonNegativeInt),
+  writeHighWaterMark: Schema.optional(NonNegativeInt)
+})
+
+/**
+ * Options of `connect`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ConnectOptions extends Partial<typeof ConnectOptionsSchema.Type> {
+  /** A replacement for the driver's name lookup. */
+  readonly lookup?: Engine.LookupFunction | undefined
+  /** One deadline over name lookup and every attempt. */
+  readonly timeout?: Duration.Input | undefined
+  /** Per-attempt timeout with `autoSelectFamily` (default 250 ms). */
+  readonly autoSelectFamilyAttemptTimeout?: Duration.Input | undefined
+  readonly keepAliveInitialDelay?: Duration.Input | undefined
+  /** Fail reads with `TimedOut` and abort after this long without activity. */
+  readonly idleTimeout?: Duration.Input | undefined
+}
+
+/**
+ * The data part of {@link ListenOptions}, as a Schema.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const ListenOptionsSchema = Schema.Struct({
+  host: Schema.optional(Schema.String),
+  port: Schema.optional(Port),
+  path: Schema.optional(Schema.String),
+  fd: Schema.optional(NonNegativeInt),
+  backlog: Schema.optional(NonNegativeInt),
+  exclusive: Schema.optional(Schema.Boolean),
+  ipv6Only: Schema.optional(Schema.Boolean),
+  reusePort: Schema.optional(Schema.Boolean),
+  readableAll: Schema.optional(Schema.Boolean),
+  writableAll: Schema.optional(Schema.Boolean),
+  allowHalfOpen: Schema.optional(Schema.Boolean),
+  maxConnections: Schema.optional(NonNegativeInt),
+  noDelay: Schema.optional(Schema.Boolean),
+  keepAlive: Schema.optional(Schema.Boolean),
+  readHighWaterMark: Schema.optional(NonNegativeInt),
+  writeHighWaterMark: Schema.optional(NonNegativeInt)
+})
+
+/**
+ * Options of `listen`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ListenOptions extends Partial<typeof ListenOptionsSchema.Type> {
+  readonly keepAliveInitialDelay?: Duration.Input | undefined
+  /** Idle timeout of every accepted socket. */
+  readonly idleTimeout?: Duration.Input | undefined
+}
+
+/**
+ * The network: connect and listen.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface NetworkShape {
+  readonly driver: Driver
+  /** Opens a connection that lives until the surrounding scope closes. */
+  readonly connect: (options: ConnectOptions) => Effect.Effect<Socket.Socket, ConnectError, Scope.Scope>
+  /** Binds and listens until the surrounding scope closes. */
+  readonly listen: (options: ListenOptions) => Effect.Effect<Server.Server, ListenError, Scope.Scope>
+}
+
+/**
+ * The `Network` service.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export class Network extends Context.Service<Network, NetworkShape>()("@sluice/core/Network") {}
+
+const millis = (input: Duration.Input | undefined, field: string): number | undefined | string => {
+  if (input === undefined) return undefined
+  const d = Duration.fromInput(input)
+  if (d._tag === "None") return `${field}: expected a duration, got ${String(input)}`
+  const ms = Duration.toMillis(d.value)
+  return Number.isFinite(ms) && ms >= 0
+    ? ms
+    : ms === Infinity
+    ? undefined
+    : `${field}: expected a duration ≥ 0, got ${String(input)}`
+}
+
+/** `port: Expected a value between 0 and 65535, got 70000` */
+const describeSchemaError = (error: Schema.SchemaError, input: object): string => {
+  const lines = error.message.split("\n")
+  const field = /at \["([^"]+)"\]/.exec(error.message)?.[1]
+  const expected = lines[0] ?? "invalid options"
+  if (field === undefined) return expected
+  const value = (input as Record<string, unknown>)[field]
+  const shown = typeof value === "string" ? JSON.stringify(value) : String(value)
+  return `${field}: ${expected}, got ${shown}`
+}
+
+const decodeConnect = Schema.decodeUnknownEffect(ConnectOptionsSchema)
+const decodeListen = Schema.decodeUnknownEffect(ListenOptionsSchema)
+
+const driverConnectError = (error: DriverError) => new ConnectError(fieldsFromDriver(error))
+
+/**
+ * Builds the `Network` over a driver.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (driver: Driver): NetworkShape => {
+  const connect = (options: ConnectOptions): Effect.Effect<Socket.Socket, ConnectError, Scope.Scope> =>
+    Effect.gen(function*() {
+      const o = yield* decodeConnect(options).pipe(
+        Effect.mapError((e) => new ConnectError(invalidOptions("connect", describeSchemaError(e, options))))
+      )
+      const deadline = millis(options.timeout, "timeout")
+      const attemptTimeout = millis(options.autoSelectFamilyAttemptTimeout, "autoSelectFamilyAttemptTimeout")
+      const idle = millis(options.idleTimeout, "idleTimeout")
+      const keepAliveDelay = millis(options.keepAliveInitialDelay, "keepAliveInitialDelay")
+      for (const m of [deadline, attemptTimeout, idle, keepAliveDelay]) {
+        if (typeof m === "string") return yield* new ConnectError(invalidOptions("connect", m))
+      }
+      if (options.lookup !== undefined && typeof options.lookup !== "function") {
+        return yield* new ConnectError(invalidOptions("connect", `lookup: expected a function`))
+      }
+      let request: Engine.ConnectRequest
+      if (o.path !== undefined) {
+        if (!driver.capabilities.ipc) {
+          return yield* new ConnectError(unsupported("connect", `the ${driver.name} driver has no IPC sockets`))
+        }
+        request = { _tag: "Ipc", path: o.path, deadlineMs: deadline as number | undefined }
+      } else {
+        if (o.port === undefined) {
+          return yield* new ConnectError(invalidOptions("connect", "port: a port or a path is required"))
+        }
+        request = {
+          _tag: "Tcp",
+          host: o.host ?? "localhost",
+          port: o.port,
+          localAddress: o.localAddress,
+          localPort: o.localPort,
+          family: o.family ?? 0,
+          hints: o.hints ?? 0,
+          lookup: options.lookup,
+          autoSelectFamily: o.autoSelectFamily ?? true,
+          autoSelectFamilyAttemptTimeoutMs: (attemptTimeout as number | undefined) ?? 250,
+          deadlineMs: deadline as number | undefined
+        }
+      }
+      const scope = yield* Scope.Scope
+      const connected = yield* Effect.callback<Engine.Connected, ConnectError>((resume) => {
+        const cancel = Engine.connect(driver, request, {}, (failure, connected) => {
+          if (failure !== undefined) resume(Effect.fail(driverConnectError(failure.error)))
+          else resume(Effect.succeed(connected!))
+        })
+        return Effect.sync(cancel)
+      })
+      const connection = new Engine.Connection(driver, connected.handle, { allowHalfOpen: o.allowHalfOpen ?? false })
+      if (o.noDelay === true) connection.setNoDelay(true)
+      if (o.keepAlive === true) connection.setKeepAlive(true, (keepAliveDelay as number | undefined) ?? 0)
+      return yield* Socket.make(connection, scope, {
+        readHighWaterMark: o.readHighWaterMark,
+        writeHighWaterMark: o.writeHighWaterMark,
+        idleTimeoutMs: idle as number | undefined
+      })
+    })
+
+  const listen = (options: ListenOptions): Effect.Effect<Server.Server, ListenError, Scope.Scope> =>
+    Effect.gen(function*() {
+      const o = yield* decodeListen(options).pipe(
+        Effect.mapError((e) => new ListenError(invalidOptions("listen", describeSchemaError(e, options))))
+      )
+      const idle = millis(options.idleTimeout, "idleTimeout")
+      const keepAliveDelay = millis(options.keepAliveInitialDelay, "keepAliveInitialDelay")
+      for (const m of [idle, keepAliveDelay]) {
+        if (typeof m === "string") return yield* new ListenError(invalidOptions("listen", m))
+      }
+      const backlog = o.backlog ?? 511
+      let target: import("./Driver.ts").ListenTarget
+      if (o.path !== undefined) {
+        if (!driver.capabilities.ipc) {
+          return yield* new ListenError(unsupported("listen", `the ${driver.name} driver has no IPC sockets`))
+        }
+        target = {
+          _tag: "Ipc",
+          path: o.path,
+          backlog,
+          exclusive: o.exclusive ?? false,
+          readableAll: o.readableAll ?? false,
+          writableAll: o.writableAll ?? false
+        }
+      } else if (o.fd !== undefined) {
+        if (!driver.capabilities.fd) {
+          return yield* new ListenError(
+            unsupported("listen", `the ${driver.name} driver cannot adopt file descriptors`)
+          )
+        }
+        target = { _tag: "Fd", fd: o.fd, backlog }
+      } else {
+        if (o.reusePort === true && !driver.capabilities.reusePort) {
+          return yield* new ListenError(unsupported("listen", `the ${driver.name} driver has no reusePort`))
+        }
+        target = {
+          _tag: "Tcp",
+          host: o.host,
+          port: o.port ?? 0,
+          backlog,
+          exclusive: o.exclusive ?? false,
+          ipv6Only: o.ipv6Only ?? false,
+          reusePort: o.reusePort ?? false
+        }
+      }
+      const scope = yield* Scope.Scope
+      const queue = new Server.AcceptQueue()
+      const listener = yield* Effect.acquireRelease(
+        Effect.callback<Engine.Listener, ListenError>((resume) => {
+          Engine.listen(
+            driver,
+            target,
+            {
+              onConnection: (connection) => {
+                if (o.noDelay === true) connection.setNoDelay(true)
+                if (o.keepAlive === true) connection.setKeepAlive(true, (keepAliveDelay as number | undefined) ?? 0)
+                queue.push(connection)
+              },
+              onDrop: () => {},
+              onError: () => {}
+            },
+            { allowHalfOpen: o.allowHalfOpen ?? false, maxConnections: o.maxConnections },
+            (error, listener) => {
+              if (error !== undefined) resume(Effect.fail(new ListenError(fieldsFromDriver(error))))
+              else resume(Effect.succeed(listener!))
+            }
+          )
+        }),
+        (listener) =>
+          Effect.callback<void>((resume) => {
+            queue.close()
+            listener.close(() => resume(Effect.void))
+          })
+      )
+      return Server.make(listener, queue, scope, {
+        readHighWaterMark: o.readHighWaterMark,
+        writeHighWaterMark: o.writeHighWaterMark,
+        idleTimeoutMs: idle as number | undefined
+      })
+    })
+
+  return { driver, connect, listen }
+}
+
+/**
+ * A layer providing `Network` over a driver.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer = (driver: Driver): Layer.Layer<Network> => Layer.succeed(Network, make(driver))
+
+/**
+ * Opens a connection with the `Network` in context.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Network } from "@sluice/core"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const socket = yield* Network.connect({ host: "127.0.0.1", port: 7000, timeout: "5 seconds" })
+ *   yield* socket.write("hello\n")
+ * }))
+ * ```
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const connect = (options: ConnectOptions): Effect.Effect<Socket.Socket, ConnectError, Scope.Scope | Network> =>
+  Network.use((network) => network.connect(options))
+
+/**
+ * Listens with the `Network` in context.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const listen = (options: ListenOptions): Effect.Effect<Server.Server, ListenError, Scope.Scope | Network> =>
+  Network.use((network) => network.listen(options))

@@ -1,0 +1,306 @@
+/**
+ * A connected socket, Effect style.
+ *
+ * Reads are a backpressured `Stream` (nothing is read from the network until
+ * the stream is pulled; a slow reader makes the peer's writes block), writes a
+ * backpressured `Sink`. `endOfOutput` half-closes. There is no `close()`: the
+ * socket belongs to a scope; closing the scope normally flushes and sends FIN,
+ * closing it on failure or interruption aborts with RST.
+ *
+ * @since 0.1.0
+ */
+import type { NonEmptyReadonlyArray } from "effect/Array"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Scope from "effect/Scope"
+import * as Sink from "effect/Sink"
+import * as Stream from "effect/Stream"
+import type { DriverError, Endpoint } from "./Driver.ts"
+import type { Connection } from "./Engine.ts"
+import { encodeUtf8 } from "./internal/text.ts"
+import { fieldsFromDriver, SocketError } from "./NetError.ts"
+
+/**
+ * @category type IDs
+ * @since 0.1.0
+ */
+export const TypeId: "~@sluice/core/Socket" = "~@sluice/core/Socket"
+
+/**
+ * A connected socket.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Socket {
+  readonly [TypeId]: typeof TypeId
+  /**
+   * The bytes the peer sends, in the order sent, ending cleanly when the peer
+   * half-closes. Pull it once: it is the socket's single read side.
+   */
+  readonly reads: Stream.Stream<Uint8Array, SocketError>
+  /** A sink that writes every chunk; completes when the driver accepted them. */
+  readonly writes: Sink.Sink<void, Uint8Array, never, SocketError>
+  /** Writes one chunk (strings are UTF-8 encoded). */
+  readonly write: (chunk: Uint8Array | string) => Effect.Effect<void, SocketError>
+  /** Writes several chunks as one vectored write. */
+  readonly writeAll: (chunks: ReadonlyArray<Uint8Array>) => Effect.Effect<void, SocketError>
+  /** Half-close: flush queued writes and send FIN. Reads continue. */
+  readonly endOfOutput: Effect.Effect<void, SocketError>
+  readonly localAddress: Endpoint | undefined
+  readonly remoteAddress: Endpoint | undefined
+  /** Bytes received so far. */
+  readonly bytesRead: Effect.Effect<number>
+  /** Bytes written so far. */
+  readonly bytesWritten: Effect.Effect<number>
+  readonly setNoDelay: (enable: boolean) => Effect.Effect<void>
+  readonly setKeepAlive: (enable: boolean, initialDelayMs?: number) => Effect.Effect<void>
+  /** The engine connection underneath (for building other faces). */
+  readonly connection: Connection
+  /** The scope this socket lives in; closing it closes the socket. */
+  readonly scope: Scope.Closeable
+}
+
+/**
+ * Options of a socket's read and write sides.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface SocketOptions {
+  /** Stop reading from the network once this many bytes wait unread (default 64 KiB). */
+  readonly readHighWaterMark?: number | undefined
+  /** `write` returns at once while fewer bytes than this are queued (default 64 KiB). */
+  readonly writeHighWaterMark?: number | undefined
+  /** Fail reads with `TimedOut` and abort after this long without activity. */
+  readonly idleTimeoutMs?: number | undefined
+}
+
+const toSocketError = (error: DriverError): SocketError => new SocketError(fieldsFromDriver(error))
+
+type Resume<A, E> = (effect: Effect.Effect<A, E>) => void
+
+class SocketImpl implements Socket {
+  readonly [TypeId] = TypeId
+  readonly connection: Connection
+  readonly scope: Scope.Closeable
+  private readonly readHighWaterMark: number
+  private readonly writeHighWaterMark: number
+  private chunks: Array<Uint8Array> = []
+  private buffered = 0
+  private reading = false
+  private ended = false
+  private failure: SocketError | undefined = undefined
+  private writeFailure: SocketError | undefined = undefined
+  private waiter: Resume<NonEmptyReadonlyArray<Uint8Array>, SocketError | Cause.Done> | undefined = undefined
+
+  constructor(connection: Connection, scope: Scope.Closeable, options: SocketOptions | undefined) {
+    this.connection = connection
+    this.scope = scope
+    this.readHighWaterMark = options?.readHighWaterMark ?? 65536
+    this.writeHighWaterMark = options?.writeHighWaterMark ?? 65536
+    connection.attach({
+      onData: (chunk) => {
+        this.chunks.push(chunk)
+        this.buffered += chunk.length
+        const waiter = this.waiter
+        if (waiter !== undefined) {
+          this.waiter = undefined
+          waiter(Effect.succeed(this.take()))
+        } else if (this.buffered >= this.readHighWaterMark && this.reading) {
+          this.reading = false
+          connection.readStop()
+        }
+      },
+      onEnd: () => {
+        this.ended = true
+        this.reading = false
+        this.settle()
+      },
+      onError: (error) => {
+        this.failure ??= toSocketError(error)
+        this.settle()
+        connection.close()
+      },
+      onTimeout: () => {
+        this.failure ??= new SocketError({
+          reason: "TimedOut",
+          code: "ETIMEDOUT",
+          syscall: "read",
+          detail: `no activity for ${connection.timeout} ms`
+        })
+        this.settle()
+        connection.reset()
+      },
+      onEndWritable: () => {
+        connection.shutdown(() => {})
+      }
+    })
+    if (options?.idleTimeoutMs !== undefined && options.idleTimeoutMs > 0) {
+      connection.setTimeout(options.idleTimeoutMs)
+    }
+  }
+
+  get localAddress(): Endpoint | undefined {
+    return this.connection.localEndpoint()
+  }
+
+  get remoteAddress(): Endpoint | undefined {
+    return this.connection.remoteEndpoint()
+  }
+
+  private take(): NonEmptyReadonlyArray<Uint8Array> {
+    const out = this.chunks as unknown as NonEmptyReadonlyArray<Uint8Array>
+    this.chunks = []
+    this.buffered = 0
+    return out
+  }
+
+  private settle(): void {
+    const waiter = this.waiter
+    if (waiter === undefined) return
+    this.waiter = undefined
+    if (this.chunks.length > 0) waiter(Effect.succeed(this.take()))
+    else if (this.failure !== undefined) waiter(Effect.fail(this.failure))
+    else waiter(Cause.done())
+  }
+
+  private startReading(): void {
+    if (!this.reading && !this.ended && this.failure === undefined) {
+      this.reading = true
+      this.connection.readStart()
+    }
+  }
+
+  private readonly pull: Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, SocketError | Cause.Done> = Effect
+    .suspend(() => {
+      if (this.chunks.length > 0) {
+        const out = this.take()
+        this.startReading()
+        return Effect.succeed(out)
+      }
+      if (this.failure !== undefined) return Effect.fail(this.failure)
+      if (this.ended) return Cause.done()
+      return Effect.callback<NonEmptyReadonlyArray<Uint8Array>, SocketError | Cause.Done>((resume) => {
+        this.waiter = resume
+        this.startReading()
+        return Effect.sync(() => {
+          if (this.waiter === resume) this.waiter = undefined
+        })
+      })
+    })
+
+  readonly reads: Stream.Stream<Uint8Array, SocketError> = Stream.fromPull(Effect.succeed(this.pull))
+
+  readonly writeAll = (chunks: ReadonlyArray<Uint8Array>): Effect.Effect<void, SocketError> =>
+    Effect.callback<void, SocketError>((resume) => {
+      if (this.writeFailure !== undefined) {
+        resume(Effect.fail(this.writeFailure))
+        return
+      }
+      if (chunks.length === 0) {
+        resume(Effect.void)
+        return
+      }
+      let waiting = true
+      this.connection.write(chunks, (error) => {
+        if (error !== undefined) this.writeFailure ??= toSocketError(error)
+        if (waiting) {
+          waiting = false
+          resume(error === undefined ? Effect.void : Effect.fail(this.writeFailure!))
+        }
+      })
+      if (waiting && this.connection.queuedBytes < this.writeHighWaterMark) {
+        waiting = false
+        resume(Effect.void)
+      }
+    })
+
+  readonly write = (chunk: Uint8Array | string): Effect.Effect<void, SocketError> =>
+    this.writeAll([typeof chunk === "string" ? encodeUtf8(chunk) : chunk])
+
+  readonly writes: Sink.Sink<void, Uint8Array, never, SocketError> = Sink.forEachArray((chunks) =>
+    this.writeAll(chunks)
+  )
+
+  readonly endOfOutput: Effect.Effect<void, SocketError> = Effect.callback<void, SocketError>((resume) => {
+    if (this.writeFailure !== undefined) {
+      resume(Effect.fail(this.writeFailure))
+      return
+    }
+    this.connection.shutdown((error) => resume(error === undefined ? Effect.void : Effect.fail(toSocketError(error))))
+  })
+
+  readonly bytesRead: Effect.Effect<number> = Effect.sync(() => this.connection.bytesRead)
+  readonly bytesWritten: Effect.Effect<number> = Effect.sync(() => this.connection.bytesWritten)
+
+  readonly setNoDelay = (enable: boolean): Effect.Effect<void> => Effect.sync(() => this.connection.setNoDelay(enable))
+
+  readonly setKeepAlive = (enable: boolean, initialDelayMs = 0): Effect.Effect<void> =>
+    Effect.sync(() => this.connection.setKeepAlive(enable, initialDelayMs))
+
+  /** Flush, FIN, release; on failure or interruption, RST. */
+  readonly release = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> =>
+    Effect.callback<void>((resume) => {
+      const connection = this.connection
+      const done = () => resume(Effect.void)
+      this.failure ??= new SocketError({ reason: "Closed", code: "ERR_SOCKET_CLOSED", syscall: "read" })
+      this.settle()
+      if (connection.closed) return done()
+      if (Exit.isFailure(exit)) return connection.reset(done)
+      if (connection.writeEnded) return connection.close(done)
+      connection.shutdown(() => connection.close(done))
+    })
+}
+
+/**
+ * Wraps an engine connection as a `Socket` living in its own scope, a child of
+ * `parent`. Used by `Network` and `Server`; applications rarely call it.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (
+  connection: Connection,
+  parent: Scope.Scope,
+  options?: SocketOptions
+): Effect.Effect<Socket> =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.fork(parent)
+    const socket = new SocketImpl(connection, scope, options)
+    yield* Scope.addFinalizerExit(scope, socket.release)
+    return socket
+  })
+
+/**
+ * Runs `f` with the socket and closes the socket when `f` ends: gracefully
+ * when it succeeds, with RST when it fails or is interrupted.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { Server, Socket } from "@sluice/core"
+ *
+ * declare const server: Server.Server
+ * // echo every connection, one at a time
+ * const program = server.accept.pipe(
+ *   Stream.runForEach((socket) => Socket.use(socket, (s) => Stream.run(s.reads, s.writes)))
+ * )
+ * ```
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const use = <A, E, R>(
+  socket: Socket,
+  f: (socket: Socket) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> => Effect.onExit(Effect.suspend(() => f(socket)), (exit) => Scope.close(socket.scope, exit))
+
+/**
+ * `true` when the value is a `Socket`.
+ *
+ * @category guards
+ * @since 0.1.0
+ */
+export const isSocket = (u: unknown): u is Socket => typeof u === "object" && u !== null && TypeId in u

@@ -1,0 +1,12 @@
+/**
+ * @sluice/core — TCP and local sockets as Effect resources.
+ *
+ * @since 0.1.0
+ */
+export * as Address from "./Address.ts"
+export * as Driver from "./Driver.ts"
+export * as Engine from "./Engine.ts"
+export * as NetError from "./NetError.ts"
+export * as Network from "./Network.ts"
+export * as Server from "./Server.ts"
+export * as Socket from "./Socket.ts"

@@ -1,0 +1,18 @@
+/**
+ * The drivers the behaviour suite runs on. A behaviour that differs between
+ * them is a bug in one of them.
+ */
+import type { Driver } from "@sluice/core/Driver"
+import { driver as nodeDriver } from "@sluice/node-adapter/NodeDriver"
+
+export interface DriverCase {
+  readonly name: string
+  /** A fresh driver (an isolated network, for the memory driver). */
+  readonly make: () => Driver
+  /** The host to listen on and dial. */
+  readonly host: string
+}
+
+export const drivers: ReadonlyArray<DriverCase> = [
+  { name: "node", make: () => nodeDriver, host: "127.0.0.1" }
+]

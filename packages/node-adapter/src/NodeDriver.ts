@@ -1,0 +1,285 @@
+/**
+ * The driver that binds Sluice's engine to `node:net`.
+ *
+ * node:net runs in its most permissive, paused mode (`allowHalfOpen: true`,
+ * `pauseOnConnect: true`, no timeouts, no connection limits): the engine
+ * decides everything, the driver only moves bytes and normalises errors.
+ *
+ * @since 0.1.0
+ */
+import type {
+  ConnectTarget,
+  Driver,
+  DriverError,
+  Endpoint,
+  Handle,
+  HandleEvents,
+  ListenerEvents,
+  ListenerHandle,
+  ListenTarget,
+  LookupAddress,
+  LookupOptions,
+  Timers
+} from "@sluice/core/Driver"
+import dns from "node:dns"
+import * as net from "node:net"
+
+interface ErrnoLike {
+  readonly code?: unknown
+  readonly errno?: unknown
+  readonly syscall?: unknown
+  readonly address?: unknown
+  readonly port?: unknown
+  readonly hostname?: unknown
+}
+
+/**
+ * Normalises a Node error into a driver error.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export const toDriverError = (error: unknown, fallbackSyscall: string): DriverError => {
+  const e = (typeof error === "object" && error !== null ? error : {}) as ErrnoLike
+  return {
+    code: typeof e.code === "string" ? e.code : "UNKNOWN",
+    errno: typeof e.errno === "number" ? e.errno : undefined,
+    syscall: typeof e.syscall === "string" ? e.syscall : fallbackSyscall,
+    address: typeof e.address === "string" ? e.address : typeof e.hostname === "string" ? e.hostname : undefined,
+    port: typeof e.port === "number" ? e.port : undefined,
+    cause: error
+  }
+}
+
+const tcpEndpoint = (address: string | undefined, port: number | undefined, family: string | undefined) =>
+  address === undefined || port === undefined
+    ? undefined
+    : ({ _tag: "Tcp", address, port, family: family === "IPv6" ? "IPv6" : "IPv4" } as const)
+
+class NodeHandle implements Handle {
+  readonly socket: net.Socket
+  private readonly path: string | undefined
+  constructor(socket: net.Socket, path: string | undefined) {
+    this.socket = socket
+    this.path = path
+  }
+  bind(events: HandleEvents): void {
+    const s = this.socket
+    s.on("data", events.onData)
+    s.on("end", events.onEnd)
+    s.on("error", (error) => events.onError(toDriverError(error, "read")))
+  }
+  readStart(): void {
+    this.socket.resume()
+  }
+  readStop(): void {
+    this.socket.pause()
+  }
+  write(chunks: ReadonlyArray<Uint8Array>, callback: (error: DriverError | undefined) => void): void {
+    const s = this.socket
+    const done = (error: Error | null | undefined) => callback(error ? toDriverError(error, "write") : undefined)
+    if (chunks.length === 1) {
+      s.write(chunks[0]!, done)
+      return
+    }
+    s.cork()
+    const last = chunks.length - 1
+    for (let i = 0; i < last; i++) s.write(chunks[i]!)
+    s.write(chunks[last]!, done)
+    s.uncork()
+  }
+  get writeQueueSize(): number {
+    return this.socket.writableLength
+  }
+  shutdown(callback: (error: DriverError | undefined) => void): void {
+    const s = this.socket
+    if (s.writableEnded) {
+      callback(undefined)
+      return
+    }
+    s.end(() => callback(undefined))
+  }
+  private whenClosed(callback: () => void): void {
+    if (this.socket.closed) queueMicrotask(callback)
+    else this.socket.once("close", callback)
+  }
+  close(callback: () => void): void {
+    this.whenClosed(callback)
+    this.socket.destroy()
+  }
+  reset(callback: () => void): void {
+    this.whenClosed(callback)
+    if (this.socket.destroyed) return
+    this.socket.resetAndDestroy()
+  }
+  localEndpoint(): Endpoint | undefined {
+    if (this.path !== undefined) return { _tag: "Ipc", path: this.path }
+    const s = this.socket
+    return tcpEndpoint(s.localAddress, s.localPort, s.localFamily)
+  }
+  remoteEndpoint(): Endpoint | undefined {
+    if (this.path !== undefined) return { _tag: "Ipc", path: this.path }
+    const s = this.socket
+    return tcpEndpoint(s.remoteAddress, s.remotePort, s.remoteFamily)
+  }
+  setNoDelay(enable: boolean): void {
+    this.socket.setNoDelay(enable)
+  }
+  setKeepAlive(enable: boolean, initialDelayMs: number): void {
+    this.socket.setKeepAlive(enable, initialDelayMs)
+  }
+  ref(): void {
+    this.socket.ref()
+  }
+  unref(): void {
+    this.socket.unref()
+  }
+}
+
+const timers: Timers = {
+  now: () => Date.now(),
+  schedule: (ms, f) => {
+    const t = setTimeout(f, ms)
+    t.unref()
+    return () => clearTimeout(t)
+  }
+}
+
+const connect = (
+  target: ConnectTarget,
+  callback: (error: DriverError | undefined, handle: Handle | undefined) => void
+): () => void => {
+  const socket = new net.Socket({ allowHalfOpen: true })
+  socket.pause()
+  let settled = false
+  const onError = (error: Error) => {
+    if (settled) return
+    settled = true
+    socket.destroy()
+    callback(toDriverError(error, "connect"), undefined)
+  }
+  socket.once("error", onError)
+  socket.once("connect", () => {
+    if (settled) return
+    settled = true
+    socket.off("error", onError)
+    callback(undefined, new NodeHandle(socket, target._tag === "Ipc" ? target.path : undefined))
+  })
+  if (target._tag === "Ipc") socket.connect({ path: target.path })
+  else {
+    const options: net.TcpSocketConnectOpts = {
+      host: target.address,
+      port: target.port,
+      family: target.family,
+      autoSelectFamily: false
+    }
+    if (target.localAddress !== undefined) options.localAddress = target.localAddress
+    if (target.localPort !== undefined) options.localPort = target.localPort
+    socket.connect(options)
+  }
+  return () => {
+    if (settled) return
+    settled = true
+    socket.destroy()
+  }
+}
+
+const listen = (
+  target: ListenTarget,
+  events: ListenerEvents,
+  callback: (error: DriverError | undefined, listener: ListenerHandle | undefined) => void
+): void => {
+  const ipcPath = target._tag === "Ipc" ? target.path : undefined
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
+    events.onConnection(new NodeHandle(socket, ipcPath))
+  })
+  let listening = false
+  server.on("error", (error) => {
+    if (listening) events.onError(toDriverError(error, "accept"))
+    else {
+      server.close()
+      callback(toDriverError(error, "listen"), undefined)
+    }
+  })
+  server.once("listening", () => {
+    listening = true
+    const handle: ListenerHandle = {
+      endpoint: () => {
+        const a = server.address()
+        if (a === null) return { _tag: "Ipc", path: ipcPath ?? "" }
+        if (typeof a === "string") return { _tag: "Ipc", path: a }
+        return { _tag: "Tcp", address: a.address, port: a.port, family: a.family === "IPv6" ? "IPv6" : "IPv4" }
+      },
+      close: (cb) => server.close(() => cb()),
+      ref: () => server.ref(),
+      unref: () => server.unref()
+    }
+    callback(undefined, handle)
+  })
+  switch (target._tag) {
+    case "Tcp": {
+      const options: net.ListenOptions & { reusePort?: boolean } = {
+        port: target.port,
+        backlog: target.backlog,
+        exclusive: target.exclusive,
+        ipv6Only: target.ipv6Only
+      }
+      if (target.host !== undefined) options.host = target.host
+      if (target.reusePort) options.reusePort = true
+      server.listen(options)
+      break
+    }
+    case "Ipc":
+      server.listen({
+        path: target.path,
+        backlog: target.backlog,
+        exclusive: target.exclusive,
+        readableAll: target.readableAll,
+        writableAll: target.writableAll
+      })
+      break
+    case "Fd":
+      server.listen({ fd: target.fd, backlog: target.backlog })
+      break
+  }
+}
+
+const lookup = (
+  hostname: string,
+  options: LookupOptions,
+  callback: (error: DriverError | undefined, addresses: ReadonlyArray<LookupAddress>) => void
+): () => void => {
+  let cancelled = false
+  // through the module object, so code that replaces dns.lookup is honoured
+  dns.lookup(hostname, { family: options.family, hints: options.hints, all: true }, (error, addresses) => {
+    if (cancelled) return
+    if (error) callback(toDriverError(error, "getaddrinfo"), [])
+    else callback(undefined, addresses.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 })))
+  })
+  return () => {
+    cancelled = true
+  }
+}
+
+/**
+ * The node:net driver.
+ *
+ * @example
+ * ```ts
+ * import { NodeDriver } from "@sluice/node-adapter"
+ * import { createNet } from "@sluice/compat"
+ *
+ * const net = createNet(NodeDriver.driver)
+ * ```
+ *
+ * @category drivers
+ * @since 0.1.0
+ */
+export const driver: Driver = {
+  name: "node",
+  capabilities: { ipc: true, fd: true, reusePort: true, ipv6: true },
+  timers,
+  connect,
+  listen,
+  lookup
+}

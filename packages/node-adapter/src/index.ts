@@ -1,0 +1,7 @@
+/**
+ * @sluice/node-adapter — the node:net driver.
+ *
+ * @since 0.1.0
+ */
+export * as NodeDriver from "./NodeDriver.ts"
+export * as NodeNetwork from "./NodeNetwork.ts"
