@@ -3,6 +3,7 @@ import projects from "./vitest.workspace.ts"
 
 export default defineConfig({
   test: {
-    projects
+    projects,
+    reporters: ["default", "./scripts/summary-reporter.ts"]
   }
 })
