@@ -90,6 +90,12 @@ export type ListenTarget =
     readonly exclusive: boolean
     readonly readableAll: boolean
     readonly writableAll: boolean
+    /**
+     * When the path is taken by a socket file nobody listens on (a stale file
+     * left by a crashed process), remove it and listen. A path somebody
+     * listens on is never removed. Drivers without a file system ignore it.
+     */
+    readonly removeStale?: boolean | undefined
   }
   | { readonly _tag: "Fd"; readonly fd: number; readonly backlog: number }
 

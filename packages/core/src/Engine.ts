@@ -201,6 +201,43 @@ export class Connection {
     this.handle.reset(callback ?? noop)
   }
 
+  /**
+   * Graceful close, bounded: flush queued writes, send FIN, release the
+   * handle. If that has not happened within `graceMs` (a peer that never
+   * reads keeps the flush pending forever), abort with RST instead.
+   * `callback(true)` after a graceful close, `callback(false)` after an abort.
+   * `graceMs` of `Infinity` waits as long as it takes.
+   */
+  end(graceMs: number, callback: (graceful: boolean) => void): void {
+    if (this.closed) {
+      callback(true)
+      return
+    }
+    let settled = false
+    const cancel = Number.isFinite(graceMs)
+      ? this.driver.timers.schedule(Math.max(0, graceMs), () => {
+        if (settled) return
+        settled = true
+        this.reset(() => callback(false))
+      })
+      : noop
+    const finish = () => {
+      if (settled) return
+      settled = true
+      cancel()
+      this.close(() => callback(true))
+    }
+    this.writeEnded = true
+    this.handle.shutdown(finish)
+    this.onClose(() => {
+      // closed from elsewhere (an error, a reset) while flushing
+      if (settled) return
+      settled = true
+      cancel()
+      callback(false)
+    })
+  }
+
   private markClosed(): void {
     // addresses stay readable after close, as in Node
     this.localEndpoint()
@@ -283,6 +320,67 @@ export class Connection {
   }
 }
 
+/**
+ * An idle timer on the driver's clock, usable before a connection exists (a
+ * Node socket's timeout runs while it is still connecting). `fire` runs after
+ * `ms` without a `touch`, and again after each further idle period.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export class IdleTimer {
+  private ms = 0
+  private lastActivity = 0
+  private cancel: (() => void) | undefined = undefined
+  private readonly timers: Driver["timers"]
+  private readonly fire: () => void
+
+  constructor(timers: Driver["timers"], fire: () => void) {
+    this.timers = timers
+    this.fire = fire
+  }
+
+  /** Arms the timer for `ms` milliseconds of inactivity; `0` disarms. */
+  set(ms: number): void {
+    this.clear()
+    this.ms = ms
+    if (ms > 0) {
+      this.lastActivity = this.timers.now()
+      this.cancel = this.timers.schedule(ms, this.onTimer)
+    }
+  }
+
+  get timeout(): number {
+    return this.ms
+  }
+
+  /** Records activity: the idle period starts again. */
+  touch(): void {
+    if (this.ms <= 0) return
+    this.lastActivity = this.timers.now()
+    if (this.cancel === undefined) this.cancel = this.timers.schedule(this.ms, this.onTimer)
+  }
+
+  /** Disarms for good (until the next `set`). */
+  clear(): void {
+    if (this.cancel !== undefined) {
+      this.cancel()
+      this.cancel = undefined
+    }
+  }
+
+  private readonly onTimer = (): void => {
+    this.cancel = undefined
+    if (this.ms <= 0) return
+    const idle = this.timers.now() - this.lastActivity
+    if (idle < this.ms) {
+      this.cancel = this.timers.schedule(this.ms - idle, this.onTimer)
+      return
+    }
+    this.fire()
+  }
+}
+
 // ---------------------------------------------------------------------------
 // connect
 // ---------------------------------------------------------------------------
@@ -350,7 +448,10 @@ export interface ConnectObserver {
     family: 4 | 6 | undefined,
     host: string
   ) => void
+  /** Several addresses will be tried in turn (happy eyeballs), in this order. */
+  readonly onAttempts?: (addresses: ReadonlyArray<LookupAddress>) => void
   readonly onAttempt?: (address: string, port: number, family: 4 | 6) => void
+  /** An attempt failed (every failed attempt, the last one included). */
   readonly onAttemptFailed?: (address: string, port: number, family: 4 | 6, error: DriverError) => void
   readonly onAttemptTimeout?: (address: string, port: number, family: 4 | 6) => void
 }
@@ -383,7 +484,8 @@ export interface ConnectFailure {
 
 /**
  * Orders resolved addresses for happy eyeballs: families interleaved, starting
- * with the family of the first answer (RFC 8305, as Node does).
+ * with the family of the first answer (RFC 8305, as Node does); each address
+ * is tried once.
  *
  * @category connect
  * @since 0.1.0
@@ -391,8 +493,15 @@ export interface ConnectFailure {
 export const interleave = (addresses: ReadonlyArray<LookupAddress>): Array<LookupAddress> => {
   if (addresses.length === 0) return []
   const first = addresses[0]!.family
-  const a = addresses.filter((x) => x.family === first)
-  const b = addresses.filter((x) => x.family !== first)
+  const seen = new Set<string>()
+  const unique = addresses.filter((x) => {
+    const key = `${x.family}/${x.address}`
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
+  const a = unique.filter((x) => x.family === first)
+  const b = unique.filter((x) => x.family !== first)
   const out: Array<LookupAddress> = []
   for (let i = 0; i < Math.max(a.length, b.length); i++) {
     if (i < a.length) out.push(a[i]!)
@@ -486,10 +595,10 @@ export const connect = (
           const e = error ?? { code: "UNKNOWN", syscall: "connect" }
           errors.push(e)
           attempts.push({ ...address, port: tcp.port, outcome: "failed", error: e, durationMs })
-          if (next !== undefined) {
-            observer.onAttemptFailed?.(address.address, tcp.port, address.family, e)
-            next()
-          } else fail(e, false)
+          observer.onAttemptFailed?.(address.address, tcp.port, address.family, e)
+          if (done) return
+          if (next !== undefined) next()
+          else fail(e, false)
           return
         }
         attempts.push({ ...address, port: tcp.port, outcome: "connected", durationMs })
@@ -554,13 +663,22 @@ export const connect = (
         fail(e, true)
         return
       }
+      // with `all`, every answer is reported (as Node emits one 'lookup' per address)
+      if (all) {
+        for (const a of addresses) {
+          observer.onLookup?.(undefined, a.address, a.family, tcp.host)
+          if (cancelled || done) return
+        }
+      }
       const ordered = all ? interleave(addresses) : [addresses[0]!]
       if (ordered.length === 1 || !all) {
         const only = ordered[0]!
-        observer.onLookup?.(undefined, only.address, only.family, tcp.host)
+        if (!all) observer.onLookup?.(undefined, only.address, only.family, tcp.host)
+        if (cancelled || done) return
         attemptOne(only, undefined, undefined)
         return
       }
+      observer.onAttempts?.(ordered)
       attemptAll(ordered)
     }
   }

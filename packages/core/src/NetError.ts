@@ -13,7 +13,7 @@
  */
 import * as Schema from "effect/Schema"
 import type { DriverError } from "./Driver.ts"
-import { errnoOf } from "./internal/errno.ts"
+import { errnoOf, errnoTable } from "./internal/errno.ts"
 
 /**
  * The kinds of network failure.
@@ -90,6 +90,29 @@ const reasonByCode: Readonly<Record<string, Reason>> = {
  */
 export const classify = (code: string): Reason => reasonByCode[code] ?? "Unknown"
 
+/**
+ * One connect attempt, as recorded on a {@link ConnectError} and on a
+ * connected socket: the address tried, its family, how it ended, how long it
+ * took, and the errno code when it failed.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const ConnectAttempt = Schema.Struct({
+  address: Schema.String,
+  port: Schema.Number,
+  family: Schema.Literals([4, 6]),
+  outcome: Schema.Literals(["connected", "failed", "timedOut", "cancelled"]),
+  code: Schema.optional(Schema.String),
+  durationMs: Schema.Number
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type ConnectAttempt = typeof ConnectAttempt.Type
+
 const fields = {
   reason: Reason,
   code: Schema.String,
@@ -112,9 +135,14 @@ interface Fields {
   readonly cause?: unknown
 }
 
+/**
+ * `connect ECONNREFUSED 127.0.0.1:80 (connection refused)`, then the detail:
+ * the errno line Node prints, followed by what it means for a person.
+ */
 const describe = (e: Fields): string => {
   const where = e.address === undefined ? "" : e.port === undefined ? ` ${e.address}` : ` ${e.address}:${e.port}`
-  const base = `${e.syscall} ${e.code}${where}`
+  const meaning = errnoTable[e.code]?.[1]
+  const base = `${e.syscall} ${e.code}${where}${meaning === undefined ? "" : ` (${meaning})`}`
   return e.detail === undefined ? base : `${base}: ${e.detail}`
 }
 
@@ -125,7 +153,11 @@ const describe = (e: Fields): string => {
  * @category errors
  * @since 0.1.0
  */
-export class ConnectError extends Schema.TaggedError<ConnectError>()("ConnectError", fields) {
+export class ConnectError extends Schema.TaggedError<ConnectError>()("ConnectError", {
+  ...fields,
+  /** Every connect attempt, in order (empty when name lookup failed). */
+  attempts: Schema.optional(Schema.Array(ConnectAttempt))
+}) {
   override get message(): string {
     return describe(this)
   }

@@ -12,11 +12,14 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
-import type { Driver, DriverError } from "./Driver.ts"
+import type { Driver, ListenTarget } from "./Driver.ts"
 import * as Engine from "./Engine.ts"
+import type { ConnectAttempt } from "./NetError.ts"
 import { ConnectError, fieldsFromDriver, invalidOptions, ListenError, unsupported } from "./NetError.ts"
+import * as Observability from "./Observability.ts"
 import * as Server from "./Server.ts"
 import * as Socket from "./Socket.ts"
 
@@ -61,6 +64,8 @@ export interface ConnectOptions extends Partial<typeof ConnectOptionsSchema.Type
   readonly keepAliveInitialDelay?: Duration.Input | undefined
   /** Fail reads with `TimedOut` and abort after this long without activity. */
   readonly idleTimeout?: Duration.Input | undefined
+  /** Bound of the graceful close at scope end; past it the socket is aborted (default 10 seconds). */
+  readonly closeTimeout?: Duration.Input | undefined
 }
 
 /**
@@ -80,6 +85,7 @@ export const ListenOptionsSchema = Schema.Struct({
   reusePort: Schema.optional(Schema.Boolean),
   readableAll: Schema.optional(Schema.Boolean),
   writableAll: Schema.optional(Schema.Boolean),
+  removeStaleSocket: Schema.optional(Schema.Boolean),
   allowHalfOpen: Schema.optional(Schema.Boolean),
   maxConnections: Schema.optional(NonNegativeInt),
   noDelay: Schema.optional(Schema.Boolean),
@@ -98,6 +104,8 @@ export interface ListenOptions extends Partial<typeof ListenOptionsSchema.Type> 
   readonly keepAliveInitialDelay?: Duration.Input | undefined
   /** Idle timeout of every accepted socket. */
   readonly idleTimeout?: Duration.Input | undefined
+  /** Bound of the graceful close of every accepted socket (default 10 seconds). */
+  readonly closeTimeout?: Duration.Input | undefined
 }
 
 /**
@@ -148,7 +156,32 @@ const describeSchemaError = (error: Schema.SchemaError, input: object): string =
 const decodeConnect = Schema.decodeUnknownEffect(ConnectOptionsSchema)
 const decodeListen = Schema.decodeUnknownEffect(ListenOptionsSchema)
 
-const driverConnectError = (error: DriverError) => new ConnectError(fieldsFromDriver(error))
+const toAttempt = (a: Engine.Attempt): ConnectAttempt =>
+  a.error === undefined
+    ? { address: a.address, port: a.port, family: a.family, outcome: a.outcome, durationMs: a.durationMs }
+    : {
+      address: a.address,
+      port: a.port,
+      family: a.family,
+      outcome: a.outcome,
+      code: a.error.code,
+      durationMs: a.durationMs
+    }
+
+const connectError = (failure: Engine.ConnectFailure): ConnectError => {
+  const fields = fieldsFromDriver(failure.error)
+  const attempts = failure.attempts.map(toAttempt)
+  const detail = failure.error.code === "ETIMEDOUT" && typeof failure.error.cause === "string"
+    ? failure.error.cause
+    : failure.lookup
+    ? "name lookup failed"
+    : attempts.length > 1
+    ? `all ${attempts.length} attempts failed: ${
+      attempts.map((a) => `${a.address} ${a.code ?? a.outcome} after ${Math.round(a.durationMs)} ms`).join(", ")
+    }`
+    : undefined
+  return new ConnectError({ ...fields, detail, attempts })
+}
 
 /**
  * Builds the `Network` over a driver.
@@ -166,8 +199,17 @@ export const make = (driver: Driver): NetworkShape => {
       const attemptTimeout = millis(options.autoSelectFamilyAttemptTimeout, "autoSelectFamilyAttemptTimeout")
       const idle = millis(options.idleTimeout, "idleTimeout")
       const keepAliveDelay = millis(options.keepAliveInitialDelay, "keepAliveInitialDelay")
-      for (const m of [deadline, attemptTimeout, idle, keepAliveDelay]) {
+      const closeTimeout = millis(options.closeTimeout, "closeTimeout")
+      for (const m of [deadline, attemptTimeout, idle, keepAliveDelay, closeTimeout]) {
         if (typeof m === "string") return yield* new ConnectError(invalidOptions("connect", m))
+      }
+      if (o.path !== undefined && (o.host !== undefined || o.port !== undefined)) {
+        return yield* new ConnectError(
+          invalidOptions(
+            "connect",
+            `path: give a path or a host and port, not both (got path ${JSON.stringify(o.path)})`
+          )
+        )
       }
       if (options.lookup !== undefined && typeof options.lookup !== "function") {
         return yield* new ConnectError(invalidOptions("connect", `lookup: expected a function`))
@@ -197,22 +239,58 @@ export const make = (driver: Driver): NetworkShape => {
         }
       }
       const scope = yield* Scope.Scope
-      const connected = yield* Effect.callback<Engine.Connected, ConnectError>((resume) => {
-        const cancel = Engine.connect(driver, request, {}, (failure, connected) => {
-          if (failure !== undefined) resume(Effect.fail(driverConnectError(failure.error)))
-          else resume(Effect.succeed(connected!))
+      // Uninterruptible except while waiting for the engine: a connection the
+      // engine delivers always gets its socket scope, and an interruption
+      // while connecting cancels the engine, which closes whatever is pending.
+      return yield* Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function*() {
+          let delivered: Engine.Connected | undefined
+          let taken = false
+          const connected = yield* restore(Effect.callback<Engine.Connected, ConnectError>((resume) => {
+            const cancel = Engine.connect(driver, request, {}, (failure, connected) => {
+              if (failure !== undefined) resume(Effect.fail(connectError(failure)))
+              else {
+                delivered = connected
+                resume(Effect.succeed(connected!))
+              }
+            })
+            return Effect.sync(() => {
+              cancel()
+              if (delivered !== undefined && !taken) delivered.handle.close(() => {})
+            })
+          })).pipe(
+            Effect.tapError(() => Metric.update(Observability.connectFailures, 1))
+          )
+          taken = true
+          const connection = new Engine.Connection(driver, connected.handle, {
+            allowHalfOpen: o.allowHalfOpen ?? false
+          })
+          if (o.noDelay === true) connection.setNoDelay(true)
+          if (o.keepAlive === true) connection.setKeepAlive(true, (keepAliveDelay as number | undefined) ?? 0)
+          const attempts = connected.attempts.map(toAttempt)
+          const socket = yield* Socket.make(connection, scope, {
+            readHighWaterMark: o.readHighWaterMark,
+            writeHighWaterMark: o.writeHighWaterMark,
+            idleTimeoutMs: idle as number | undefined,
+            closeTimeoutMs: closeTimeout as number | undefined,
+            attempts
+          })
+          yield* Effect.annotateCurrentSpan({
+            ...Observability.endpointAttributes("net.peer", socket.remoteAddress),
+            ...Observability.endpointAttributes("net.local", socket.localAddress),
+            "sluice.attempts": attempts.length
+          })
+          return socket
         })
-        return Effect.sync(cancel)
+      )
+    }).pipe(
+      Effect.withSpan("sluice.connect", {
+        kind: "client",
+        attributes: options.path !== undefined
+          ? { "sluice.target.path": options.path }
+          : { "sluice.target.host": options.host ?? "localhost", "sluice.target.port": options.port }
       })
-      const connection = new Engine.Connection(driver, connected.handle, { allowHalfOpen: o.allowHalfOpen ?? false })
-      if (o.noDelay === true) connection.setNoDelay(true)
-      if (o.keepAlive === true) connection.setKeepAlive(true, (keepAliveDelay as number | undefined) ?? 0)
-      return yield* Socket.make(connection, scope, {
-        readHighWaterMark: o.readHighWaterMark,
-        writeHighWaterMark: o.writeHighWaterMark,
-        idleTimeoutMs: idle as number | undefined
-      })
-    })
+    )
 
   const listen = (options: ListenOptions): Effect.Effect<Server.Server, ListenError, Scope.Scope> =>
     Effect.gen(function*() {
@@ -221,11 +299,12 @@ export const make = (driver: Driver): NetworkShape => {
       )
       const idle = millis(options.idleTimeout, "idleTimeout")
       const keepAliveDelay = millis(options.keepAliveInitialDelay, "keepAliveInitialDelay")
-      for (const m of [idle, keepAliveDelay]) {
+      const closeTimeout = millis(options.closeTimeout, "closeTimeout")
+      for (const m of [idle, keepAliveDelay, closeTimeout]) {
         if (typeof m === "string") return yield* new ListenError(invalidOptions("listen", m))
       }
       const backlog = o.backlog ?? 511
-      let target: import("./Driver.ts").ListenTarget
+      let target: ListenTarget
       if (o.path !== undefined) {
         if (!driver.capabilities.ipc) {
           return yield* new ListenError(unsupported("listen", `the ${driver.name} driver has no IPC sockets`))
@@ -236,7 +315,8 @@ export const make = (driver: Driver): NetworkShape => {
           backlog,
           exclusive: o.exclusive ?? false,
           readableAll: o.readableAll ?? false,
-          writableAll: o.writableAll ?? false
+          writableAll: o.writableAll ?? false,
+          removeStale: o.removeStaleSocket ?? false
         }
       } else if (o.fd !== undefined) {
         if (!driver.capabilities.fd) {
@@ -283,17 +363,29 @@ export const make = (driver: Driver): NetworkShape => {
           )
         }),
         (listener) =>
-          Effect.callback<void>((resume) => {
-            queue.close()
-            listener.close(() => resume(Effect.void))
-          })
+          Effect.andThen(
+            Effect.callback<void>((resume) => {
+              queue.close()
+              listener.close(() => resume(Effect.void))
+            }),
+            Effect.suspend(() => Metric.update(Observability.connectionsDropped, listener.dropped))
+          )
       )
-      return Server.make(listener, queue, scope, {
+      const server = Server.make(listener, queue, scope, {
         readHighWaterMark: o.readHighWaterMark,
         writeHighWaterMark: o.writeHighWaterMark,
-        idleTimeoutMs: idle as number | undefined
+        idleTimeoutMs: idle as number | undefined,
+        closeTimeoutMs: closeTimeout as number | undefined
       })
-    })
+      yield* Effect.annotateCurrentSpan(Observability.endpointAttributes("net.local", server.address))
+      return server
+    }).pipe(
+      Effect.withSpan("sluice.listen", {
+        attributes: options.path !== undefined
+          ? { "sluice.target.path": options.path }
+          : { "sluice.target.host": options.host ?? "(any)", "sluice.target.port": options.port ?? 0 }
+      })
+    )
 
   return { driver, connect, listen }
 }

@@ -1,15 +1,27 @@
 /**
  * A listening server, Effect style: an address and a `Stream` of accepted
- * sockets, each living in its own scope.
+ * sockets, each living in its own scope, plus {@link serve}: a handler per
+ * connection with bounded concurrency, `maxConnections`, a handler-failure
+ * policy and graceful shutdown.
  *
  * @since 0.1.0
  */
 import type { NonEmptyReadonlyArray } from "effect/Array"
+import * as Cause from "effect/Cause"
+import * as Data from "effect/Data"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Scope from "effect/Scope"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as FiberSet from "effect/FiberSet"
+import { dual } from "effect/Function"
+import * as Scope from "effect/Scope"
+import * as Semaphore from "effect/Semaphore"
 import * as Stream from "effect/Stream"
 import type { Endpoint } from "./Driver.ts"
 import type { Connection, Listener } from "./Engine.ts"
+import * as Observability from "./Observability.ts"
 import * as Socket from "./Socket.ts"
 
 /**
@@ -26,27 +38,45 @@ export const TypeId: "~@sluice/core/Server" = "~@sluice/core/Server"
  */
 export interface Server {
   readonly [TypeId]: typeof TypeId
-  /** The bound address (the real port when listening on port 0). */
+  /**
+   * The bound address, exact: the real port when listening on port 0, the
+   * path for IPC.
+   */
   readonly address: Endpoint
   /**
    * Accepted connections, in arrival order. Each socket lives in its own scope,
    * a child of the server's: close it with `Socket.use`, or let the server's
-   * scope close it. Pull it once.
+   * scope close it. Nothing is read from a connection until its `reads` is
+   * pulled. The stream ends when the server stops accepting. Pull it once.
    */
   readonly accept: Stream.Stream<Socket.Socket>
+  /**
+   * Stops accepting: closes the listening handle and every connection that
+   * arrived but was not taken from `accept` yet. Open sockets are not touched.
+   * Idempotent; the server's scope does it too.
+   */
+  readonly stopAccepting: Effect.Effect<void>
+  /** Accepted connections that are still open. */
+  readonly connections: Effect.Effect<number>
+  /** Connections refused because `maxConnections` was reached (Node's `drop`). */
+  readonly dropped: Effect.Effect<number>
+  /** Sets or clears (`undefined`) the limit of open connections; excess ones are refused and counted. */
+  readonly setMaxConnections: (max: number | undefined) => Effect.Effect<void>
   /** The engine listener underneath. */
   readonly listener: Listener
 }
 
 /**
- * Internal: the accept queue between the engine listener and the stream.
+ * The accept queue between the engine listener and the `accept` stream.
  *
- * @internal
+ * @category internals
+ * @since 0.1.0
  */
 export class AcceptQueue {
   private pending: Array<Connection> = []
-  private waiter: ((connections: NonEmptyReadonlyArray<Connection>) => void) | undefined
+  private waiter: ((connections: NonEmptyReadonlyArray<Connection> | undefined) => void) | undefined
   closed = false
+  /** Hands an accepted connection to the stream (closes it when the queue is closed). */
   push(connection: Connection): void {
     if (this.closed) {
       connection.close()
@@ -64,28 +94,39 @@ export class AcceptQueue {
     this.pending = []
     return out
   }
-  readonly pull: Effect.Effect<NonEmptyReadonlyArray<Connection>> = Effect.suspend(() =>
+  /** The next batch of connections; `Cause.Done` once closed. */
+  readonly pull: Effect.Effect<NonEmptyReadonlyArray<Connection>, Cause.Done> = Effect.suspend(() =>
     this.pending.length > 0
       ? Effect.succeed(this.take())
-      : Effect.callback<NonEmptyReadonlyArray<Connection>>((resume) => {
-        const waiter = (connections: NonEmptyReadonlyArray<Connection>) => resume(Effect.succeed(connections))
+      : this.closed
+      ? Cause.done()
+      : Effect.callback<NonEmptyReadonlyArray<Connection>, Cause.Done>((resume) => {
+        const waiter = (connections: NonEmptyReadonlyArray<Connection> | undefined) =>
+          resume(connections === undefined ? Cause.done() : Effect.succeed(connections))
         this.waiter = waiter
         return Effect.sync(() => {
           if (this.waiter === waiter) this.waiter = undefined
         })
       })
   )
-  /** Closes every connection nobody accepted yet. */
+  /** Closes every connection nobody accepted yet and ends the stream. */
   close(): void {
     this.closed = true
     for (const connection of this.pending.splice(0)) connection.close()
+    const waiter = this.waiter
+    if (waiter !== undefined) {
+      this.waiter = undefined
+      waiter(undefined)
+    }
   }
 }
 
 /**
- * Builds a `Server` over an engine listener whose connections arrive in `queue`.
+ * Builds a `Server` over an engine listener whose connections arrive in
+ * `queue`. Used by `Network.listen`.
  *
- * @internal
+ * @category constructors
+ * @since 0.1.0
  */
 export const make = (
   listener: Listener,
@@ -96,15 +137,310 @@ export const make = (
   [TypeId]: TypeId,
   address: listener.endpoint(),
   listener,
+  stopAccepting: Effect.callback<void>((resume) => {
+    queue.close()
+    listener.close(() => resume(Effect.void))
+  }),
+  connections: Effect.sync(() => listener.connections),
+  dropped: Effect.sync(() => listener.dropped),
+  setMaxConnections: (max) =>
+    Effect.sync(() => {
+      listener.maxConnections = max
+    }),
   accept: Stream.fromPull(
     Effect.succeed(
-      Effect.flatMap(
-        queue.pull,
-        (connections) =>
+      Effect.flatMap(queue.pull, (connections) =>
+        // uninterruptible: a connection taken from the queue always gets its scope
+        Effect.uninterruptible(
           Effect.forEach(connections, (connection) => Socket.make(connection, scope, options)) as Effect.Effect<
             NonEmptyReadonlyArray<Socket.Socket>
           >
-      )
+        ))
     )
   )
 })
+
+/**
+ * `true` when the value is a `Server`.
+ *
+ * @category guards
+ * @since 0.1.0
+ */
+export const isServer = (u: unknown): u is Server => typeof u === "object" && u !== null && TypeId in u
+
+// ---------------------------------------------------------------------------
+// serve
+// ---------------------------------------------------------------------------
+
+/**
+ * A connection handler failed (or died). Carries the full cause, typed with
+ * the handler's error, and the peer's address.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class HandlerError<E> extends Data.TaggedError("HandlerError")<{
+  readonly cause: Cause.Cause<E>
+  readonly remoteAddress: Endpoint | undefined
+}> {
+  override get message(): string {
+    const peer = this.remoteAddress === undefined
+      ? "unknown peer"
+      : this.remoteAddress._tag === "Ipc"
+      ? this.remoteAddress.path
+      : `${this.remoteAddress.address}:${this.remoteAddress.port}`
+    return `connection handler for ${peer} failed: ${Cause.pretty(this.cause)}`
+  }
+}
+
+/**
+ * Options of {@link serve}.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ServeOptions<E, R> {
+  /**
+   * How many handlers run at once (default `"unbounded"`). Connections beyond
+   * it wait, unread, until a handler finishes.
+   */
+  readonly concurrency?: number | "unbounded" | undefined
+  /**
+   * Refuse connections while this many are open (waiting ones included):
+   * they are closed at once and counted in {@link ServeStats.dropped}.
+   */
+  readonly maxConnections?: number | undefined
+  /**
+   * At shutdown, how long running handlers may take to finish before they are
+   * interrupted and their sockets aborted (default 10 seconds).
+   */
+  readonly gracePeriod?: Duration.Input | undefined
+  /**
+   * What to do when a handler fails or dies:
+   *
+   * - `"stop"` (default): shut the server down gracefully; `Serving.await`
+   *   fails with the {@link HandlerError};
+   * - a function: report the failure (log it, count it, alert) and keep serving.
+   *
+   * Interruption at shutdown is not a failure. Either way, failures are
+   * counted in {@link ServeStats.failed}.
+   */
+  readonly onHandlerError?: "stop" | ((error: HandlerError<E>) => Effect.Effect<void, never, R>) | undefined
+}
+
+/**
+ * Counters of a running {@link serve}.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ServeStats {
+  /** Connections handed to a handler. */
+  readonly accepted: number
+  /** Handlers running now. */
+  readonly active: number
+  /** Handlers that succeeded. */
+  readonly succeeded: number
+  /** Handlers that failed or died. */
+  readonly failed: number
+  /** Handlers interrupted at the end of the grace period. */
+  readonly aborted: number
+  /** Connections refused because `maxConnections` was reached. */
+  readonly dropped: number
+}
+
+/**
+ * A running {@link serve}.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Serving<E> {
+  readonly stats: Effect.Effect<ServeStats>
+  /**
+   * Graceful shutdown, now: stop accepting, let running handlers finish
+   * within the grace period, interrupt the rest (their sockets are aborted).
+   * Idempotent; closing the scope `serve` ran in does the same.
+   */
+  readonly shutdown: Effect.Effect<void>
+  /**
+   * Waits until serving has ended: succeeds after a shutdown, fails with the
+   * first {@link HandlerError} under the `"stop"` policy.
+   */
+  readonly await: Effect.Effect<void, HandlerError<E>>
+}
+
+const serveImpl = <A, E, R>(
+  server: Server,
+  handler: (socket: Socket.Socket) => Effect.Effect<A, E, R>,
+  options?: ServeOptions<E, R>
+): Effect.Effect<Serving<E>, never, R | Scope.Scope> =>
+  Effect.gen(function*() {
+    const outer = yield* Scope.Scope
+    const handlersScope = yield* Scope.fork(outer)
+    const fibers = yield* Scope.provide(FiberSet.make<unknown, unknown>(), handlersScope)
+    const concurrency = options?.concurrency ?? "unbounded"
+    const permits = concurrency === "unbounded" ? undefined : Semaphore.makeUnsafe(Math.max(1, concurrency))
+    const graceMs = Duration.toMillis(Duration.fromInputUnsafe(options?.gracePeriod ?? Duration.seconds(10)))
+    const policy = options?.onHandlerError ?? "stop"
+    const ended = Deferred.makeUnsafe<void, HandlerError<E>>()
+    let accepted = 0
+    let active = 0
+    let succeeded = 0
+    let failed = 0
+    let aborted = 0
+    let shuttingDown = false
+    if (options?.maxConnections !== undefined) server.listener.maxConnections = options.maxConnections
+
+    const runOne = (socket: Socket.Socket): Effect.Effect<void, never, R> => {
+      const peer = socket.remoteAddress
+      const body = Socket.use(socket, handler).pipe(
+        Effect.onExit((exit) =>
+          Effect.annotateCurrentSpan({
+            "sluice.bytes_in": socket.connection.bytesRead,
+            "sluice.bytes_out": socket.connection.bytesWritten,
+            "sluice.outcome": Exit.isSuccess(exit)
+              ? "success"
+              : Cause.hasInterruptsOnly(exit.cause)
+              ? "interrupted"
+              : "failure"
+          })
+        ),
+        Effect.withSpan("sluice.connection", {
+          kind: "server",
+          attributes: {
+            ...Observability.endpointAttributes("net.peer", peer),
+            ...Observability.endpointAttributes("net.local", socket.localAddress)
+          }
+        })
+      )
+      return Effect.matchCauseEffect(body, {
+        onSuccess: () =>
+          Effect.sync(() => {
+            succeeded++
+          }),
+        onFailure: (cause): Effect.Effect<void, never, R> => {
+          if (Cause.hasInterruptsOnly(cause)) {
+            return Effect.sync(() => {
+              if (shuttingDown) aborted++
+            })
+          }
+          failed++
+          const error = new HandlerError<E>({ cause, remoteAddress: peer })
+          if (policy === "stop") {
+            return Effect.andThen(
+              Deferred.fail(ended, error),
+              // from outside this handler's fiber: shutdown waits for the handlers
+              Effect.asVoid(Effect.forkDetach(shutdown))
+            )
+          }
+          return policy(error)
+        }
+      }).pipe(
+        Effect.ensuring(Effect.sync(() => {
+          active--
+        }))
+      )
+    }
+
+    const acceptLoop = server.accept.pipe(
+      Stream.runForEach((socket) =>
+        Effect.gen(function*() {
+          if (permits !== undefined) {
+            // waiting for a permit: the socket is unread; interrupted here, it is aborted
+            yield* Effect.onInterrupt(
+              Semaphore.take(permits, 1),
+              () => Scope.close(socket.scope, Exit.interrupt())
+            )
+          }
+          accepted++
+          active++
+          const one = permits === undefined ? runOne(socket) : Effect.ensuring(runOne(socket), permits.release(1))
+          yield* FiberSet.run(fibers, one)
+        })
+      )
+    )
+    const acceptFiber = yield* Effect.forkIn(acceptLoop, handlersScope)
+
+    let shutdownDone: Deferred.Deferred<void> | undefined
+    const shutdown: Effect.Effect<void> = Effect.suspend(() => {
+      if (shutdownDone !== undefined) return Deferred.await(shutdownDone)
+      const done = Deferred.makeUnsafe<void>()
+      shutdownDone = done
+      shuttingDown = true
+      return Effect.gen(function*() {
+        yield* server.stopAccepting
+        yield* Fiber.interrupt(acceptFiber)
+        yield* Effect.timeoutOption(FiberSet.awaitEmpty(fibers), Duration.millis(graceMs))
+        yield* FiberSet.clear(fibers)
+        yield* Deferred.succeed(ended, undefined)
+      }).pipe(
+        Effect.ensuring(Deferred.succeed(done, undefined)),
+        Effect.uninterruptible
+      )
+    })
+    yield* Scope.addFinalizer(outer, shutdown)
+
+    const serving: Serving<E> = {
+      stats: Effect.sync(() => ({
+        accepted,
+        active,
+        succeeded,
+        failed,
+        aborted,
+        dropped: server.listener.dropped
+      })),
+      shutdown,
+      await: Deferred.await(ended)
+    }
+    return serving
+  })
+
+/**
+ * Serves every connection with `handler`, in the background of the current
+ * scope.
+ *
+ * **Details**
+ *
+ * Each connection runs `handler` in its own fiber with its socket: when the
+ * handler succeeds, the socket closes gracefully (flush + FIN); when it fails
+ * or is interrupted, the socket is aborted (RST). Nothing is read from a
+ * connection until its handler reads. `concurrency` bounds the handlers
+ * running at once; `maxConnections` refuses (and counts) connections beyond
+ * the limit. Handler failures are typed ({@link HandlerError}) and go to the
+ * `onHandlerError` policy, never to a log.
+ *
+ * Closing the scope — or `Serving.shutdown` — shuts down gracefully: stop
+ * accepting, let running handlers finish within `gracePeriod`, interrupt the
+ * rest.
+ *
+ * **Example** (An echo server)
+ *
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { Network, Server } from "@sluice/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const server = yield* Network.listen({ host: "127.0.0.1", port: 7000 })
+ *   const serving = yield* Server.serve(server, (socket) => Stream.run(socket.reads, socket.writes), {
+ *     concurrency: 100,
+ *     gracePeriod: "5 seconds"
+ *   })
+ *   yield* serving.await
+ * })
+ * ```
+ *
+ * @category serving
+ * @since 0.1.0
+ */
+export const serve: {
+  <A, E, R>(
+    handler: (socket: Socket.Socket) => Effect.Effect<A, E, R>,
+    options?: ServeOptions<E, R>
+  ): (server: Server) => Effect.Effect<Serving<E>, never, R | Scope.Scope>
+  <A, E, R>(
+    server: Server,
+    handler: (socket: Socket.Socket) => Effect.Effect<A, E, R>,
+    options?: ServeOptions<E, R>
+  ): Effect.Effect<Serving<E>, never, R | Scope.Scope>
+} = dual((args) => isServer(args[0]), serveImpl)

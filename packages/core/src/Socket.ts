@@ -19,7 +19,9 @@ import * as Stream from "effect/Stream"
 import type { DriverError, Endpoint } from "./Driver.ts"
 import type { Connection } from "./Engine.ts"
 import { encodeUtf8 } from "./internal/text.ts"
+import type { ConnectAttempt } from "./NetError.ts"
 import { fieldsFromDriver, SocketError } from "./NetError.ts"
+import * as Observability from "./Observability.ts"
 
 /**
  * @category type IDs
@@ -48,13 +50,26 @@ export interface Socket {
   readonly writeAll: (chunks: ReadonlyArray<Uint8Array>) => Effect.Effect<void, SocketError>
   /** Half-close: flush queued writes and send FIN. Reads continue. */
   readonly endOfOutput: Effect.Effect<void, SocketError>
+  /** This end's address: IP and port for TCP, the path for IPC. */
   readonly localAddress: Endpoint | undefined
+  /** The peer's address: IP and port for TCP, the path for IPC. */
   readonly remoteAddress: Endpoint | undefined
+  /**
+   * How the connection was opened: every connect attempt with its address,
+   * family, outcome and duration (empty for accepted sockets and IPC).
+   */
+  readonly attempts: ReadonlyArray<ConnectAttempt>
   /** Bytes received so far. */
   readonly bytesRead: Effect.Effect<number>
-  /** Bytes written so far. */
+  /** Bytes written so far (including bytes still queued below). */
   readonly bytesWritten: Effect.Effect<number>
+  /** Bytes received and held for the reader, not yet pulled (bounded by the read high-water mark). */
+  readonly bufferedBytes: Effect.Effect<number>
+  /** Bytes handed to the driver whose write has not completed yet. */
+  readonly queuedBytes: Effect.Effect<number>
+  /** Turns Nagle's algorithm off (`true`) or on (`false`) on the live connection. */
   readonly setNoDelay: (enable: boolean) => Effect.Effect<void>
+  /** Turns TCP keep-alive probes on or off on the live connection, after `initialDelayMs` idle. */
   readonly setKeepAlive: (enable: boolean, initialDelayMs?: number) => Effect.Effect<void>
   /** The engine connection underneath (for building other faces). */
   readonly connection: Connection
@@ -75,6 +90,14 @@ export interface SocketOptions {
   readonly writeHighWaterMark?: number | undefined
   /** Fail reads with `TimedOut` and abort after this long without activity. */
   readonly idleTimeoutMs?: number | undefined
+  /**
+   * Bound of the graceful close when the scope closes: flush and FIN must be
+   * done within this many milliseconds, or the socket is aborted with RST
+   * (default 10 000; `Infinity` waits as long as it takes).
+   */
+  readonly closeTimeoutMs?: number | undefined
+  /** The connect attempts that opened the socket. */
+  readonly attempts?: ReadonlyArray<ConnectAttempt> | undefined
 }
 
 const toSocketError = (error: DriverError): SocketError => new SocketError(fieldsFromDriver(error))
@@ -85,8 +108,10 @@ class SocketImpl implements Socket {
   readonly [TypeId] = TypeId
   readonly connection: Connection
   readonly scope: Scope.Closeable
+  readonly attempts: ReadonlyArray<ConnectAttempt>
   private readonly readHighWaterMark: number
   private readonly writeHighWaterMark: number
+  private readonly closeTimeoutMs: number
   private chunks: Array<Uint8Array> = []
   private buffered = 0
   private reading = false
@@ -100,6 +125,8 @@ class SocketImpl implements Socket {
     this.scope = scope
     this.readHighWaterMark = options?.readHighWaterMark ?? 65536
     this.writeHighWaterMark = options?.writeHighWaterMark ?? 65536
+    this.closeTimeoutMs = options?.closeTimeoutMs ?? 10_000
+    this.attempts = options?.attempts ?? []
     connection.attach({
       onData: (chunk) => {
         this.chunks.push(chunk)
@@ -120,6 +147,7 @@ class SocketImpl implements Socket {
       },
       onError: (error) => {
         this.failure ??= toSocketError(error)
+        this.writeFailure ??= this.failure
         this.settle()
         connection.close()
       },
@@ -128,8 +156,9 @@ class SocketImpl implements Socket {
           reason: "TimedOut",
           code: "ETIMEDOUT",
           syscall: "read",
-          detail: `no activity for ${connection.timeout} ms`
+          detail: `no activity for ${connection.timeout} ms (idle timeout)`
         })
+        this.writeFailure ??= this.failure
         this.settle()
         connection.reset()
       },
@@ -234,24 +263,37 @@ class SocketImpl implements Socket {
 
   readonly bytesRead: Effect.Effect<number> = Effect.sync(() => this.connection.bytesRead)
   readonly bytesWritten: Effect.Effect<number> = Effect.sync(() => this.connection.bytesWritten)
+  readonly bufferedBytes: Effect.Effect<number> = Effect.sync(() => this.buffered)
+  readonly queuedBytes: Effect.Effect<number> = Effect.sync(() => this.connection.queuedBytes)
 
   readonly setNoDelay = (enable: boolean): Effect.Effect<void> => Effect.sync(() => this.connection.setNoDelay(enable))
 
   readonly setKeepAlive = (enable: boolean, initialDelayMs = 0): Effect.Effect<void> =>
     Effect.sync(() => this.connection.setKeepAlive(enable, initialDelayMs))
 
-  /** Flush, FIN, release; on failure or interruption, RST. */
+  /**
+   * Flush, FIN, release, bounded by the close timeout; on failure or
+   * interruption, RST. Reports the byte counts to the metrics.
+   */
   readonly release = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> =>
-    Effect.callback<void>((resume) => {
-      const connection = this.connection
-      const done = () => resume(Effect.void)
-      this.failure ??= new SocketError({ reason: "Closed", code: "ERR_SOCKET_CLOSED", syscall: "read" })
-      this.settle()
-      if (connection.closed) return done()
-      if (Exit.isFailure(exit)) return connection.reset(done)
-      if (connection.writeEnded) return connection.close(done)
-      connection.shutdown(() => connection.close(done))
-    })
+    Effect.andThen(
+      Effect.callback<void>((resume) => {
+        const connection = this.connection
+        const done = () => resume(Effect.void)
+        this.failure ??= new SocketError({
+          reason: "Closed",
+          code: "ERR_SOCKET_CLOSED",
+          syscall: "read",
+          detail: "the socket's scope is closed"
+        })
+        this.writeFailure ??= this.failure
+        this.settle()
+        if (connection.closed) return done()
+        if (Exit.isFailure(exit)) return connection.reset(done)
+        connection.end(this.closeTimeoutMs, done)
+      }),
+      Effect.suspend(() => Observability.closed(this.connection.bytesRead, this.connection.bytesWritten))
+    )
 }
 
 /**
@@ -269,6 +311,7 @@ export const make = (
   Effect.gen(function*() {
     const scope = yield* Scope.fork(parent)
     const socket = new SocketImpl(connection, scope, options)
+    yield* Observability.opened
     yield* Scope.addFinalizerExit(scope, socket.release)
     return socket
   })

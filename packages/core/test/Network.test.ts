@@ -58,7 +58,7 @@ for (const d of drivers) {
         assert.strictEqual(error.syscall, "connect")
         assert.strictEqual(error.address, d.host)
         assert.strictEqual(error.port, port)
-        assert.strictEqual(error.message, `connect ECONNREFUSED ${d.host}:${port}`)
+        assert.strictEqual(error.message, `connect ECONNREFUSED ${d.host}:${port} (connection refused)`)
       })))
 
     it.live("listening twice on one port is a typed ListenError with reason AddressInUse", () =>

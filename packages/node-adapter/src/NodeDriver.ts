@@ -22,6 +22,7 @@ import type {
   Timers
 } from "@sluice/core/Driver"
 import dns from "node:dns"
+import * as fs from "node:fs"
 import * as net from "node:net"
 
 interface ErrnoLike {
@@ -93,8 +94,22 @@ class NodeHandle implements Handle {
   }
   shutdown(callback: (error: DriverError | undefined) => void): void {
     const s = this.socket
-    if (s.writableEnded) {
+    if (s.writableFinished || s.destroyed) {
       callback(undefined)
+      return
+    }
+    if (s.writableEnded) {
+      // an earlier shutdown is still flushing: complete with it
+      let called = false
+      const once = () => {
+        if (called) return
+        called = true
+        s.off("finish", once)
+        s.off("close", once)
+        callback(undefined)
+      }
+      s.once("finish", once)
+      s.once("close", once)
       return
     }
     s.end(() => callback(undefined))
@@ -194,9 +209,41 @@ const listen = (
     events.onConnection(new NodeHandle(socket, ipcPath))
   })
   let listening = false
-  server.on("error", (error) => {
+  let retriedStale = false
+  server.on("error", (error: NodeJS.ErrnoException) => {
     if (listening) events.onError(toDriverError(error, "accept"))
-    else {
+    else if (
+      target._tag === "Ipc" && target.removeStale === true && !retriedStale && error.code === "EADDRINUSE"
+    ) {
+      // somebody listening answers; a stale file refuses: only then unlink it and retry once
+      retriedStale = true
+      const probe = net.connect({ path: target.path })
+      probe.once("connect", () => {
+        probe.destroy()
+        server.close()
+        callback(toDriverError(error, "listen"), undefined)
+      })
+      probe.once("error", (probeError: NodeJS.ErrnoException) => {
+        probe.destroy()
+        let isSocketFile = false
+        try {
+          isSocketFile = fs.statSync(target.path).isSocket()
+        } catch {
+          // gone already: listening again decides
+        }
+        if (probeError.code === "ECONNREFUSED" && isSocketFile) {
+          try {
+            fs.unlinkSync(target.path)
+          } catch {
+            // gone already: listening again decides
+          }
+          listenOn()
+        } else {
+          server.close()
+          callback(toDriverError(error, "listen"), undefined)
+        }
+      })
+    } else {
       server.close()
       callback(toDriverError(error, "listen"), undefined)
     }
@@ -216,32 +263,35 @@ const listen = (
     }
     callback(undefined, handle)
   })
-  switch (target._tag) {
-    case "Tcp": {
-      const options: net.ListenOptions & { reusePort?: boolean } = {
-        port: target.port,
-        backlog: target.backlog,
-        exclusive: target.exclusive,
-        ipv6Only: target.ipv6Only
+  const listenOn = () => {
+    switch (target._tag) {
+      case "Tcp": {
+        const options: net.ListenOptions & { reusePort?: boolean } = {
+          port: target.port,
+          backlog: target.backlog,
+          exclusive: target.exclusive,
+          ipv6Only: target.ipv6Only
+        }
+        if (target.host !== undefined) options.host = target.host
+        if (target.reusePort) options.reusePort = true
+        server.listen(options)
+        break
       }
-      if (target.host !== undefined) options.host = target.host
-      if (target.reusePort) options.reusePort = true
-      server.listen(options)
-      break
+      case "Ipc":
+        server.listen({
+          path: target.path,
+          backlog: target.backlog,
+          exclusive: target.exclusive,
+          readableAll: target.readableAll,
+          writableAll: target.writableAll
+        })
+        break
+      case "Fd":
+        server.listen({ fd: target.fd, backlog: target.backlog })
+        break
     }
-    case "Ipc":
-      server.listen({
-        path: target.path,
-        backlog: target.backlog,
-        exclusive: target.exclusive,
-        readableAll: target.readableAll,
-        writableAll: target.writableAll
-      })
-      break
-    case "Fd":
-      server.listen({ fd: target.fd, backlog: target.backlog })
-      break
   }
+  listenOn()
 }
 
 const lookup = (
