@@ -3,6 +3,7 @@
  * them is a bug in one of them.
  */
 import type { Driver } from "@sluice/core/Driver"
+import * as MemoryNetwork from "@sluice/core/MemoryNetwork"
 import { driver as nodeDriver } from "@sluice/node-adapter/NodeDriver"
 
 export interface DriverCase {
@@ -14,5 +15,6 @@ export interface DriverCase {
 }
 
 export const drivers: ReadonlyArray<DriverCase> = [
-  { name: "node", make: () => nodeDriver, host: "127.0.0.1" }
+  { name: "node", make: () => nodeDriver, host: "127.0.0.1" },
+  { name: "memory", make: () => MemoryNetwork.make().driver, host: "127.0.0.1" }
 ]

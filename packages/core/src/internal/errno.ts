@@ -7,6 +7,7 @@ export const errnoTable: Readonly<Record<string, readonly [errno: number, descri
   EPERM: [-1, "operation not permitted"],
   ENOENT: [-2, "no such file or directory"],
   EBADF: [-9, "bad file descriptor"],
+  EAGAIN: [-11, "resource temporarily unavailable"],
   EACCES: [-13, "permission denied"],
   EINVAL: [-22, "invalid argument"],
   EMFILE: [-24, "too many open files"],

@@ -1,0 +1,449 @@
+/**
+ * An in-process virtual network for tests: a {@link Driver.Driver} whose
+ * sockets behave like a kernel's, with both ends in memory.
+ *
+ * Each network is isolated: listen on any host:port (ephemeral ports from
+ * 32768–60999 when the port is 0) or IPC path, dial it, and get the errors a
+ * real network gives — `EADDRINUSE`, `ECONNREFUSED` when nobody listens,
+ * `ENOENT` for a missing path, `ENOTFOUND` for a name missing from the host
+ * table (`localhost` resolves to `127.0.0.1` and `::1`). FIN and RST are
+ * distinct (`ECONNRESET` on the reads of the peer of a reset, `EPIPE` on
+ * writes after the peer is gone), connections can be half-open, a listener's
+ * backlog is bounded, and each direction has a bounded buffer, so a reader
+ * that stops reading really blocks the writer.
+ *
+ * Faults are seeded and reproducible: random slicing of writes, latency and
+ * bandwidth per direction, refusing connections, a reset after N bytes,
+ * dropping connections, partitions between hosts, slow close.
+ *
+ * Time is Effect time: `layer` takes the `Clock` of the context it is built
+ * in, so under `TestClock` deadlines, idle timeouts and latency take no real
+ * time. `make` builds a network on real timers, for code outside Effect (for
+ * example `createNet(network.driver)` from `@sluice/compat`).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { MemoryNetwork, Network } from "@sluice/core"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const server = yield* Network.listen({ host: "127.0.0.1", port: 7000 })
+ *   const socket = yield* Network.connect({ host: "127.0.0.1", port: 7000 })
+ *   yield* socket.write("hello")
+ * }))
+ *
+ * Effect.runPromise(Effect.provide(program, MemoryNetwork.layer({ seed: 42 })))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import type { Driver, Endpoint, Timers } from "./Driver.ts"
+import {
+  type FaultRule,
+  type NetworkOptions,
+  type PerDirection,
+  realTimers,
+  VirtualNetwork
+} from "./internal/memory.ts"
+import * as Network from "./Network.ts"
+
+/**
+ * A value for both directions of a connection, or one per direction.
+ * `toServer` is the direction from the dialing side to the listening side.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type { PerDirection }
+
+/**
+ * A fault, applied to connections whose listening side matches `match`
+ * (every connection when `match` is absent). Rules are looked up when a
+ * connection opens; when several match, later ones win field by field.
+ *
+ * - `slice`: cut every write into random pieces of 1 to `slice` bytes, each
+ *   delivered as its own read (shakes out framing bugs).
+ * - `latency`: milliseconds each byte, FIN and RST travel (also delays the
+ *   connect handshake).
+ * - `bandwidth`: bytes per second.
+ * - `refuse`: answer connects with `ECONNREFUSED` although somebody listens.
+ * - `resetAfter`: once this many bytes went the given way, the network resets
+ *   the connection: both ends see `ECONNRESET`; the bytes before it arrive.
+ * - `slowClose`: milliseconds added to the delivery of each FIN.
+ *
+ * @example
+ * ```ts
+ * import { MemoryNetwork } from "@sluice/core"
+ *
+ * const fault: MemoryNetwork.Fault = {
+ *   match: { port: 5432 },
+ *   slice: 3,
+ *   latency: { toServer: 20, toClient: 200 },
+ *   resetAfter: { toClient: 1000 }
+ * }
+ * ```
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Fault = FaultRule
+
+/**
+ * Options of a memory network.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Options {
+  /** Seed of every random choice (slicing, ephemeral ports). Same seed, same trace. Default `1`. */
+  readonly seed?: number | undefined
+  /** Extra host table entries: name → address(es). */
+  readonly hosts?: Readonly<Record<string, string | ReadonlyArray<string>>> | undefined
+  /** Bytes each direction holds (in flight + unread) before writers wait. Default 64 KiB. */
+  readonly bufferSize?: number | undefined
+  /** The ephemeral port range. Default `[32768, 60999]` (Linux). */
+  readonly ephemeralPorts?: readonly [number, number] | undefined
+  /** Record a trace of the network's events (see `trace`). */
+  readonly trace?: boolean | undefined
+  /** Faults active from the start. */
+  readonly faults?: ReadonlyArray<Fault> | undefined
+}
+
+/**
+ * Bytes in one direction of a connection.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface DirectionSnapshot {
+  /** Accepted by `write`, not yet taken by the network (the writer is blocked on these). */
+  readonly queued: number
+  /** On the way (latency, bandwidth, partition). */
+  readonly inFlight: number
+  /** Arrived, not yet read by the receiver. */
+  readonly unread: number
+  /** The sender's FIN left. */
+  readonly finSent: boolean
+}
+
+/**
+ * A connection with at least one end still open.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ConnectionSnapshot {
+  readonly id: string
+  /** The dialing side's local address. */
+  readonly client: Endpoint
+  /** The listening side's local address. */
+  readonly server: Endpoint
+  readonly clientOpen: boolean
+  readonly serverOpen: boolean
+  readonly toServer: DirectionSnapshot
+  readonly toClient: DirectionSnapshot
+  readonly dropped: boolean
+  readonly partitioned: boolean
+}
+
+/**
+ * A bound listener.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ListenerSnapshot {
+  readonly endpoint: Endpoint
+  readonly backlog: number
+  /** Connections waiting in the accept queue. */
+  readonly pending: number
+  /** Connections handed to the application so far. */
+  readonly accepted: number
+}
+
+/**
+ * What is open on a network, `netstat`-style.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Snapshot {
+  readonly listeners: ReadonlyArray<ListenerSnapshot>
+  readonly connections: ReadonlyArray<ConnectionSnapshot>
+  /** Connect attempts still in progress. */
+  readonly connecting: number
+  /** Listeners + open connection ends + connects in progress: `0` when nothing leaked. */
+  readonly open: number
+}
+
+/**
+ * A memory network: its driver, its controls and its inspection.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface MemoryNetworkShape {
+  /** The driver, for `Network.make` or `createNet` from `@sluice/compat`. */
+  readonly driver: Driver
+  /** What is open now. */
+  readonly snapshot: () => Snapshot
+  /** Sets (or replaces) a host table entry. */
+  readonly setHost: (name: string, addresses: string | ReadonlyArray<string>) => void
+  /** Removes a host table entry: lookups of `name` fail with `ENOTFOUND`. */
+  readonly removeHost: (name: string) => void
+  /** Adds a fault for connections opened from now on; returns its remover. */
+  readonly inject: (fault: Fault) => () => void
+  /** Removes every fault. */
+  readonly clearFaults: () => void
+  /**
+   * Cuts the link between two hosts (addresses or host table names): bytes,
+   * FIN and RST wait, connects retry their SYN and time out after about two
+   * minutes, until `heal`.
+   */
+  readonly partition: (a: string, b: string) => void
+  /** Restores the link between two hosts, or every link without arguments. Waiting bytes flow again. */
+  readonly heal: (a?: string, b?: string) => void
+  /**
+   * Drops matching connections (every open one without a predicate) without a
+   * FIN or RST: nothing more arrives at either end; only timeouts notice.
+   * Returns how many were dropped.
+   */
+  readonly drop: (select?: (connection: ConnectionSnapshot) => boolean) => number
+  /**
+   * Resets matching connections from the network: both ends see
+   * `ECONNRESET`. Returns how many were reset.
+   */
+  readonly reset: (select?: (connection: ConnectionSnapshot) => boolean) => number
+  /** The events so far (with `trace: true`): equal for equal seeds and programs. */
+  readonly trace: () => ReadonlyArray<string>
+  /** Cancels the network's pending timers (the network is discarded). */
+  readonly dispose: () => void
+}
+
+/**
+ * The memory network in context, next to the `Network` built over it.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export class MemoryNetwork extends Context.Service<MemoryNetwork, MemoryNetworkShape>()(
+  "@sluice/core/MemoryNetwork"
+) {}
+
+const snapshotOf = (net: VirtualNetwork): Snapshot => {
+  const listeners: Array<ListenerSnapshot> = []
+  for (const l of [...net.tcpListeners, ...net.ipcListeners.values()]) {
+    listeners.push({ endpoint: l.local, backlog: l.backlog, pending: l.pending.length, accepted: l.accepted })
+  }
+  const connections: Array<ConnectionSnapshot> = []
+  let ends = 0
+  for (const c of net.connections) {
+    if (!c.client.released) ends++
+    if (!c.server.released) ends++
+    connections.push({
+      id: c.id,
+      client: c.client.local,
+      server: c.server.local,
+      clientOpen: !c.client.released,
+      serverOpen: !c.server.released,
+      toServer: { queued: c.up.queued, inFlight: c.up.flightBytes, unread: c.up.recvBytes, finSent: c.up.finSent },
+      toClient: {
+        queued: c.down.queued,
+        inFlight: c.down.flightBytes,
+        unread: c.down.recvBytes,
+        finSent: c.down.finSent
+      },
+      dropped: c.dropped,
+      partitioned: net.partitioned(c.clientHost, c.serverHost)
+    })
+  }
+  return {
+    listeners,
+    connections,
+    connecting: net.pendingConnects.size,
+    open: listeners.length + ends + net.pendingConnects.size
+  }
+}
+
+/**
+ * Builds an isolated memory network. Without `timers` it runs on real timers
+ * (`setTimeout`): use it outside Effect, for instance with
+ * `createNet(network.driver)` in a plain vitest or `node:test` test. Inside
+ * Effect prefer {@link layer}, which runs on Effect's `Clock`.
+ *
+ * @example
+ * ```ts
+ * import { MemoryNetwork } from "@sluice/core"
+ *
+ * const network = MemoryNetwork.make({ seed: 7, hosts: { "db.test": "10.0.0.5" } })
+ * network.inject({ match: { port: 5432 }, slice: 2 })
+ * // ... run the code under test over network.driver, then:
+ * console.log(network.snapshot().open) // 0 when nothing leaked
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (options?: Options & { readonly timers?: Timers | undefined }): MemoryNetworkShape => {
+  const networkOptions: NetworkOptions = { ...options, timers: options?.timers ?? realTimers }
+  const net = new VirtualNetwork(networkOptions)
+  const driver: Driver = {
+    name: "memory",
+    capabilities: { ipc: true, fd: false, reusePort: true, ipv6: true },
+    timers: net.timers,
+    connect: (target, callback) => net.connect(target, callback),
+    listen: (target, events, callback) => net.listen(target, events, callback),
+    lookup: (hostname, options, callback) => net.lookup(hostname, options, callback)
+  }
+  const select = (predicate: ((c: ConnectionSnapshot) => boolean) | undefined) => {
+    const all = snapshotOf(net).connections
+    const chosen = new Set(all.filter((c) => predicate === undefined || predicate(c)).map((c) => c.id))
+    return [...net.connections].filter((c) => chosen.has(c.id))
+  }
+  return {
+    driver,
+    snapshot: () => snapshotOf(net),
+    setHost: (name, addresses) => net.setHost(name, typeof addresses === "string" ? [addresses] : addresses),
+    removeHost: (name) => net.removeHost(name),
+    inject: (fault) => {
+      net.rules.push(fault)
+      return () => {
+        const i = net.rules.indexOf(fault)
+        if (i >= 0) net.rules.splice(i, 1)
+      }
+    },
+    clearFaults: () => {
+      net.rules.length = 0
+    },
+    partition: (a, b) => net.partition(a, b),
+    heal: (a, b) => net.heal(a, b),
+    drop: (predicate) => {
+      const chosen = select(predicate)
+      for (const c of chosen) {
+        c.dropped = true
+        net.record(`${c.id} dropped`)
+      }
+      return chosen.length
+    },
+    reset: (predicate) => {
+      const chosen = select(predicate)
+      for (const c of chosen) {
+        net.record(`${c.id} reset by the network`)
+        c.injectReset()
+      }
+      return chosen.length
+    },
+    trace: () => net.log ?? [],
+    dispose: () => net.dispose()
+  }
+}
+
+/**
+ * Timers over an Effect context's `Clock`: `TestClock` drives them when the
+ * context has it. Each pending timer is a fiber sleeping on that clock.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const timersFromContext = (context: Context.Context<never>): Timers => {
+  const clock = Context.get(context, Clock.Clock)
+  const run = Effect.runCallbackWith(context)
+  return {
+    now: () => clock.currentTimeMillisUnsafe(),
+    schedule: (ms, f) => {
+      const interrupt = run(Effect.andThen(clock.sleep(Duration.millis(Math.max(0, ms))), Effect.sync(f)))
+      return () => interrupt()
+    }
+  }
+}
+
+/**
+ * Builds a memory network on the `Clock` of the current context (under
+ * `TestClock`, virtual time). Its pending timers are cancelled when the scope
+ * closes.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const makeEffect = (options?: Options): Effect.Effect<MemoryNetworkShape, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const context = yield* Effect.context<never>()
+    const network = make({ ...options, timers: timersFromContext(context) })
+    yield* Effect.addFinalizer(() => Effect.sync(() => network.dispose()))
+    return network
+  })
+
+/**
+ * Provides `Network` over a fresh, isolated memory network, and the
+ * {@link MemoryNetwork} itself (faults, host table, snapshot). Each build of
+ * the layer is a new network. Time is the `Clock` of the context the layer is
+ * built in.
+ *
+ * @example
+ * ```ts
+ * import { assert, it } from "@effect/vitest"
+ * import { Effect } from "effect"
+ * import { MemoryNetwork, Network } from "@sluice/core"
+ *
+ * it.effect("nobody listens", () =>
+ *   Effect.gen(function*() {
+ *     const error = yield* Effect.flip(Effect.scoped(Network.connect({ host: "127.0.0.1", port: 9 })))
+ *     assert.strictEqual(error.reason, "ConnectionRefused")
+ *   }).pipe(Effect.provide(MemoryNetwork.layer())))
+ * ```
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer = (options?: Options): Layer.Layer<Network.Network | MemoryNetwork> =>
+  Layer.effectContext(
+    Effect.map(
+      makeEffect(options),
+      (network) => Context.make(MemoryNetwork, network).pipe(Context.add(Network.Network, Network.make(network.driver)))
+    )
+  )
+
+/**
+ * What is open on the memory network in context.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const snapshot: Effect.Effect<Snapshot, never, MemoryNetwork> = MemoryNetwork.use((network) =>
+  Effect.sync(network.snapshot)
+)
+
+/**
+ * Adds a fault to the memory network in context until the scope closes.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const inject = (fault: Fault): Effect.Effect<void, never, MemoryNetwork | Scope.Scope> =>
+  MemoryNetwork.use((network) =>
+    Effect.acquireRelease(Effect.sync(() => network.inject(fault)), (remove) => Effect.sync(remove))
+  ).pipe(Effect.asVoid)
+
+/**
+ * Cuts the link between two hosts of the memory network in context.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const partition = (a: string, b: string): Effect.Effect<void, never, MemoryNetwork> =>
+  MemoryNetwork.use((network) => Effect.sync(() => network.partition(a, b)))
+
+/**
+ * Restores links of the memory network in context (all of them without arguments).
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const heal = (a?: string, b?: string): Effect.Effect<void, never, MemoryNetwork> =>
+  MemoryNetwork.use((network) => Effect.sync(() => network.heal(a, b)))

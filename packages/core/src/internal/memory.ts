@@ -1,0 +1,1257 @@
+/**
+ * The machinery of the in-memory network: a run queue that mimics the event
+ * loop, a seeded random source, and the virtual kernel (listeners, connection
+ * pairs with bounded per-direction buffers, FIN and RST, faults). The public
+ * face is `MemoryNetwork.ts`.
+ *
+ * Model: every address is local to one virtual machine, as on a host that owns
+ * every IP. A connection is a pair of ends joined by two pipes, one per
+ * direction. A pipe holds the sender's write queue (bytes the "kernel" has not
+ * accepted yet), the segments in flight (latency, bandwidth) and the
+ * receiver's buffer. The in-flight and received bytes together are bounded by
+ * the buffer size, so a reader that stops reading makes the writer's queue
+ * fill and its write completions wait, as with real sockets.
+ *
+ * @internal
+ */
+import { isIP } from "../Address.ts"
+import type {
+  ConnectTarget,
+  DriverError,
+  Endpoint,
+  Family,
+  Handle,
+  HandleEvents,
+  ListenerEvents,
+  ListenerHandle,
+  ListenTarget,
+  LookupAddress,
+  LookupOptions,
+  Timers
+} from "../Driver.ts"
+import { errnoTable } from "./errno.ts"
+
+// ---------------------------------------------------------------------------
+// globals without Node types
+// ---------------------------------------------------------------------------
+
+interface Globals {
+  readonly queueMicrotask: (f: () => void) => void
+  readonly setTimeout: (f: () => void, ms: number) => unknown
+  readonly clearTimeout: (t: unknown) => void
+  readonly setImmediate?: ((f: () => void) => unknown) | undefined
+}
+
+const g = globalThis as unknown as Globals
+
+const macrotask = (f: () => void): void => {
+  if (typeof g.setImmediate === "function") g.setImmediate(f)
+  else g.setTimeout(f, 0)
+}
+
+/** Real timers (`setTimeout`), not keeping a Node process alive where `unref` exists. */
+export const realTimers: Timers = {
+  now: () => Date.now(),
+  schedule: (ms, f) => {
+    const t = g.setTimeout(f, Math.max(0, ms)) as { unref?: () => void }
+    if (typeof t === "object" && t !== null && typeof t.unref === "function") t.unref()
+    return () => g.clearTimeout(t)
+  }
+}
+
+// ---------------------------------------------------------------------------
+// run queue and random source
+// ---------------------------------------------------------------------------
+
+/** A unit of deferred work. */
+export interface Task {
+  run(): void
+}
+
+/**
+ * Deferred work, run in order after the current call returns (in a
+ * microtask), yielding to the host's event loop every few thousand tasks so
+ * that timers and I/O still run when two ends talk without pause.
+ */
+export class RunQueue {
+  private tasks: Array<Task | undefined> = []
+  private head = 0
+  private scheduled = false
+
+  post(task: Task): void {
+    this.tasks.push(task)
+    if (!this.scheduled) {
+      this.scheduled = true
+      g.queueMicrotask(this.drain)
+    }
+  }
+
+  private readonly drain = (): void => {
+    let budget = 4096
+    while (this.head < this.tasks.length) {
+      if (budget-- === 0) {
+        macrotask(this.drain)
+        return
+      }
+      const task = this.tasks[this.head]!
+      this.tasks[this.head++] = undefined
+      try {
+        task.run()
+      } catch (error) {
+        // a face's callback threw: report it like an uncaught exception, keep the network running
+        g.setTimeout(() => {
+          throw error
+        }, 0)
+      }
+    }
+    this.tasks = []
+    this.head = 0
+    this.scheduled = false
+  }
+}
+
+/** A seeded random source (mulberry32): the same seed gives the same sequence. */
+export class Random {
+  private state: number
+  constructor(seed: number) {
+    this.state = seed >>> 0
+  }
+  /** A float in [0, 1). */
+  next(): number {
+    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0)
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+  /** An integer in [min, max]. */
+  int(min: number, max: number): number {
+    return min + Math.floor(this.next() * (max - min + 1))
+  }
+}
+
+// ---------------------------------------------------------------------------
+// errors and addresses
+// ---------------------------------------------------------------------------
+
+/** A driver error shaped like the node adapter's for the same situation. */
+export const error = (
+  code: string,
+  syscall: string,
+  address?: string | undefined,
+  port?: number | undefined
+): DriverError => {
+  const entry = errnoTable[code]
+  return {
+    code,
+    errno: entry?.[0],
+    syscall,
+    address,
+    port,
+    cause: `${syscall} ${code}${entry === undefined ? "" : ` (${entry[1]})`} on the memory network`
+  }
+}
+
+const unspecified = (address: string): boolean => address === "0.0.0.0" || address === "::"
+
+/** Strips an IPv4-mapped prefix and lower-cases: the key under which partitions and rules match. */
+export const hostKey = (address: string): string => {
+  const a = address.toLowerCase()
+  return a.startsWith("::ffff:") && isIP(a.slice(7)) === 4 ? a.slice(7) : a
+}
+
+const familyOf = (address: string): Family => (isIP(address) === 6 ? "IPv6" : "IPv4")
+
+// ---------------------------------------------------------------------------
+// options and faults
+// ---------------------------------------------------------------------------
+
+/** A value for both directions, or one per direction. */
+export type PerDirection<A> = A | { readonly toServer?: A | undefined; readonly toClient?: A | undefined }
+
+/** A fault rule, applied to connections whose server side matches. */
+export interface FaultRule {
+  readonly match?: {
+    readonly host?: string | undefined
+    readonly port?: number | undefined
+    readonly path?: string | undefined
+  } | undefined
+  readonly slice?: PerDirection<number> | undefined
+  readonly latency?: PerDirection<number> | undefined
+  readonly bandwidth?: PerDirection<number> | undefined
+  readonly refuse?: boolean | undefined
+  readonly resetAfter?: PerDirection<number> | undefined
+  readonly slowClose?: number | undefined
+}
+
+interface Link {
+  latency: number
+  bandwidth: number
+  slice: number
+  resetAfter: number
+  slowClose: number
+}
+
+const pick = <A>(value: PerDirection<A> | undefined, dir: Direction): A | undefined => {
+  if (value === undefined) return undefined
+  if (typeof value === "object" && value !== null && ("toServer" in value || "toClient" in value)) {
+    return (value as { readonly toServer?: A; readonly toClient?: A })[dir]
+  }
+  return value as A
+}
+
+/** Options of a network. */
+export interface NetworkOptions {
+  readonly seed?: number | undefined
+  readonly hosts?: Readonly<Record<string, string | ReadonlyArray<string>>> | undefined
+  readonly bufferSize?: number | undefined
+  readonly ephemeralPorts?: readonly [number, number] | undefined
+  readonly timers?: Timers | undefined
+  readonly trace?: boolean | undefined
+  readonly faults?: ReadonlyArray<FaultRule> | undefined
+}
+
+type Direction = "toServer" | "toClient"
+
+const READ_CHUNK = 65536
+const SYN_RETRIES = [1000, 2000, 4000, 8000, 16000, 32000, 64000]
+
+// ---------------------------------------------------------------------------
+// pipes and ends
+// ---------------------------------------------------------------------------
+
+interface WriteRequest {
+  readonly chunks: ReadonlyArray<Uint8Array>
+  index: number
+  offset: number
+  remaining: number
+  readonly callback: (error: DriverError | undefined) => void
+}
+
+const DATA = 0
+const FIN = 1
+const RST = 2
+
+interface Segment {
+  readonly kind: 0 | 1 | 2
+  readonly bytes: Uint8Array | undefined
+  readonly at: number
+}
+
+/** One direction of a connection. */
+export class Pipe implements Task {
+  readonly net: VirtualNetwork
+  readonly conn: Conn
+  readonly dir: Direction
+  from!: End
+  to!: End
+  readonly link: Link
+  writes: Array<WriteRequest> = []
+  queued = 0
+  flight: Array<Segment> = []
+  flightBytes = 0
+  recv: Array<Uint8Array> = []
+  recvBytes = 0
+  finRequested = false
+  finSent = false
+  finCallbacks: Array<(error: DriverError | undefined) => void> = []
+  finArrived = false
+  rstArrived = false
+  /** Bytes accepted from the sender so far. */
+  sent = 0
+  private txFree = 0
+  private lastArrival = 0
+  private scheduled = false
+  private timer: (() => void) | undefined = undefined
+  private timerAt = 0
+
+  constructor(net: VirtualNetwork, conn: Conn, dir: Direction, link: Link) {
+    this.net = net
+    this.conn = conn
+    this.dir = dir
+    this.link = link
+  }
+
+  schedule(): void {
+    if (this.scheduled) return
+    this.scheduled = true
+    this.net.queue.post(this)
+  }
+
+  run(): void {
+    this.scheduled = false
+    const now = this.net.timers.now()
+    for (let round = 0; round < 64; round++) {
+      const admitted = this.admit(now)
+      this.arrive(now)
+      const delivered = this.deliver()
+      if (!admitted && !delivered) break
+      if (round === 63) this.schedule()
+    }
+    this.armTimer()
+  }
+
+  private space(): number {
+    return this.net.bufferSize - this.flightBytes - this.recvBytes
+  }
+
+  /** Moves bytes from the write queue into the network; returns whether anything moved. */
+  private admit(now: number): boolean {
+    let moved = false
+    while (this.writes.length > 0 && !this.from.aborted && !this.conn.killed) {
+      const space = this.space()
+      if (space <= 0) break
+      const request = this.writes[0]!
+      const chunk = request.chunks[request.index]!
+      let n = Math.min(chunk.length - request.offset, space)
+      let resetNow = false
+      if (this.link.resetAfter >= 0 && this.sent + n >= this.link.resetAfter) {
+        n = this.link.resetAfter - this.sent
+        resetNow = true
+      }
+      if (n > 0) {
+        this.push(chunk.slice(request.offset, request.offset + n), now)
+        this.sent += n
+        request.offset += n
+        request.remaining -= n
+        this.queued -= n
+        moved = true
+      }
+      if (resetNow) {
+        this.net.record(`${this.conn.id} ${this.dir} reset at byte ${this.sent}`)
+        this.conn.injectReset()
+        return true
+      }
+      while (request.index < request.chunks.length && request.offset >= request.chunks[request.index]!.length) {
+        request.index++
+        request.offset = 0
+      }
+      if (request.index >= request.chunks.length) {
+        this.writes.shift()
+        request.callback(undefined)
+      }
+    }
+    if (this.writes.length === 0 && this.finRequested && !this.finSent && !this.from.aborted && !this.conn.killed) {
+      this.finSent = true
+      this.pushSegment(FIN, undefined, now, this.link.slowClose)
+      this.net.record(`${this.conn.id} ${this.dir} fin`)
+      const callbacks = this.finCallbacks.splice(0)
+      for (const callback of callbacks) callback(undefined)
+      moved = true
+    }
+    return moved
+  }
+
+  private push(bytes: Uint8Array, now: number): void {
+    const slice = this.link.slice
+    if (slice > 0 && bytes.length > 1) {
+      let offset = 0
+      while (offset < bytes.length) {
+        const size = Math.min(bytes.length - offset, this.net.random.int(1, slice))
+        this.pushSegment(DATA, bytes.subarray(offset, offset + size), now, 0)
+        offset += size
+      }
+    } else this.pushSegment(DATA, bytes, now, 0)
+  }
+
+  pushSegment(kind: 0 | 1 | 2, bytes: Uint8Array | undefined, now: number, extraDelay: number): void {
+    const size = bytes === undefined ? 0 : bytes.length
+    const start = Math.max(now, this.txFree)
+    this.txFree = this.link.bandwidth > 0 ? start + (size * 1000) / this.link.bandwidth : start
+    const at = Math.max(this.txFree + this.link.latency + extraDelay, this.lastArrival)
+    this.lastArrival = at
+    this.flight.push({ kind, bytes, at })
+    this.flightBytes += size
+  }
+
+  /** Moves segments whose time has come into the receiver. */
+  private arrive(now: number): void {
+    if (this.conn.blocked()) return
+    while (this.flight.length > 0) {
+      const segment = this.flight[0]!
+      if (segment.at > now) break
+      this.flight.shift()
+      const to = this.to
+      switch (segment.kind) {
+        case DATA: {
+          const bytes = segment.bytes!
+          this.flightBytes -= bytes.length
+          if (to.released || to.aborted) {
+            // the receiving socket is gone: its kernel answers with RST
+            this.net.record(`${this.conn.id} ${this.dir} data to a closed socket, rst`)
+            if (!to.aborted) to.abortFromClosed()
+            continue
+          }
+          this.recv.push(bytes)
+          this.recvBytes += bytes.length
+          break
+        }
+        case FIN:
+          this.finArrived = true
+          break
+        case RST:
+          this.rstArrived = true
+          this.flight.length = 0
+          this.flightBytes = 0
+          to.onReset()
+          break
+      }
+    }
+  }
+
+  /** Hands buffered bytes, the end or the error to a reading receiver. */
+  private deliver(): boolean {
+    const to = this.to
+    let delivered = false
+    let budget = 64
+    while (to.reading && !to.released && this.recv.length > 0 && budget-- > 0) {
+      let chunk: Uint8Array
+      if (this.link.slice > 0 || this.recv.length === 1 || this.recv[0]!.length >= READ_CHUNK) {
+        chunk = this.recv.shift()!
+      } else {
+        let size = 0
+        let count = 0
+        while (count < this.recv.length && size + this.recv[count]!.length <= READ_CHUNK) {
+          size += this.recv[count]!.length
+          count++
+        }
+        chunk = new Uint8Array(size)
+        let offset = 0
+        for (let i = 0; i < count; i++) {
+          chunk.set(this.recv[i]!, offset)
+          offset += this.recv[i]!.length
+        }
+        this.recv.splice(0, count)
+      }
+      this.recvBytes -= chunk.length
+      delivered = true
+      this.net.record(`${this.conn.id} ${this.dir} data ${chunk.length}`)
+      to.events?.onData(chunk)
+    }
+    if (this.recv.length > 0 && to.reading && !to.released) this.schedule()
+    if (this.recv.length === 0 && to.reading && !to.released) {
+      if (this.finArrived && !to.endDelivered) {
+        to.endDelivered = true
+        to.reading = false
+        this.net.record(`${this.conn.id} ${this.dir} end`)
+        to.events?.onEnd()
+      } else if (this.rstArrived && !to.endDelivered && !to.errorDelivered) {
+        to.reading = false
+        if (to.pendingError === "ECONNRESET") {
+          to.errorDelivered = true
+          to.pendingError = "EPIPE"
+          this.net.record(`${this.conn.id} ${this.dir} read error ECONNRESET`)
+          to.events?.onError(error("ECONNRESET", "read"))
+        } else {
+          // the error was consumed by a write: reads see the end
+          to.endDelivered = true
+          to.events?.onEnd()
+        }
+      }
+    }
+    return delivered
+  }
+
+  private armTimer(): void {
+    if (this.flight.length === 0 || this.conn.blocked()) {
+      this.cancelTimer()
+      return
+    }
+    const at = this.flight[0]!.at
+    if (this.timer !== undefined && this.timerAt <= at) return
+    this.cancelTimer()
+    this.timerAt = at
+    this.timer = this.net.timers.schedule(Math.max(0, at - this.net.timers.now()), () => {
+      this.timer = undefined
+      this.schedule()
+    })
+  }
+
+  cancelTimer(): void {
+    if (this.timer !== undefined) {
+      this.timer()
+      this.timer = undefined
+    }
+  }
+
+  /** Fails every queued write (the socket was reset or closed). */
+  failWrites(code: string): void {
+    const writes = this.writes.splice(0)
+    this.queued = 0
+    for (let i = 0; i < writes.length; i++) {
+      const request = writes[i]!
+      const e = error(i === 0 ? code : code === "ECANCELED" ? code : "EPIPE", "write")
+      this.net.queue.post({ run: () => request.callback(e) })
+    }
+    const fins = this.finCallbacks.splice(0)
+    for (const callback of fins) this.net.queue.post({ run: () => callback(undefined) })
+  }
+}
+
+/** One end of a connection: the driver handle. */
+export class End implements Handle {
+  readonly conn: Conn
+  readonly role: "client" | "server"
+  readonly local: Endpoint
+  readonly remote: Endpoint
+  out!: Pipe
+  in!: Pipe
+  events: HandleEvents | undefined = undefined
+  reading = false
+  /** `close` or `reset` was called. */
+  released = false
+  /** The kernel socket is dead (RST sent or received): nothing more moves. */
+  aborted = false
+  /** The error a write (or a read) reports next: set by an RST. */
+  pendingError: string | undefined = undefined
+  endDelivered = false
+  errorDelivered = false
+  noDelay = false
+  keepAlive = false
+
+  constructor(conn: Conn, role: "client" | "server", local: Endpoint, remote: Endpoint) {
+    this.conn = conn
+    this.role = role
+    this.local = local
+    this.remote = remote
+  }
+
+  private get net(): VirtualNetwork {
+    return this.conn.net
+  }
+
+  bind(events: HandleEvents): void {
+    this.events = events
+  }
+
+  readStart(): void {
+    if (this.released || this.reading) return
+    this.reading = true
+    this.in.schedule()
+  }
+
+  readStop(): void {
+    this.reading = false
+  }
+
+  write(chunks: ReadonlyArray<Uint8Array>, callback: (error: DriverError | undefined) => void): void {
+    if (this.released || this.out.finRequested || this.pendingError !== undefined) {
+      const code = this.pendingError ?? "EPIPE"
+      if (this.pendingError !== undefined) this.pendingError = "EPIPE"
+      this.net.queue.post({ run: () => callback(error(code, "write")) })
+      return
+    }
+    let size = 0
+    for (let i = 0; i < chunks.length; i++) size += chunks[i]!.length
+    this.out.writes.push({ chunks, index: 0, offset: 0, remaining: size, callback })
+    this.out.queued += size
+    this.out.schedule()
+  }
+
+  get writeQueueSize(): number {
+    return this.out.queued
+  }
+
+  shutdown(callback: (error: DriverError | undefined) => void): void {
+    const out = this.out
+    if (this.released || this.aborted || out.finSent) {
+      this.net.queue.post({ run: () => callback(undefined) })
+      return
+    }
+    out.finRequested = true
+    out.finCallbacks.push(callback)
+    out.schedule()
+  }
+
+  close(callback: () => void): void {
+    if (this.released) {
+      this.net.queue.post({ run: callback })
+      return
+    }
+    this.release()
+    if (this.in.recvBytes > 0 && !this.aborted) {
+      // closing with unread data aborts the connection, as a kernel does
+      this.net.record(`${this.conn.id} ${this.role} closed with unread data, rst`)
+      this.abort()
+    } else {
+      this.out.failWrites("ECANCELED")
+      if (!this.aborted && !this.out.finSent) {
+        this.out.finRequested = true
+        this.out.schedule()
+      }
+    }
+    this.net.record(`${this.conn.id} ${this.role} close`)
+    this.net.queue.post({ run: callback })
+  }
+
+  reset(callback: () => void): void {
+    if (this.released) {
+      this.net.queue.post({ run: callback })
+      return
+    }
+    this.release()
+    this.net.record(`${this.conn.id} ${this.role} reset`)
+    if (!this.aborted) this.abort()
+    this.net.queue.post({ run: callback })
+  }
+
+  private release(): void {
+    this.released = true
+    this.reading = false
+    this.events = undefined
+    this.conn.onRelease()
+  }
+
+  /** Sends RST to the peer; this socket is dead. */
+  abort(): void {
+    this.aborted = true
+    this.out.failWrites("ECANCELED")
+    this.out.pushSegment(RST, undefined, this.net.timers.now(), 0)
+    this.out.schedule()
+  }
+
+  /** Data reached this closed socket: answer with RST. */
+  abortFromClosed(): void {
+    this.aborted = true
+    this.out.pushSegment(RST, undefined, this.net.timers.now(), 0)
+    this.out.schedule()
+  }
+
+  /** An RST arrived. */
+  onReset(): void {
+    if (this.aborted || this.released) return
+    this.aborted = true
+    // in CLOSE_WAIT (FIN received) the kernel reports EPIPE, otherwise ECONNRESET
+    const code = this.in.finArrived ? "EPIPE" : "ECONNRESET"
+    if (!this.reading && this.out.writes.length > 0) {
+      // a blocked write consumes the error
+      this.out.failWrites(code)
+      this.pendingError = "EPIPE"
+    } else {
+      this.out.failWrites("EPIPE")
+      this.pendingError = code
+    }
+    // bytes still on their way to the peer are discarded by the peer; an RST in flight stays
+    const kept = this.out.flight.filter((s) => s.kind === RST)
+    this.out.flight.length = 0
+    this.out.flight.push(...kept)
+    this.out.flightBytes = 0
+    this.in.schedule()
+  }
+
+  localEndpoint(): Endpoint | undefined {
+    return this.local
+  }
+
+  remoteEndpoint(): Endpoint | undefined {
+    return this.remote
+  }
+
+  setNoDelay(enable: boolean): void {
+    this.noDelay = enable
+  }
+
+  setKeepAlive(enable: boolean, _initialDelayMs: number): void {
+    this.keepAlive = enable
+  }
+
+  ref(): void {}
+
+  unref(): void {}
+}
+
+/** A connection: two ends, two pipes. */
+export class Conn {
+  readonly net: VirtualNetwork
+  readonly id: string
+  readonly client: End
+  readonly server: End
+  readonly up: Pipe
+  readonly down: Pipe
+  /** Addresses partitions match on (`undefined` for IPC). */
+  readonly clientHost: string | undefined
+  readonly serverHost: string | undefined
+  dropped = false
+  /** Reset by a fault: no more bytes are admitted. */
+  killed = false
+
+  constructor(
+    net: VirtualNetwork,
+    id: string,
+    endpoints: {
+      readonly clientLocal: Endpoint
+      readonly clientRemote: Endpoint
+      readonly serverLocal: Endpoint
+      readonly serverRemote: Endpoint
+    },
+    links: { readonly up: Link; readonly down: Link },
+    hosts: { readonly client: string | undefined; readonly server: string | undefined }
+  ) {
+    this.net = net
+    this.id = id
+    this.clientHost = hosts.client
+    this.serverHost = hosts.server
+    this.client = new End(this, "client", endpoints.clientLocal, endpoints.clientRemote)
+    this.server = new End(this, "server", endpoints.serverLocal, endpoints.serverRemote)
+    this.up = new Pipe(net, this, "toServer", links.up)
+    this.down = new Pipe(net, this, "toClient", links.down)
+    this.up.from = this.client
+    this.up.to = this.server
+    this.down.from = this.server
+    this.down.to = this.client
+    this.client.out = this.up
+    this.client.in = this.down
+    this.server.out = this.down
+    this.server.in = this.up
+  }
+
+  blocked(): boolean {
+    return this.dropped || this.net.partitioned(this.clientHost, this.serverHost)
+  }
+
+  /**
+   * The network resets the connection (a fault): nothing more is admitted,
+   * and each end receives RST after the bytes already in flight to it.
+   */
+  injectReset(): void {
+    if (this.killed) return
+    this.killed = true
+    const now = this.net.timers.now()
+    for (const pipe of [this.up, this.down]) {
+      if (pipe.to.aborted || pipe.to.released) continue
+      pipe.pushSegment(RST, undefined, now, 0)
+      pipe.schedule()
+    }
+  }
+
+  onRelease(): void {
+    if (!this.client.released || !this.server.released) return
+    this.net.connections.delete(this)
+    const local = this.client.local
+    if (local._tag === "Tcp" && !this.net.tcpListeners.some((l) => l.port === local.port)) {
+      this.net.usedPorts.delete(local.port)
+    }
+  }
+
+  wake(): void {
+    this.up.schedule()
+    this.down.schedule()
+  }
+}
+
+// ---------------------------------------------------------------------------
+// listeners
+// ---------------------------------------------------------------------------
+
+/** A bound listener. */
+export class MemoryListener implements ListenerHandle {
+  readonly net: VirtualNetwork
+  readonly target: ListenTarget
+  readonly local: Endpoint
+  /** For TCP: the bound address, whether it takes IPv4 too, the port. */
+  readonly address: string
+  readonly port: number
+  readonly dualStack: boolean
+  readonly reusePort: boolean
+  readonly backlog: number
+  readonly events: ListenerEvents
+  pending: Array<Conn> = []
+  accepted = 0
+  closed = false
+  private scheduled = false
+
+  constructor(
+    net: VirtualNetwork,
+    target: ListenTarget,
+    local: Endpoint,
+    events: ListenerEvents,
+    options: { address: string; port: number; dualStack: boolean; reusePort: boolean; backlog: number }
+  ) {
+    this.net = net
+    this.target = target
+    this.local = local
+    this.events = events
+    this.address = options.address
+    this.port = options.port
+    this.dualStack = options.dualStack
+    this.reusePort = options.reusePort
+    this.backlog = options.backlog
+  }
+
+  /** Linux admits `backlog + 1` connections to the accept queue. */
+  full(): boolean {
+    return this.pending.length > this.backlog
+  }
+
+  enqueue(conn: Conn): void {
+    this.pending.push(conn)
+    if (!this.scheduled) {
+      this.scheduled = true
+      this.net.queue.post({ run: () => this.deliver() })
+    }
+  }
+
+  private deliver(): void {
+    this.scheduled = false
+    const pending = this.pending.splice(0)
+    for (const conn of pending) {
+      if (this.closed) {
+        conn.server.reset(() => {})
+        continue
+      }
+      this.accepted++
+      this.net.record(`${conn.id} accepted`)
+      this.events.onConnection(conn.server)
+    }
+  }
+
+  endpoint(): Endpoint {
+    return this.local
+  }
+
+  close(callback: () => void): void {
+    if (!this.closed) {
+      this.closed = true
+      this.net.unbind(this)
+      this.net.record(`listener ${describe(this.local)} closed`)
+      for (const conn of this.pending.splice(0)) conn.server.reset(() => {})
+    }
+    this.net.queue.post({ run: callback })
+  }
+
+  ref(): void {}
+
+  unref(): void {}
+}
+
+/** `127.0.0.1:80`, `[::1]:80` or the path. */
+export const describe = (endpoint: Endpoint): string =>
+  endpoint._tag === "Ipc"
+    ? endpoint.path
+    : endpoint.family === "IPv6"
+    ? `[${endpoint.address}]:${endpoint.port}`
+    : `${endpoint.address}:${endpoint.port}`
+
+// ---------------------------------------------------------------------------
+// the network
+// ---------------------------------------------------------------------------
+
+/** The virtual network: registries, host table, faults. */
+export class VirtualNetwork {
+  readonly queue = new RunQueue()
+  readonly random: Random
+  readonly timers: Timers
+  readonly bufferSize: number
+  readonly ephemeral: readonly [number, number]
+  readonly hosts = new Map<string, Array<LookupAddress>>()
+  readonly tcpListeners: Array<MemoryListener> = []
+  readonly ipcListeners = new Map<string, MemoryListener>()
+  readonly connections = new Set<Conn>()
+  readonly rules: Array<FaultRule> = []
+  readonly partitions = new Set<string>()
+  readonly usedPorts = new Set<number>()
+  readonly pendingConnects = new Set<{ cancel: () => void }>()
+  readonly log: Array<string> | undefined
+  private nextId = 1
+  private roundRobin = 0
+
+  constructor(options: NetworkOptions | undefined) {
+    this.random = new Random(options?.seed ?? 1)
+    this.timers = options?.timers ?? realTimers
+    this.bufferSize = Math.max(1, options?.bufferSize ?? 65536)
+    this.ephemeral = options?.ephemeralPorts ?? [32768, 60999]
+    this.log = options?.trace === true ? [] : undefined
+    this.setHost("localhost", ["127.0.0.1", "::1"])
+    for (const [name, addresses] of Object.entries(options?.hosts ?? {})) {
+      this.setHost(name, typeof addresses === "string" ? [addresses] : addresses)
+    }
+    for (const rule of options?.faults ?? []) this.rules.push(rule)
+  }
+
+  record(line: string): void {
+    this.log?.push(line)
+  }
+
+  setHost(name: string, addresses: ReadonlyArray<string>): void {
+    const resolved: Array<LookupAddress> = []
+    for (const address of addresses) {
+      const family = isIP(address)
+      if (family !== 0) resolved.push({ address, family })
+    }
+    this.hosts.set(name.toLowerCase(), resolved)
+  }
+
+  removeHost(name: string): void {
+    this.hosts.delete(name.toLowerCase())
+  }
+
+  /** The addresses a host name or address stands for, as partition keys. */
+  keysOf(host: string): Array<string> {
+    if (isIP(host) !== 0) return [hostKey(host)]
+    return (this.hosts.get(host.toLowerCase()) ?? []).map((a) => hostKey(a.address))
+  }
+
+  partition(a: string, b: string): void {
+    for (const x of this.keysOf(a)) {
+      for (const y of this.keysOf(b)) {
+        this.partitions.add(`${x}|${y}`)
+        this.partitions.add(`${y}|${x}`)
+      }
+    }
+    this.record(`partition ${a} ${b}`)
+  }
+
+  heal(a?: string, b?: string): void {
+    if (a === undefined || b === undefined) this.partitions.clear()
+    else {
+      for (const x of this.keysOf(a)) {
+        for (const y of this.keysOf(b)) {
+          this.partitions.delete(`${x}|${y}`)
+          this.partitions.delete(`${y}|${x}`)
+        }
+      }
+    }
+    this.record(`heal ${a ?? "all"} ${b ?? ""}`.trimEnd())
+    for (const conn of this.connections) conn.wake()
+  }
+
+  partitioned(a: string | undefined, b: string | undefined): boolean {
+    return a !== undefined && b !== undefined && this.partitions.size > 0 && this.partitions.has(`${a}|${b}`)
+  }
+
+  /** Links of a new connection, from the rules matching its server side. */
+  private rulesFor(server: { host: string | undefined; port: number | undefined; path: string | undefined }) {
+    const out: Array<FaultRule> = []
+    for (const rule of this.rules) {
+      const m = rule.match
+      if (m !== undefined) {
+        if (m.path !== undefined && m.path !== server.path) continue
+        if (m.port !== undefined && m.port !== server.port) continue
+        if (m.host !== undefined && (server.host === undefined || !this.keysOf(m.host).includes(server.host))) {
+          continue
+        }
+      }
+      out.push(rule)
+    }
+    return out
+  }
+
+  private linkOf(rules: ReadonlyArray<FaultRule>, dir: Direction): Link {
+    const link: Link = { latency: 0, bandwidth: 0, slice: 0, resetAfter: -1, slowClose: 0 }
+    for (const rule of rules) {
+      link.latency = pick(rule.latency, dir) ?? link.latency
+      link.bandwidth = pick(rule.bandwidth, dir) ?? link.bandwidth
+      link.slice = pick(rule.slice, dir) ?? link.slice
+      link.resetAfter = pick(rule.resetAfter, dir) ?? link.resetAfter
+      link.slowClose = rule.slowClose ?? link.slowClose
+    }
+    return link
+  }
+
+  /** Runs `f` after `ms` (through the run queue); returns a canceller. */
+  after(ms: number, f: () => void): () => void {
+    let cancelled = false
+    const task: Task = {
+      run: () => {
+        if (!cancelled) f()
+      }
+    }
+    if (ms <= 0) {
+      this.queue.post(task)
+      return () => {
+        cancelled = true
+      }
+    }
+    const cancel = this.timers.schedule(ms, () => this.queue.post(task))
+    return () => {
+      cancelled = true
+      cancel()
+    }
+  }
+
+  ephemeralPort(): number | undefined {
+    const [min, max] = this.ephemeral
+    const span = max - min + 1
+    const start = this.random.int(0, span - 1)
+    for (let i = 0; i < span; i++) {
+      const port = min + ((start + i) % span)
+      if (!this.usedPorts.has(port)) return port
+    }
+    return undefined
+  }
+
+  // -- listen ---------------------------------------------------------------
+
+  private conflicts(address: string, port: number, dualStack: boolean, reusePort: boolean): boolean {
+    const family = familyOf(address)
+    for (const l of this.tcpListeners) {
+      if (l.port !== port) continue
+      if (reusePort && l.reusePort && l.address === address) continue
+      const lFamily = familyOf(l.address)
+      if (lFamily === family) {
+        if (unspecified(l.address) || unspecified(address) || l.address === address) return true
+      } else {
+        // an IPv6 wildcard that takes IPv4 too overlaps every IPv4 address
+        if (family === "IPv4" && l.dualStack) return true
+        if (lFamily === "IPv4" && dualStack) return true
+      }
+    }
+    return false
+  }
+
+  listen(
+    target: ListenTarget,
+    events: ListenerEvents,
+    callback: (error: DriverError | undefined, listener: ListenerHandle | undefined) => void
+  ): void {
+    const reply = (e: DriverError | undefined, l: ListenerHandle | undefined) =>
+      this.queue.post({ run: () => callback(e, l) })
+    switch (target._tag) {
+      case "Fd":
+        return reply(error("ENOTSUP", "listen"), undefined)
+      case "Ipc": {
+        if (this.ipcListeners.has(target.path)) return reply(error("EADDRINUSE", "listen", target.path), undefined)
+        const local: Endpoint = { _tag: "Ipc", path: target.path }
+        const listener = new MemoryListener(this, target, local, events, {
+          address: target.path,
+          port: 0,
+          dualStack: false,
+          reusePort: false,
+          backlog: Math.min(target.backlog, 4096)
+        })
+        this.ipcListeners.set(target.path, listener)
+        this.record(`listen ${target.path}`)
+        return reply(undefined, listener)
+      }
+      case "Tcp": {
+        const host = target.host
+        // binding is synchronous, as in node: a second listen in the same tick sees EADDRINUSE
+        if (host === undefined || isIP(host) !== 0) return reply(...this.bind(target, host ?? "::", events))
+        // a name: resolve it first, as node's server.listen does
+        this.lookup(host, { family: 0, hints: 0, all: false }, (e, addresses) => {
+          if (e !== undefined || addresses.length === 0) {
+            callback(e ?? error("ENOTFOUND", "getaddrinfo", host), undefined)
+          } else callback(...this.bind(target, addresses[0]!.address, events))
+        })
+      }
+    }
+  }
+
+  private bind(
+    target: Extract<ListenTarget, { _tag: "Tcp" }>,
+    address: string,
+    events: ListenerEvents
+  ): [DriverError | undefined, ListenerHandle | undefined] {
+    const dualStack = address === "::" && !target.ipv6Only
+    let port = target.port
+    if (port === 0) {
+      const chosen = this.ephemeralPort()
+      if (chosen === undefined) return [error("EADDRINUSE", "listen", address, 0), undefined]
+      port = chosen
+    } else if (this.conflicts(address, port, dualStack, target.reusePort)) {
+      return [error("EADDRINUSE", "listen", address, port), undefined]
+    }
+    const local: Endpoint = { _tag: "Tcp", address, port, family: familyOf(address) }
+    const listener = new MemoryListener(this, target, local, events, {
+      address,
+      port,
+      dualStack,
+      reusePort: target.reusePort,
+      backlog: Math.min(target.backlog, 4096)
+    })
+    this.tcpListeners.push(listener)
+    this.usedPorts.add(port)
+    this.record(`listen ${describe(local)}`)
+    return [undefined, listener]
+  }
+
+  unbind(listener: MemoryListener): void {
+    if (listener.target._tag === "Ipc") {
+      if (this.ipcListeners.get(listener.target.path) === listener) this.ipcListeners.delete(listener.target.path)
+      return
+    }
+    const i = this.tcpListeners.indexOf(listener)
+    if (i >= 0) this.tcpListeners.splice(i, 1)
+    if (!this.tcpListeners.some((l) => l.port === listener.port)) this.usedPorts.delete(listener.port)
+  }
+
+  private findListener(address: string, port: number): MemoryListener | undefined {
+    const family = familyOf(address)
+    const candidates: Array<MemoryListener> = []
+    let best = 0
+    for (const l of this.tcpListeners) {
+      if (l.port !== port || l.closed) continue
+      let score = 0
+      if (hostKey(l.address) === hostKey(address) && familyOf(l.address) === family) score = 3
+      else if (unspecified(l.address) && familyOf(l.address) === family) score = 2
+      else if (family === "IPv4" && l.dualStack) score = 1
+      if (score === 0) continue
+      if (score > best) {
+        best = score
+        candidates.length = 0
+      }
+      if (score === best) candidates.push(l)
+    }
+    if (candidates.length === 0) return undefined
+    return candidates[this.roundRobin++ % candidates.length]
+  }
+
+  // -- connect --------------------------------------------------------------
+
+  connect(
+    target: ConnectTarget,
+    callback: (error: DriverError | undefined, handle: Handle | undefined) => void
+  ): () => void {
+    let done = false
+    let cancelStep: () => void = () => {}
+    let established: Conn | undefined = undefined
+    const entry = {
+      cancel: () => {
+        if (done) return
+        done = true
+        this.pendingConnects.delete(entry)
+        cancelStep()
+        // the handshake completed but nobody took the socket: close it, the server sees FIN
+        established?.client.close(() => {})
+      }
+    }
+    this.pendingConnects.add(entry)
+    const finish = (e: DriverError | undefined, handle: Handle | undefined) => {
+      if (done) {
+        handle?.close(() => {})
+        return
+      }
+      done = true
+      this.pendingConnects.delete(entry)
+      callback(e, handle)
+    }
+    if (target._tag === "Ipc") {
+      const path = target.path
+      const rules = this.rulesFor({ host: undefined, port: undefined, path })
+      const up = this.linkOf(rules, "toServer")
+      const down = this.linkOf(rules, "toClient")
+      cancelStep = this.after(up.latency, () => {
+        const listener = this.ipcListeners.get(path)
+        const refuse = rules.some((r) => r.refuse === true)
+        if (listener === undefined || refuse) {
+          return (cancelStep = this.after(
+            down.latency,
+            () => finish(error(listener === undefined ? "ENOENT" : "ECONNREFUSED", "connect", path), undefined)
+          ))
+        }
+        if (listener.full()) {
+          return (cancelStep = this.after(down.latency, () => finish(error("EAGAIN", "connect", path), undefined)))
+        }
+        const local: Endpoint = { _tag: "Ipc", path }
+        const conn = new Conn(
+          this,
+          `c${this.nextId++}`,
+          { clientLocal: local, clientRemote: local, serverLocal: local, serverRemote: local },
+          { up, down },
+          { client: undefined, server: undefined }
+        )
+        this.connections.add(conn)
+        established = conn
+        this.record(`${conn.id} connect ${path}`)
+        listener.enqueue(conn)
+        cancelStep = this.after(down.latency, () => finish(undefined, conn.client))
+      })
+      return entry.cancel
+    }
+
+    // TCP
+    const dst = target.address === "0.0.0.0" ? "127.0.0.1" : target.address === "::" ? "::1" : target.address
+    const port = target.port
+    const src = target.localAddress ?? dst
+    const dstKey = hostKey(dst)
+    const srcKey = hostKey(src)
+    const rules = this.rulesFor({ host: dstKey, port, path: undefined })
+    const up = this.linkOf(rules, "toServer")
+    const down = this.linkOf(rules, "toClient")
+    if (target.localPort !== undefined && target.localPort !== 0 && this.findListener(src, target.localPort)) {
+      cancelStep = this.after(0, () => finish(error("EADDRINUSE", "bind", src, target.localPort), undefined))
+      return entry.cancel
+    }
+    const syn = (attempt: number): void => {
+      if (this.partitioned(srcKey, dstKey)) {
+        // the SYN is lost: retry like a kernel, then give up
+        const wait = SYN_RETRIES[attempt]
+        if (wait === undefined) return finish(error("ETIMEDOUT", "connect", dst, port), undefined)
+        cancelStep = this.after(wait, () => syn(attempt + 1))
+        return
+      }
+      const listener = this.findListener(dst, port)
+      if (listener === undefined || rules.some((r) => r.refuse === true)) {
+        this.record(`connect ${dst}:${port} refused`)
+        cancelStep = this.after(down.latency, () => finish(error("ECONNREFUSED", "connect", dst, port), undefined))
+        return
+      }
+      if (listener.full()) {
+        const wait = SYN_RETRIES[attempt]
+        if (wait === undefined) return finish(error("ETIMEDOUT", "connect", dst, port), undefined)
+        this.record(`connect ${dst}:${port} backlog full`)
+        cancelStep = this.after(wait, () => syn(attempt + 1))
+        return
+      }
+      const localPort = target.localPort !== undefined && target.localPort !== 0
+        ? target.localPort
+        : this.ephemeralPort()
+      if (localPort === undefined) {
+        return finish(error("EADDRNOTAVAIL", "connect", dst, port), undefined)
+      }
+      const family = familyOf(dst)
+      const mapped = family === "IPv4" && familyOf(listener.address) === "IPv6"
+      const serverFamily: Family = mapped ? "IPv6" : family
+      const v6 = (a: string) => (mapped ? `::ffff:${a}` : a)
+      const conn = new Conn(
+        this,
+        `c${this.nextId++}`,
+        {
+          clientLocal: { _tag: "Tcp", address: src, port: localPort, family: familyOf(src) },
+          clientRemote: { _tag: "Tcp", address: dst, port, family },
+          serverLocal: { _tag: "Tcp", address: v6(dst), port, family: serverFamily },
+          serverRemote: { _tag: "Tcp", address: v6(src), port: localPort, family: serverFamily }
+        },
+        { up, down },
+        { client: srcKey, server: dstKey }
+      )
+      this.usedPorts.add(localPort)
+      this.connections.add(conn)
+      established = conn
+      this.record(`${conn.id} connect ${describe(conn.client.local)} -> ${describe(conn.client.remote)}`)
+      listener.enqueue(conn)
+      cancelStep = this.after(down.latency, () => finish(undefined, conn.client))
+    }
+    cancelStep = this.after(up.latency, () => syn(0))
+    return entry.cancel
+  }
+
+  // -- lookup ---------------------------------------------------------------
+
+  lookup(
+    hostname: string,
+    options: LookupOptions,
+    callback: (error: DriverError | undefined, addresses: ReadonlyArray<LookupAddress>) => void
+  ): () => void {
+    const literal = isIP(hostname)
+    const all: ReadonlyArray<LookupAddress> = literal !== 0
+      ? [{ address: hostname, family: literal }]
+      : this.hosts.get(hostname.toLowerCase()) ?? []
+    const found = options.family === 0 ? all : all.filter((a) => a.family === options.family)
+    return this.after(0, () => {
+      if (found.length === 0) callback(error("ENOTFOUND", "getaddrinfo", hostname), [])
+      else callback(undefined, options.all ? found : [found[0]!])
+    })
+  }
+
+  // -- faults and inspection ------------------------------------------------
+
+  /** Cancels every pending timer-driven step (the network is being discarded). */
+  dispose(): void {
+    for (const pending of this.pendingConnects) pending.cancel()
+    this.pendingConnects.clear()
+    for (const conn of this.connections) {
+      conn.up.cancelTimer()
+      conn.down.cancelTimer()
+    }
+  }
+}
