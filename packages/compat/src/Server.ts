@@ -1,0 +1,440 @@
+/**
+ * `net.Server`: an `EventEmitter` over the engine's `Listener`, following
+ * Node's `lib/net.js` (`listen` in every form, `'listening'`, `'connection'`,
+ * `'drop'`, `'close'` once every connection ended, `getConnections`,
+ * `maxConnections`, `ref` / `unref`, `[Symbol.asyncDispose]`).
+ *
+ * @since 0.1.0
+ */
+import { isIP } from "@sluice/core/Address"
+import type { Driver, DriverError, ListenTarget } from "@sluice/core/Driver"
+import * as Engine from "@sluice/core/Engine"
+import { EventEmitter } from "node:events"
+import { getDefaultHighWaterMark } from "node:stream"
+import { isBlockList } from "./BlockList.ts"
+import type { BlockList } from "./BlockList.ts"
+import {
+  dnsException,
+  ERR_INVALID_ARG_TYPE,
+  ERR_INVALID_ARG_VALUE,
+  ERR_SERVER_ALREADY_LISTEN,
+  ERR_SERVER_NOT_RUNNING,
+  unsupported,
+  uvExceptionWithHostPort
+} from "./errors.ts"
+import * as Validate from "./internal/validate.ts"
+import { isPipeName, kConnection, kDriver, kPauseOnCreate, normalizeArgs, Socket } from "./Socket.ts"
+
+/** @internal the `Socket` class a bound `Server` creates */
+export const kSocket: unique symbol = Symbol("sluice.socketClass")
+
+/**
+ * Options of `net.createServer()`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ServerOpts {
+  allowHalfOpen?: boolean
+  pauseOnConnect?: boolean
+  noDelay?: boolean
+  keepAlive?: boolean
+  keepAliveInitialDelay?: number
+  highWaterMark?: number
+  blockList?: BlockList
+}
+
+/**
+ * Options of `server.listen()`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ListenOptions {
+  port?: number | string | null
+  host?: string
+  backlog?: number
+  path?: string
+  exclusive?: boolean
+  readableAll?: boolean
+  writableAll?: boolean
+  ipv6Only?: boolean
+  reusePort?: boolean
+  signal?: AbortSignal
+  fd?: number
+  handle?: unknown
+}
+
+/**
+ * The address of a TCP server.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface AddressInfo {
+  address: string
+  family: string
+  port: number
+}
+
+const toNumber = (x: unknown): number | false => {
+  const n = Number(x)
+  return n >= 0 ? n : false
+}
+
+type ListenState = { listener: Engine.Listener | undefined; closed: boolean }
+
+/**
+ * `net.Server` over Sluice's engine.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export class Server extends EventEmitter {
+  /** @internal set by `createNet` */
+  static [kDriver]: Driver | undefined = undefined
+  /** @internal set by `createNet` */
+  static [kSocket]: typeof Socket = Socket
+
+  _connections = 0
+  _handle: ListenState | null = null
+  _usingWorkers = false
+  _workers: Array<unknown> = []
+  _unref = false
+  _listeningId = 1
+  allowHalfOpen: boolean
+  pauseOnConnect: boolean
+  noDelay: boolean
+  keepAlive: boolean
+  keepAliveInitialDelay: number
+  highWaterMark: number
+  declare blockList: BlockList | undefined
+  declare maxConnections: number | undefined
+  declare _pipeName: string | undefined
+  declare _connectionKey: string | undefined
+
+  constructor(connectionListener?: (socket: Socket) => void)
+  constructor(options?: ServerOpts, connectionListener?: (socket: Socket) => void)
+  constructor(options?: unknown, connectionListener?: unknown) {
+    super()
+    let opts: ServerOpts
+    if (typeof options === "function") {
+      opts = {}
+      this.on("connection", options as (socket: Socket) => void)
+    } else if (options == null || typeof options === "object") {
+      opts = { ...(options as ServerOpts) }
+      if (typeof connectionListener === "function") {
+        this.on("connection", connectionListener as (socket: Socket) => void)
+      }
+    } else throw ERR_INVALID_ARG_TYPE("options", "Object", options)
+    if (opts.keepAliveInitialDelay !== undefined) {
+      Validate.validateNumber(opts.keepAliveInitialDelay, "options.keepAliveInitialDelay")
+      if (opts.keepAliveInitialDelay < 0) opts.keepAliveInitialDelay = 0
+    }
+    if (opts.highWaterMark !== undefined) Validate.validateNumber(opts.highWaterMark, "options.highWaterMark")
+    this.allowHalfOpen = opts.allowHalfOpen || false
+    this.pauseOnConnect = !!opts.pauseOnConnect
+    this.noDelay = Boolean(opts.noDelay)
+    this.keepAlive = Boolean(opts.keepAlive)
+    this.keepAliveInitialDelay = ~~((opts.keepAliveInitialDelay ?? 0) / 1000)
+    this.highWaterMark = opts.highWaterMark ?? getDefaultHighWaterMark(false)
+    if (opts.blockList) {
+      if (!isBlockList(opts.blockList)) throw ERR_INVALID_ARG_TYPE("options.blockList", "net.BlockList", opts.blockList)
+      this.blockList = opts.blockList
+    }
+  }
+
+  /** The driver this server's class is bound to. */
+  get driver(): Driver {
+    const driver = (this.constructor as typeof Server)[kDriver]
+    if (driver === undefined) throw new TypeError("net.Server is not bound to a driver: use createNet(driver)")
+    return driver
+  }
+
+  get listening(): boolean {
+    return this._handle !== null && this._handle.listener !== undefined
+  }
+
+  /** @internal */
+  get connections(): number {
+    return this._connections
+  }
+
+  listen(port?: number, hostname?: string, backlog?: number, listeningListener?: () => void): this
+  listen(port?: number, hostname?: string, listeningListener?: () => void): this
+  listen(port?: number, backlog?: number, listeningListener?: () => void): this
+  listen(port?: number, listeningListener?: () => void): this
+  listen(path: string, backlog?: number, listeningListener?: () => void): this
+  listen(path: string, listeningListener?: () => void): this
+  listen(options: ListenOptions, listeningListener?: () => void): this
+  listen(handle: unknown, backlog?: number, listeningListener?: () => void): this
+  listen(handle: unknown, listeningListener?: () => void): this
+  listen(...args: Array<unknown>): this {
+    const normalized = normalizeArgs(args)
+    let options = normalized[0] as ListenOptions & Record<string, unknown>
+    const cb = normalized[1]
+    if (this._handle !== null) throw ERR_SERVER_ALREADY_LISTEN()
+    if (cb !== null) this.once("listening", cb)
+    const backlogFromArgs = toNumber(args.length > 1 && args[1]) || toNumber(args.length > 2 && args[2])
+    options = ((options["_handle"] as typeof options | undefined) || options.handle || options) as typeof options
+    this._listeningId++
+    if (options.signal !== undefined) {
+      Validate.validateAbortSignal(options.signal, "options.signal")
+      const signal = options.signal
+      if (signal.aborted) {
+        process.nextTick(() => this.close())
+      } else {
+        const onAborted = () => this.close()
+        signal.addEventListener("abort", onAborted, { once: true })
+        this.once("close", () => signal.removeEventListener("abort", onAborted))
+      }
+    }
+    if (typeof options.fd === "number" && options.fd >= 0) {
+      this.listenOn({ _tag: "Fd", fd: options.fd, backlog: backlogOf(undefined, backlogFromArgs) }, null, -1)
+      return this
+    }
+    if (
+      args.length === 0 || typeof args[0] === "function"
+      || (typeof options.port === "undefined" && "port" in options) || options.port === null
+    ) {
+      options.port = 0
+    }
+    if (typeof options.port === "number" || typeof options.port === "string") {
+      const port = Validate.validatePort(options.port, "options.port")
+      const backlog = backlogOf(options.backlog, backlogFromArgs)
+      const exclusive = options.reusePort === true ? true : Boolean(options.exclusive)
+      const tcp = {
+        port,
+        backlog,
+        exclusive,
+        ipv6Only: Boolean(options.ipv6Only),
+        reusePort: Boolean(options.reusePort)
+      }
+      if (options.host) this.lookupAndListen(options.host, tcp)
+      else this.listenOn({ _tag: "Tcp", host: undefined, ...tcp }, null, port)
+      return this
+    }
+    if (options.path && isPipeName(options.path)) {
+      if (options.path[0] === "\0" && (options.readableAll || options.writableAll)) {
+        throw ERR_INVALID_ARG_VALUE(
+          "options",
+          options,
+          "can not set readableAll or writableAllt to true when path is abstract unix socket"
+        )
+      }
+      this._pipeName = options.path
+      this.listenOn(
+        {
+          _tag: "Ipc",
+          path: options.path,
+          backlog: backlogOf(options.backlog, backlogFromArgs),
+          exclusive: Boolean(options.exclusive),
+          readableAll: Boolean(options.readableAll),
+          writableAll: Boolean(options.writableAll)
+        },
+        options.path,
+        -1
+      )
+      return this
+    }
+    if (!("port" in options || "path" in options)) {
+      throw ERR_INVALID_ARG_VALUE("options", options, "must have the property \"port\" or \"path\"")
+    }
+    throw ERR_INVALID_ARG_VALUE("options", options)
+  }
+
+  private lookupAndListen(
+    host: string,
+    tcp: { port: number; backlog: number; exclusive: boolean; ipv6Only: boolean; reusePort: boolean }
+  ): void {
+    if (isIP(host) !== 0) {
+      this.listenOn({ _tag: "Tcp", host, ...tcp }, host, tcp.port)
+      return
+    }
+    const id = this._listeningId
+    this.driver.lookup(host, { family: 0, hints: 0, all: false }, (error, addresses) => {
+      if (id !== this._listeningId) return
+      if (error !== undefined || addresses.length === 0) {
+        this.emit(
+          "error",
+          dnsException(error ?? { code: "ENOTFOUND", syscall: "getaddrinfo" }, host)
+        )
+        return
+      }
+      const ip = addresses[0]!.address
+      this.listenOn({ _tag: "Tcp", host: ip, ...tcp }, ip, tcp.port)
+    })
+  }
+
+  private listenOn(target: ListenTarget, address: string | null, port: number): void {
+    const driver = this.driver
+    if (target._tag === "Fd" && !driver.capabilities.fd) {
+      const error = unsupported("listen", `the ${driver.name} driver cannot listen on a file descriptor`)
+      process.nextTick(() => this.emit("error", error))
+      return
+    }
+    if (target._tag === "Ipc" && !driver.capabilities.ipc) {
+      const error = unsupported("listen", `the ${driver.name} driver has no local sockets`)
+      process.nextTick(() => this.emit("error", error))
+      return
+    }
+    if (target._tag === "Tcp" && target.reusePort && !driver.capabilities.reusePort) {
+      const error = unsupported("listen", `the ${driver.name} driver has no reusePort`)
+      process.nextTick(() => this.emit("error", error))
+      return
+    }
+    const state: ListenState = { listener: undefined, closed: false }
+    this._handle = state
+    let sync = true
+    Engine.listen(
+      driver,
+      target,
+      {
+        onConnection: (connection) => this.onConnection(connection),
+        onDrop: (info) => this.onDrop(info),
+        onError: (error) => this.emit("error", uvExceptionWithHostPort(error, "accept", undefined, undefined))
+      },
+      { allowHalfOpen: this.allowHalfOpen, maxConnections: this.maxConnections },
+      (error, listener) => {
+        const wasSync = sync
+        if (error !== undefined || listener === undefined) {
+          if (this._handle === state) this._handle = null
+          const ex = this.listenError(error!, target, address, port)
+          if (wasSync) process.nextTick(() => this.emit("error", ex))
+          else this.emit("error", ex)
+          return
+        }
+        if (state.closed) {
+          listener.close()
+          return
+        }
+        state.listener = listener
+        const e = listener.endpoint()
+        this._connectionKey = e._tag === "Tcp"
+          ? `${e.family === "IPv6" ? 6 : 4}:${e.address}:${e.port}`
+          : `-1:${e.path}:-1`
+        if (this._unref) listener.handle.unref()
+        const emit = () => {
+          if (this._handle === state) this.emit("listening")
+        }
+        if (wasSync) process.nextTick(emit)
+        else emit()
+      }
+    )
+    sync = false
+  }
+
+  private listenError(error: DriverError, target: ListenTarget, address: string | null, port: number) {
+    const where = error.address ?? (target._tag === "Ipc" ? target.path : address ?? undefined)
+    const p = error.port ?? port
+    return uvExceptionWithHostPort(error, "listen", where, p)
+  }
+
+  private onDrop(info: Engine.DropInfo): void {
+    const data: Record<string, unknown> = Object.create(null)
+    if (info.local?._tag === "Tcp") {
+      data["localAddress"] = info.local.address
+      data["localPort"] = info.local.port
+      data["localFamily"] = info.local.family
+    }
+    if (info.remote?._tag === "Tcp") {
+      data["remoteAddress"] = info.remote.address
+      data["remotePort"] = info.remote.port
+      data["remoteFamily"] = info.remote.family
+    }
+    if (info.local?._tag === "Tcp" || info.remote?._tag === "Tcp") this.emit("drop", data)
+    else this.emit("drop")
+  }
+
+  private onConnection(connection: Engine.Connection): void {
+    const listener = this._handle?.listener
+    // `maxConnections` may change at any time, as in Node
+    if (listener !== undefined) listener.maxConnections = this.maxConnections ?? undefined
+    if (this.blockList !== undefined) {
+      const remote = connection.remoteEndpoint()
+      if (remote?._tag === "Tcp") {
+        const type = isIP(remote.address)
+        if (type !== 0 && this.blockList.check(remote.address, `ipv${type}`)) {
+          connection.close()
+          return
+        }
+      }
+    }
+    const SocketClass = (this.constructor as typeof Server)[kSocket]
+    const socket = new SocketClass({
+      [kConnection]: connection,
+      [kPauseOnCreate]: this.pauseOnConnect,
+      allowHalfOpen: this.allowHalfOpen,
+      readable: true,
+      writable: true,
+      readableHighWaterMark: this.highWaterMark,
+      writableHighWaterMark: this.highWaterMark
+    })
+    if (this.noDelay) {
+      socket.setNoDelay(true)
+    }
+    if (this.keepAlive) {
+      socket.setKeepAlive(true, this.keepAliveInitialDelay * 1000)
+    }
+    this._connections++
+    socket.server = this
+    socket._server = this
+    this.emit("connection", socket)
+  }
+
+  address(): AddressInfo | string | null {
+    const listener = this._handle?.listener
+    if (listener !== undefined) {
+      const e = listener.endpoint()
+      if (e._tag === "Ipc") return this._pipeName ?? e.path
+      return { address: e.address, family: e.family, port: e.port }
+    }
+    if (this._pipeName) return this._pipeName
+    return null
+  }
+
+  close(callback?: (err?: Error) => void): this {
+    if (typeof callback === "function") {
+      if (this._handle === null) this.once("close", () => callback(ERR_SERVER_NOT_RUNNING()))
+      else this.once("close", callback)
+    }
+    const state = this._handle
+    if (state !== null) {
+      state.closed = true
+      state.listener?.close()
+      this._handle = null
+    }
+    this._emitCloseIfDrained()
+    return this
+  }
+
+  /** @internal */
+  _emitCloseIfDrained(): void {
+    if (this._handle !== null || this._connections) return
+    process.nextTick(() => this.emit("close"))
+  }
+
+  getConnections(cb: (error: Error | null, count: number) => void): this {
+    process.nextTick(cb, null, this._connections)
+    return this
+  }
+
+  ref(): this {
+    this._unref = false
+    this._handle?.listener?.handle.ref()
+    return this
+  }
+
+  unref(): this {
+    this._unref = true
+    this._handle?.listener?.handle.unref()
+    return this
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    if (this._handle === null) return Promise.resolve()
+    return new Promise((resolve, reject) => this.close((err) => (err ? reject(err) : resolve())))
+  }
+}
+
+const backlogOf = (backlog: number | undefined, fromArgs: number | false): number => backlog || fromArgs || 511

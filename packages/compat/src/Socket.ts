@@ -1,0 +1,1027 @@
+/**
+ * `net.Socket`: a real `stream.Duplex` that follows the logic of Node's
+ * `lib/net.js` step by step, but drives an engine `Connection` (and the
+ * engine's connect procedure) instead of a libuv handle.
+ *
+ * The class is bound to a driver by `createNet(driver)` (a subclass carrying
+ * the driver in a static slot), so `new net.Socket()` works as in Node.
+ *
+ * @since 0.1.0
+ */
+import { isIP } from "@sluice/core/Address"
+import type { Driver, DriverError, Endpoint } from "@sluice/core/Driver"
+import * as Engine from "@sluice/core/Engine"
+import { Buffer } from "node:buffer"
+import { Duplex } from "node:stream"
+import type { DuplexOptions } from "node:stream"
+import {
+  AbortError,
+  dnsException,
+  ERR_INVALID_ADDRESS_FAMILY,
+  ERR_INVALID_ARG_TYPE,
+  ERR_INVALID_ARG_VALUE,
+  ERR_INVALID_HANDLE_TYPE,
+  ERR_INVALID_IP_ADDRESS,
+  ERR_MISSING_ARGS,
+  ERR_SOCKET_CLOSED,
+  ERR_SOCKET_CLOSED_BEFORE_CONNECTION,
+  ERR_SOCKET_CONNECTION_TIMEOUT,
+  errnoException,
+  exceptionWithHostPort,
+  unsupported
+} from "./errors.ts"
+import type { NodeError, SystemError } from "./errors.ts"
+import * as Validate from "./internal/validate.ts"
+
+/** @internal the driver of a bound `Socket` / `Server` class */
+export const kDriver: unique symbol = Symbol("sluice.driver")
+/** @internal constructor option: an accepted engine connection */
+export const kConnection: unique symbol = Symbol("sluice.connection")
+/** @internal constructor option: start paused (`pauseOnConnect`) */
+export const kPauseOnCreate: unique symbol = Symbol("sluice.pauseOnCreate")
+/** @internal marks an argument array already normalised */
+export const kNormalized: unique symbol = Symbol("sluice.normalizedArgs")
+
+const kBuffer = Symbol("kBuffer")
+const kBufferCb = Symbol("kBufferCb")
+const kBufferGen = Symbol("kBufferGen")
+const kSetNoDelay = Symbol("kSetNoDelay")
+const kSetKeepAlive = Symbol("kSetKeepAlive")
+const kSetKeepAliveInitialDelay = Symbol("kSetKeepAliveInitialDelay")
+const kBytesRead = Symbol("kBytesRead")
+const kBytesWritten = Symbol("kBytesWritten")
+const kTimer = Symbol("kTimer")
+const kRef = Symbol("kRef")
+const kLastWriteQueueSize = Symbol("kLastWriteQueueSize")
+
+/** The pieces of the `autoSelectFamily` defaults, shared with `net.ts`. */
+export const autoSelectDefaults = { family: true, attemptTimeout: 250 }
+
+/**
+ * Where a socket stands with respect to the engine: created when `connect`
+ * starts (as Node creates its libuv handle), holding the connection once it
+ * exists.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export class SocketHandle {
+  connection: Engine.Connection | undefined = undefined
+  reading = false
+  cancel: (() => void) | undefined = undefined
+  readonly ipc: boolean
+  constructor(ipc: boolean, connection?: Engine.Connection) {
+    this.ipc = ipc
+    if (connection !== undefined) this.connection = connection
+  }
+  get bytesRead(): number {
+    return this.connection?.bytesRead ?? 0
+  }
+  get bytesWritten(): number {
+    return this.connection?.bytesWritten ?? 0
+  }
+  get writeQueueSize(): number {
+    return this.connection?.queuedBytes ?? 0
+  }
+}
+
+/**
+ * A Node `lookup` function (`dns.lookup`'s shape).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type NodeLookupFunction = (
+  hostname: string,
+  options: { family?: number; hints?: number; all?: boolean },
+  callback: (
+    err: Error | null,
+    address: string | ReadonlyArray<{ address: string; family: number }>,
+    family?: number
+  ) => void
+) => void
+
+/**
+ * Options of `new net.Socket()`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface SocketConstructorOpts extends DuplexOptions {
+  fd?: number
+  allowHalfOpen?: boolean
+  readable?: boolean
+  writable?: boolean
+  signal?: AbortSignal
+  noDelay?: boolean
+  keepAlive?: boolean
+  keepAliveInitialDelay?: number
+  blockList?: unknown
+  onread?: {
+    buffer: Uint8Array | (() => Uint8Array)
+    callback(bytesWritten: number, buf: Uint8Array): boolean
+  }
+  [kConnection]?: Engine.Connection
+  [kPauseOnCreate]?: boolean
+}
+
+/**
+ * Options of `socket.connect()`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface SocketConnectOpts {
+  port?: number | string
+  host?: string
+  path?: string
+  localAddress?: string
+  localPort?: number
+  family?: number | string
+  hints?: number
+  lookup?: NodeLookupFunction
+  timeout?: number
+  noDelay?: boolean
+  keepAlive?: boolean
+  keepAliveInitialDelay?: number
+  autoSelectFamily?: boolean
+  autoSelectFamilyAttemptTimeout?: number
+  onread?: SocketConstructorOpts["onread"]
+  blockList?: unknown
+}
+
+/**
+ * Arguments of `connect` after normalisation: `[options, callback]`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type NormalizedArgs = [Record<string, unknown>, ((...args: Array<unknown>) => void) | null] & {
+  [kNormalized]?: true
+}
+
+const toNumber = (x: unknown): number | false => {
+  const n = Number(x)
+  return n >= 0 ? n : false
+}
+
+/** `true` when a string names a pipe rather than a port. */
+export const isPipeName = (s: unknown): s is string => typeof s === "string" && toNumber(s) === false
+
+/**
+ * Node's `normalizeArgs` for `connect` and `listen`.
+ *
+ * @category internals
+ * @since 0.1.0
+ */
+export const normalizeArgs = (args: ReadonlyArray<unknown>): NormalizedArgs => {
+  let arr: NormalizedArgs
+  if (args.length === 0) {
+    arr = [{}, null]
+    arr[kNormalized] = true
+    return arr
+  }
+  const arg0 = args[0]
+  let options: Record<string, unknown> = {}
+  if (typeof arg0 === "object" && arg0 !== null) options = arg0 as Record<string, unknown>
+  else if (isPipeName(arg0)) options["path"] = arg0
+  else {
+    options["port"] = arg0
+    if (args.length > 1 && typeof args[1] === "string") options["host"] = args[1]
+  }
+  const cb = args[args.length - 1]
+  arr = [options, typeof cb === "function" ? (cb as (...args: Array<unknown>) => void) : null]
+  arr[kNormalized] = true
+  return arr
+}
+
+const isNormalized = (x: unknown): x is NormalizedArgs =>
+  Array.isArray(x) && (x as NormalizedArgs)[kNormalized] === true
+
+const toBuffer = (chunk: Uint8Array): Buffer =>
+  Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+
+const socketToDnsFamily = (family: unknown): unknown => {
+  switch (family) {
+    case "IPv4":
+      return 4
+    case "IPv6":
+      return 6
+  }
+  return family
+}
+
+/** `dns.ADDRCONFIG` (getaddrinfo's `AI_ADDRCONFIG`); Node adds it except on Windows. */
+const ADDRCONFIG = process.platform === "win32" ? 0 : process.platform === "darwin" ? 1024 : 32
+
+const noop = (): void => {}
+
+type WriteChunk = { chunk: unknown; encoding: BufferEncoding }
+
+interface Info {
+  address?: string
+  family?: string
+  port?: number
+}
+
+const endpointInfo = (e: Endpoint | undefined): Info | undefined =>
+  e === undefined || e._tag !== "Tcp" ? undefined : { address: e.address, family: e.family, port: e.port }
+
+function writeAfterFIN(this: Socket, chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
+  if (!this.writableEnded) {
+    return Duplex.prototype.write.call(this, chunk, encoding as BufferEncoding, cb as () => void)
+  }
+  if (typeof encoding === "function") cb = encoding
+  const er = Object.assign(new Error("This socket has been ended by the other party"), { code: "EPIPE" })
+  if (typeof cb === "function") process.nextTick(cb as (e: Error) => void, er)
+  this.destroy(er)
+  return false
+}
+
+function onReadableStreamEnd(this: Socket): void {
+  if (!this.allowHalfOpen) this.write = writeAfterFIN as Socket["write"]
+}
+
+/**
+ * `net.Socket` over Sluice's engine.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export class Socket extends Duplex {
+  /** @internal set by `createNet` */
+  static [kDriver]: Driver | undefined = undefined
+
+  connecting = false
+  _hadError = false
+  _parent: Socket | null = null
+  _host: string | null = null
+  _closeAfterHandlingError = false
+  _handle: SocketHandle | null = null
+  _sockname: Info | null = null
+  _peername: Info | null = null
+  _pendingData: unknown = null
+  _pendingEncoding: string = ""
+  server: unknown = null
+  _server: { _connections: number; _emitCloseIfDrained(): void } | null = null
+  declare timeout: number | undefined
+  declare autoSelectFamilyAttemptedAddresses: Array<string>
+  declare resetAndClosing: boolean
+  declare [kBuffer]: Uint8Array | true | null
+  declare [kBufferCb]: ((n: number, buf: Uint8Array) => unknown) | null
+  declare [kBufferGen]: (() => Uint8Array) | null
+  declare [kSetNoDelay]: boolean
+  declare [kSetKeepAlive]: boolean
+  declare [kSetKeepAliveInitialDelay]: number
+  declare [kBytesRead]: number
+  declare [kBytesWritten]: number
+  declare [kTimer]: Engine.IdleTimer | undefined
+  declare [kRef]: boolean
+  declare [kLastWriteQueueSize]: number
+
+  constructor(options?: SocketConstructorOpts | number) {
+    let opts: SocketConstructorOpts
+    if (typeof options === "number") opts = { fd: options }
+    else opts = { ...options }
+    if (opts.objectMode) {
+      throw ERR_INVALID_ARG_VALUE("options.objectMode", opts.objectMode, "is not supported")
+    } else if (opts.readableObjectMode || opts.writableObjectMode) {
+      throw ERR_INVALID_ARG_VALUE(
+        `options.${opts.readableObjectMode ? "readableObjectMode" : "writableObjectMode"}`,
+        opts.readableObjectMode || opts.writableObjectMode,
+        "is not supported"
+      )
+    }
+    if (opts.keepAliveInitialDelay !== undefined) {
+      Validate.validateNumber(opts.keepAliveInitialDelay, "options.keepAliveInitialDelay")
+      if (opts.keepAliveInitialDelay < 0) opts.keepAliveInitialDelay = 0
+    }
+    opts.allowHalfOpen = Boolean(opts.allowHalfOpen)
+    opts.emitClose = false
+    opts.autoDestroy = true
+    opts.decodeStrings = false
+    super(opts)
+    this[kTimer] = undefined
+    this[kRef] = true
+    this[kLastWriteQueueSize] = 0
+    this[kBuffer] = null
+    this[kBufferCb] = null
+    this[kBufferGen] = null
+
+    const connection = opts[kConnection]
+    if (connection !== undefined) {
+      this._handle = new SocketHandle(connection.localEndpoint()?._tag === "Ipc", connection)
+      this.attachConnection(connection)
+    } else if (opts.fd !== undefined) {
+      Validate.validateInt32(opts.fd, "fd", 0)
+      throw unsupported("open", `adopting a file descriptor is not supported by the ${this.driver.name} driver`)
+    }
+
+    const onread = opts.onread
+    if (
+      onread !== null && typeof onread === "object"
+      && (ArrayBuffer.isView(onread.buffer) || typeof onread.buffer === "function")
+      && typeof onread.callback === "function"
+    ) {
+      if (typeof onread.buffer === "function") {
+        this[kBuffer] = true
+        this[kBufferGen] = onread.buffer
+      } else this[kBuffer] = onread.buffer
+      this[kBufferCb] = onread.callback
+    }
+
+    this[kSetNoDelay] = Boolean(opts.noDelay)
+    this[kSetKeepAlive] = Boolean(opts.keepAlive)
+    this[kSetKeepAliveInitialDelay] = ~~((opts.keepAliveInitialDelay ?? 0) / 1000)
+
+    this.on("end", onReadableStreamEnd)
+
+    if (this._handle !== null && opts.readable !== false) {
+      if (opts[kPauseOnCreate]) {
+        this._handle.reading = false
+        this._handle.connection?.readStop()
+        ;(this as unknown as { readableFlowing: boolean | null }).readableFlowing = false
+      } else this.read(0)
+    }
+
+    if (opts.signal !== undefined) this.addAbortSignal(opts.signal)
+
+    this[kBytesRead] = 0
+    this[kBytesWritten] = 0
+  }
+
+  /** The driver this socket's class is bound to. */
+  get driver(): Driver {
+    const driver = (this.constructor as typeof Socket)[kDriver]
+    if (driver === undefined) throw new TypeError("net.Socket is not bound to a driver: use createNet(driver)")
+    return driver
+  }
+
+  private addAbortSignal(signal: AbortSignal): void {
+    Validate.validateAbortSignal(signal, "options.signal")
+    const onAbort = () => this.destroy(new AbortError(undefined, { cause: signal.reason }))
+    if (signal.aborted) process.nextTick(onAbort)
+    else {
+      signal.addEventListener("abort", onAbort, { once: true })
+      this.once("close", () => signal.removeEventListener("abort", onAbort))
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // engine wiring
+  // ---------------------------------------------------------------------------
+
+  private attachConnection(connection: Engine.Connection): void {
+    connection.attach({
+      onData: (chunk) => this.onData(chunk),
+      onEnd: () => this.onEof(),
+      onError: (error) => this.destroy(errnoException(error, error.syscall)),
+      onTimeout: noop,
+      // the Duplex's allowHalfOpen ends the write side after 'end', exactly
+      // when Node's does; the engine's request changes nothing visible
+      onEndWritable: noop
+    })
+    if (!this[kRef]) connection.unref()
+  }
+
+  private onData(chunk: Uint8Array): void {
+    const handle = this._handle
+    if (handle === null) return
+    this._unrefTimer()
+    const userBuf = this[kBuffer]
+    if (userBuf !== null) {
+      let offset = 0
+      while (offset < chunk.length) {
+        const target = userBuf === true ? this[kBufferGen]!() : userBuf
+        const n = Math.min(target.length, chunk.length - offset)
+        target.set(chunk.subarray(offset, offset + n), 0)
+        offset += n
+        const ret = this[kBufferCb]!(n, target)
+        if (ret === false && handle.reading) {
+          handle.reading = false
+          handle.connection?.readStop()
+        }
+      }
+      return
+    }
+    const ret = this.push(toBuffer(chunk))
+    if (!ret && handle.reading) {
+      handle.reading = false
+      if (!this.destroyed) handle.connection?.readStop()
+    }
+  }
+
+  private onEof(): void {
+    if (this[kBuffer] !== null) {
+      this.push(null)
+      this.read(0)
+      return
+    }
+    this.push(null)
+    this.read(0)
+  }
+
+  private tryReadStart(): void {
+    const handle = this._handle
+    if (handle === null || handle.connection === undefined) return
+    handle.reading = true
+    handle.connection.readStart()
+  }
+
+  /** @internal Node's `_unrefTimer`: activity resets the idle timeout. */
+  _unrefTimer(): void {
+    this[kTimer]?.touch()
+    for (let s = this._parent; s !== null; s = s._parent) s[kTimer]?.touch()
+  }
+
+  // ---------------------------------------------------------------------------
+  // stream implementation
+  // ---------------------------------------------------------------------------
+
+  override _read(n: number): void {
+    const handle = this._handle
+    if (this.connecting || handle === null || handle.connection === undefined) {
+      this.once("connect", () => this._read(n))
+    } else if (!handle.reading) this.tryReadStart()
+  }
+
+  override _write(chunk: unknown, encoding: BufferEncoding, cb: (error?: Error | null) => void): void {
+    this.writeGeneric(false, chunk, encoding, cb)
+  }
+
+  override _writev(chunks: Array<WriteChunk>, cb: (error?: Error | null) => void): void {
+    this.writeGeneric(true, chunks, "", cb)
+  }
+
+  private writeGeneric(
+    writev: boolean,
+    data: unknown,
+    encoding: string,
+    cb: (error?: Error | null) => void
+  ): void {
+    if (this.connecting) {
+      this._pendingData = data
+      this._pendingEncoding = encoding
+      const onClose = () => cb(ERR_SOCKET_CLOSED_BEFORE_CONNECTION())
+      this.once("connect", () => {
+        this.off("close", onClose)
+        this.writeGeneric(writev, data, encoding, cb)
+      })
+      this.once("close", onClose)
+      return
+    }
+    this._pendingData = null
+    this._pendingEncoding = ""
+    const handle = this._handle
+    if (handle === null || handle.connection === undefined) {
+      cb(ERR_SOCKET_CLOSED())
+      return
+    }
+    this._unrefTimer()
+    let chunks: Array<Uint8Array>
+    if (writev) {
+      const list = data as Array<WriteChunk>
+      chunks = new Array(list.length)
+      for (let i = 0; i < list.length; i++) {
+        const { chunk, encoding: enc } = list[i]!
+        chunks[i] = typeof chunk === "string" ? Buffer.from(chunk, enc) : (chunk as Uint8Array)
+      }
+    } else {
+      chunks = [typeof data === "string" ? Buffer.from(data, encoding as BufferEncoding) : (data as Uint8Array)]
+    }
+    const connection = handle.connection
+    connection.write(chunks, (error) => {
+      if (error !== undefined) {
+        cb(errnoException(error, "write"))
+        return
+      }
+      this._unrefTimer()
+      cb()
+    })
+    this[kLastWriteQueueSize] = connection.queuedBytes
+  }
+
+  override _final(cb: (error?: Error | null) => void): void {
+    if (this.pending) {
+      this.once("connect", () => this._final(cb))
+      return
+    }
+    const connection = this._handle?.connection
+    if (connection === undefined) {
+      cb()
+      return
+    }
+    connection.shutdown(() => cb())
+  }
+
+  override _destroy(exception: Error | null, cb: (error?: Error | null) => void): void {
+    this.connecting = false
+    this[kTimer]?.clear()
+    for (let s = this._parent; s !== null; s = s._parent) s[kTimer]?.clear()
+    const handle = this._handle
+    if (handle !== null) {
+      const isException = Boolean(exception)
+      this[kBytesRead] = handle.bytesRead
+      this[kBytesWritten] = handle.bytesWritten
+      const connection = handle.connection
+      if (connection === undefined) {
+        // still connecting: the attempt is abandoned, as Node closes its handle
+        handle.cancel?.()
+        handle.cancel = undefined
+        setImmediate(() => this.emit("close", isException))
+      } else if (this.resetAndClosing) {
+        this.resetAndClosing = false
+        connection.reset(() => this.emit("close", isException))
+      } else {
+        connection.close(() => this.emit("close", isException))
+      }
+      this._handle = null
+      this._sockname = this._sockname ?? null
+      cb(exception)
+    } else {
+      cb(exception)
+      process.nextTick(() => this.emit("close"))
+    }
+    if (this._server !== null) {
+      this._server._connections--
+      this._server._emitCloseIfDrained()
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // public methods
+  // ---------------------------------------------------------------------------
+
+  override pause(): this {
+    const handle = this._handle
+    if (this[kBuffer] !== null && !this.connecting && handle !== null && handle.reading) {
+      handle.reading = false
+      if (!this.destroyed) handle.connection?.readStop()
+    }
+    return super.pause()
+  }
+
+  override resume(): this {
+    const handle = this._handle
+    if (this[kBuffer] !== null && !this.connecting && handle !== null && !handle.reading) this.tryReadStart()
+    return super.resume()
+  }
+
+  override read(size?: number): unknown {
+    const handle = this._handle
+    if (this[kBuffer] !== null && !this.connecting && handle !== null && !handle.reading) this.tryReadStart()
+    return super.read(size)
+  }
+
+  override end(cb?: () => void): this
+  override end(chunk: unknown, cb?: () => void): this
+  override end(chunk: unknown, encoding?: BufferEncoding, cb?: () => void): this
+  override end(data?: unknown, encoding?: unknown, cb?: unknown): this {
+    Duplex.prototype.end.call(this, data, encoding as BufferEncoding, cb as () => void)
+    return this
+  }
+
+  /** Ends the write side, then destroys the socket once it finished. */
+  destroySoon(): void {
+    if (this.writable) this.end()
+    if (this.writableFinished) this.destroy()
+    else this.once("finish", this.destroy)
+  }
+
+  /** Closes with RST (TCP only). */
+  resetAndDestroy(): this {
+    const handle = this._handle
+    if (handle !== null) {
+      if (handle.ipc) throw ERR_INVALID_HANDLE_TYPE()
+      if (this.connecting) this.once("connect", () => this._reset())
+      else this._reset()
+    } else this.destroy(ERR_SOCKET_CLOSED())
+    return this
+  }
+
+  /** @internal */
+  _reset(): this {
+    this.resetAndClosing = true
+    return this.destroy()
+  }
+
+  setTimeout(timeout: number, callback?: () => void): this {
+    if (this.destroyed) return this
+    this.timeout = timeout
+    const msecs = Validate.getTimerDuration(timeout, "msecs")
+    let timer = this[kTimer]
+    timer?.clear()
+    if (msecs === 0) {
+      if (callback !== undefined) {
+        Validate.validateFunction(callback, "callback")
+        this.removeListener("timeout", callback)
+      }
+    } else {
+      if (timer === undefined) {
+        timer = new Engine.IdleTimer(this.driver.timers, () => this.onTimeout())
+        this[kTimer] = timer
+      }
+      timer.set(msecs)
+      if (callback !== undefined) {
+        Validate.validateFunction(callback, "callback")
+        this.once("timeout", callback)
+      }
+    }
+    return this
+  }
+
+  private onTimeout(): void {
+    const handle = this._handle
+    const last = this[kLastWriteQueueSize]
+    if (last > 0 && handle !== null) {
+      // a write in progress suppresses the timeout, as in Node
+      const size = handle.writeQueueSize
+      if (last !== size) {
+        this[kLastWriteQueueSize] = size
+        this._unrefTimer()
+        return
+      }
+    }
+    this.emit("timeout")
+  }
+
+  /** @internal Node's name for the timeout handler. */
+  _onTimeout(): void {
+    this.onTimeout()
+  }
+
+  setNoDelay(noDelay?: boolean): this {
+    const enable = Boolean(noDelay === undefined ? true : noDelay)
+    const connection = this._handle?.connection
+    if (connection === undefined) {
+      this[kSetNoDelay] = enable
+      return this
+    }
+    if (enable !== this[kSetNoDelay]) {
+      this[kSetNoDelay] = enable
+      connection.setNoDelay(enable)
+    }
+    return this
+  }
+
+  setKeepAlive(enable?: boolean, initialDelay?: number): this {
+    const on = Boolean(enable)
+    const delay = ~~((initialDelay ?? 0) / 1000)
+    const connection = this._handle?.connection
+    if (connection === undefined) {
+      this[kSetKeepAlive] = on
+      this[kSetKeepAliveInitialDelay] = delay
+      return this
+    }
+    if (on !== this[kSetKeepAlive] || (on && this[kSetKeepAliveInitialDelay] !== delay)) {
+      this[kSetKeepAlive] = on
+      this[kSetKeepAliveInitialDelay] = delay
+      connection.setKeepAlive(on, delay * 1000)
+    }
+    return this
+  }
+
+  address(): Info {
+    return this._getsockname()
+  }
+
+  ref(): this {
+    this[kRef] = true
+    if (this._handle === null) {
+      this.once("connect", this.ref)
+      return this
+    }
+    this._handle.connection?.ref()
+    return this
+  }
+
+  unref(): this {
+    this[kRef] = false
+    if (this._handle === null) {
+      this.once("connect", this.unref)
+      return this
+    }
+    this._handle.connection?.unref()
+    return this
+  }
+
+  /** @internal */
+  _getsockname(): Info {
+    const connection = this._handle?.connection
+    if (connection === undefined || this.connecting) return this._sockname ?? {}
+    if (this._sockname === null) {
+      const info = endpointInfo(connection.localEndpoint())
+      if (info === undefined) return {}
+      this._sockname = info
+    }
+    return this._sockname
+  }
+
+  /** @internal */
+  _getpeername(): Info {
+    const connection = this._handle?.connection
+    if (connection === undefined || this.connecting) return this._peername ?? {}
+    if (this._peername === null) {
+      const info = endpointInfo(connection.remoteEndpoint())
+      if (info === undefined) return {}
+      this._peername = info
+    }
+    return this._peername
+  }
+
+  // ---------------------------------------------------------------------------
+  // properties
+  // ---------------------------------------------------------------------------
+
+  get pending(): boolean {
+    return this._handle === null || this.connecting
+  }
+
+  get readyState(): "opening" | "open" | "readOnly" | "writeOnly" | "closed" {
+    if (this.connecting) return "opening"
+    if (this.readable && this.writable) return "open"
+    if (this.readable && !this.writable) return "readOnly"
+    if (!this.readable && this.writable) return "writeOnly"
+    return "closed"
+  }
+
+  get bufferSize(): number | undefined {
+    return this._handle !== null ? this.writableLength : undefined
+  }
+
+  get bytesRead(): number {
+    return this._handle !== null ? this._handle.bytesRead : this[kBytesRead]
+  }
+
+  get bytesWritten(): number | undefined {
+    let bytes = this._handle !== null ? this._handle.bytesWritten : this[kBytesWritten]
+    const buffer = (this as unknown as { writableBuffer?: Array<{ chunk: unknown; encoding: BufferEncoding }> })
+      .writableBuffer
+    if (buffer === undefined) return undefined
+    for (const el of buffer) {
+      bytes += el.chunk instanceof Buffer
+        ? el.chunk.length
+        : Buffer.byteLength(el.chunk as string, el.encoding)
+    }
+    const data = this._pendingData
+    if (Array.isArray(data)) {
+      for (const el of data as Array<WriteChunk>) {
+        bytes += el.chunk instanceof Buffer ? el.chunk.length : Buffer.byteLength(el.chunk as string, el.encoding)
+      }
+    } else if (data) {
+      bytes += typeof data === "string"
+        ? Buffer.byteLength(data, this._pendingEncoding as BufferEncoding)
+        : (data as Uint8Array).length
+    }
+    return bytes
+  }
+
+  get remoteAddress(): string | undefined {
+    return this._getpeername().address
+  }
+
+  get remoteFamily(): string | undefined {
+    return this._getpeername().family
+  }
+
+  get remotePort(): number | undefined {
+    return this._getpeername().port
+  }
+
+  get localAddress(): string | undefined {
+    return this._getsockname().address
+  }
+
+  get localPort(): number | undefined {
+    return this._getsockname().port
+  }
+
+  get localFamily(): string | undefined {
+    return this._getsockname().family
+  }
+
+  // ---------------------------------------------------------------------------
+  // connect
+  // ---------------------------------------------------------------------------
+
+  connect(options: SocketConnectOpts, connectionListener?: () => void): this
+  connect(port: number, host: string, connectionListener?: () => void): this
+  connect(port: number, connectionListener?: () => void): this
+  connect(path: string, connectionListener?: () => void): this
+  connect(...args: Array<unknown>): this {
+    const normalized = isNormalized(args[0]) ? args[0] : normalizeArgs(args)
+    const options = normalized[0]
+    const cb = normalized[1]
+    if (cb !== null) this.once("connect", cb)
+    if (this._parent !== null && this._parent.connecting) return this
+    if (this.connecting) return this
+    if (options["port"] === undefined && options["path"] == null) {
+      throw ERR_MISSING_ARGS(["options", "port", "path"])
+    }
+    if (this.write !== Socket.prototype.write) this.write = Socket.prototype.write
+    if (this.destroyed) {
+      this._handle = null
+      this._peername = null
+      this._sockname = null
+      ;(this as unknown as { _undestroy(): void })._undestroy()
+    }
+    const path = options["path"]
+    const pipe = !!path
+    if (this._handle === null) this._handle = new SocketHandle(pipe)
+    this._unrefTimer()
+    this.connecting = true
+    if (pipe) {
+      Validate.validateString(path, "options.path")
+      this.connectIpc(path)
+    } else this.lookupAndConnect(options as SocketConnectOpts)
+    return this
+  }
+
+  private connectIpc(path: string): void {
+    const driver = this.driver
+    if (!driver.capabilities.ipc) {
+      const error = unsupported("connect", `the ${driver.name} driver has no local sockets`)
+      process.nextTick(() => this.destroy(error))
+      return
+    }
+    this.emit("connectionAttempt", path, undefined, undefined)
+    const handle = this._handle!
+    handle.cancel = Engine.connect(driver, { _tag: "Ipc", path }, {}, (failure, connected) => {
+      handle.cancel = undefined
+      if (failure !== undefined) {
+        const ex = exceptionWithHostPort(failure.error, "connect", path, undefined)
+        this.emit("connectionAttemptFailed", path, undefined, undefined, ex)
+        this.destroy(ex)
+        return
+      }
+      this.afterConnect(connected!)
+    })
+  }
+
+  private lookupAndConnect(options: SocketConnectOpts): void {
+    const { localAddress, localPort } = options
+    const host = options.host || "localhost"
+    let { port, autoSelectFamilyAttemptTimeout, autoSelectFamily } = options
+    if (localAddress && !isIP(localAddress)) throw ERR_INVALID_IP_ADDRESS(localAddress)
+    if (localPort) Validate.validateNumber(localPort, "options.localPort")
+    if (port !== undefined) {
+      if (typeof port !== "number" && typeof port !== "string") {
+        throw ERR_INVALID_ARG_TYPE("options.port", ["number", "string"], port)
+      }
+      Validate.validatePort(port)
+    }
+    const portNumber = (port as number) | 0
+    port = portNumber
+    if (autoSelectFamily != null) Validate.validateBoolean(autoSelectFamily, "options.autoSelectFamily")
+    else autoSelectFamily = autoSelectDefaults.family
+    if (autoSelectFamilyAttemptTimeout != null) {
+      Validate.validateInt32(autoSelectFamilyAttemptTimeout, "options.autoSelectFamilyAttemptTimeout", 1)
+      if (autoSelectFamilyAttemptTimeout < 10) autoSelectFamilyAttemptTimeout = 10
+    } else autoSelectFamilyAttemptTimeout = autoSelectDefaults.attemptTimeout
+
+    const literal = isIP(host)
+    const base = {
+      _tag: "Tcp" as const,
+      host,
+      port: portNumber,
+      localAddress: localAddress || undefined,
+      localPort: localPort || undefined,
+      autoSelectFamilyAttemptTimeoutMs: autoSelectFamilyAttemptTimeout
+    }
+    if (literal !== 0) {
+      process.nextTick(() => {
+        if (this.connecting) this.startConnect({ ...base, family: literal, hints: 0, autoSelectFamily: false }, false)
+      })
+      return
+    }
+    if (options.lookup != null) Validate.validateFunction(options.lookup, "options.lookup")
+    const family = socketToDnsFamily(options.family)
+    let hints = options.hints || 0
+    if (family !== 4 && family !== 6 && hints === 0) hints = ADDRCONFIG
+    this._host = host
+    const multiple = family !== 4 && family !== 6 && !localAddress && autoSelectFamily
+    const userLookup = options.lookup
+    const state = { lookupError: undefined as Error | undefined }
+    const lookup: Engine.LookupFunction | undefined = userLookup === undefined ? undefined : (h, o, callback) => {
+      const dnsopts: { family: unknown; hints: number; all?: boolean } = { family, hints }
+      if (o.all) dnsopts.all = true
+      userLookup(h, dnsopts as { family: number; hints: number }, (err, address, addressType) => {
+        if (err) {
+          state.lookupError = err
+          callback({ code: String((err as NodeError).code ?? "UNKNOWN"), syscall: "lookup", cause: err }, [])
+          return
+        }
+        if (Array.isArray(address)) {
+          callback(undefined, address.map((a) => ({ address: a.address, family: a.family as 4 | 6 })))
+        } else {
+          callback(undefined, [{ address: address as string, family: addressType as 4 | 6 }])
+        }
+      })
+    }
+    this.startConnect(
+      {
+        ...base,
+        family: (family === 4 || family === 6 ? family : 0) as 0 | 4 | 6,
+        hints,
+        lookup,
+        autoSelectFamily: multiple
+      },
+      true,
+      state,
+      options
+    )
+  }
+
+  private startConnect(
+    request: Engine.ConnectRequest & { _tag: "Tcp" },
+    named: boolean,
+    state?: { lookupError: Error | undefined },
+    options?: SocketConnectOpts
+  ): void {
+    const handle = this._handle!
+    let multiple = false
+    let invalid: Error | undefined
+    const observer: Engine.ConnectObserver = {
+      onLookup: (error, address, family, host) => {
+        if (error !== undefined) {
+          this.emit("lookup", state?.lookupError ?? dnsException(error, host), undefined, undefined, host)
+          return
+        }
+        this.emit("lookup", null, address, family, host)
+        if (address !== undefined && !isIP(address)) invalid = ERR_INVALID_IP_ADDRESS(address)
+        else if (family !== 4 && family !== 6) {
+          invalid = ERR_INVALID_ADDRESS_FAMILY(family, options?.host, options?.port)
+        }
+      },
+      onAttempts: () => {
+        multiple = true
+        this.autoSelectFamilyAttemptedAddresses = []
+        this._unrefTimer()
+      },
+      onAttempt: (address, port, family) => {
+        if (multiple) this.autoSelectFamilyAttemptedAddresses.push(`${address}:${port}`)
+        else if (named) this._unrefTimer()
+        this.emit("connectionAttempt", address, port, family)
+      },
+      onAttemptFailed: (address, port, family, error) => {
+        this.emit("connectionAttemptFailed", address, port, family, this.connectError(error, address, port))
+      },
+      onAttemptTimeout: (address, port, family) => {
+        this.emit("connectionAttemptTimeout", address, port, family)
+      }
+    }
+    const errors: Array<SystemError> = []
+    handle.cancel = Engine.connect(this.driver, request, observer, (failure, connected) => {
+      handle.cancel = undefined
+      if (failure !== undefined) {
+        if (failure.lookup) {
+          const error = state?.lookupError ?? dnsException(failure.error, request.host)
+          process.nextTick(() => this.destroy(error))
+          return
+        }
+        if (invalid !== undefined) {
+          const error = invalid
+          process.nextTick(() => this.destroy(error))
+          return
+        }
+        if (multiple) {
+          for (const e of failure.errors) errors.push(this.connectError(e, e.address, e.port))
+          if (errors.length === 0) this.destroy(ERR_SOCKET_CONNECTION_TIMEOUT())
+          else this.destroy(aggregate(errors))
+          return
+        }
+        this.destroy(this.connectError(failure.error, failure.error.address, failure.error.port))
+        return
+      }
+      this.afterConnect(connected!)
+    })
+  }
+
+  private connectError(error: DriverError, address: string | undefined, port: number | undefined): SystemError {
+    return exceptionWithHostPort(error, "connect", address, port)
+  }
+
+  private afterConnect(connected: Engine.Connected): void {
+    if (this.destroyed || this._handle === null) {
+      connected.handle.close(noop)
+      return
+    }
+    const connection = new Engine.Connection(this.driver, connected.handle, { allowHalfOpen: this.allowHalfOpen })
+    this._handle.connection = connection
+    this.attachConnection(connection)
+    this.connecting = false
+    this._sockname = null
+    this._unrefTimer()
+    if (this[kSetNoDelay]) connection.setNoDelay(true)
+    if (this[kSetKeepAlive]) connection.setKeepAlive(true, this[kSetKeepAliveInitialDelay] * 1000)
+    this.emit("connect")
+    this.emit("ready")
+    if (!this.isPaused()) this.read(0)
+  }
+}
+
+const aggregate = (errors: Array<SystemError>): Error => {
+  const error = new AggregateError(errors) as AggregateError & { code?: string | undefined }
+  error.code = errors[0]?.code
+  return error
+}

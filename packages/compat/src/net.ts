@@ -1,0 +1,173 @@
+/**
+ * `createNet(driver)`: Node's `net` module over any Sluice driver.
+ *
+ * The module it returns has the shape of `node:net` (`createServer`,
+ * `connect`, `createConnection`, `Socket`, `Server`, `Stream`, `isIP`, ...);
+ * its classes are bound to the driver, so legacy code written for
+ * `require('net')` runs unchanged on real sockets (the node driver) or on an
+ * in-process network (the memory driver).
+ *
+ * @since 0.1.0
+ */
+import * as Address from "@sluice/core/Address"
+import type { Driver } from "@sluice/core/Driver"
+import { BlockList as BaseBlockList } from "./BlockList.ts"
+import * as Validate from "./internal/validate.ts"
+import { kSocket, Server as BaseServer } from "./Server.ts"
+import type { ServerOpts } from "./Server.ts"
+import { autoSelectDefaults, kDriver, normalizeArgs, Socket as BaseSocket } from "./Socket.ts"
+import type { SocketConnectOpts, SocketConstructorOpts } from "./Socket.ts"
+
+/**
+ * `true` when `input` is an IPv4 address.
+ *
+ * @category predicates
+ * @since 0.1.0
+ */
+export const isIPv4 = (input: unknown): boolean => Address.isIPv4(`${input}`)
+
+/**
+ * `true` when `input` is an IPv6 address.
+ *
+ * @category predicates
+ * @since 0.1.0
+ */
+export const isIPv6 = (input: unknown): boolean => Address.isIPv6(`${input}`)
+
+/**
+ * `4`, `6` or `0`.
+ *
+ * @category predicates
+ * @since 0.1.0
+ */
+export const isIP = (input: unknown): number => Address.isIP(`${input}`)
+
+/**
+ * `net.getDefaultAutoSelectFamily()`.
+ *
+ * @category defaults
+ * @since 0.1.0
+ */
+export const getDefaultAutoSelectFamily = (): boolean => autoSelectDefaults.family
+
+/**
+ * `net.setDefaultAutoSelectFamily(value)`.
+ *
+ * @category defaults
+ * @since 0.1.0
+ */
+export const setDefaultAutoSelectFamily = (value: boolean): void => {
+  Validate.validateBoolean(value, "value")
+  autoSelectDefaults.family = value
+}
+
+/**
+ * `net.getDefaultAutoSelectFamilyAttemptTimeout()`.
+ *
+ * @category defaults
+ * @since 0.1.0
+ */
+export const getDefaultAutoSelectFamilyAttemptTimeout = (): number => autoSelectDefaults.attemptTimeout
+
+/**
+ * `net.setDefaultAutoSelectFamilyAttemptTimeout(value)`.
+ *
+ * @category defaults
+ * @since 0.1.0
+ */
+export const setDefaultAutoSelectFamilyAttemptTimeout = (value: number): void => {
+  Validate.validateInt32(value, "value", 1)
+  autoSelectDefaults.attemptTimeout = value < 10 ? 10 : value
+}
+
+/**
+ * The module `createNet` returns: `node:net`'s members.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Net {
+  readonly Socket: typeof BaseSocket
+  readonly Stream: typeof BaseSocket
+  readonly Server: typeof BaseServer
+  readonly BlockList: typeof BaseBlockList
+  readonly createServer: {
+    (connectionListener?: (socket: BaseSocket) => void): BaseServer
+    (options?: ServerOpts, connectionListener?: (socket: BaseSocket) => void): BaseServer
+  }
+  readonly connect: ConnectFunction
+  readonly createConnection: ConnectFunction
+  readonly isIP: typeof isIP
+  readonly isIPv4: typeof isIPv4
+  readonly isIPv6: typeof isIPv6
+  readonly getDefaultAutoSelectFamily: typeof getDefaultAutoSelectFamily
+  readonly setDefaultAutoSelectFamily: typeof setDefaultAutoSelectFamily
+  readonly getDefaultAutoSelectFamilyAttemptTimeout: typeof getDefaultAutoSelectFamilyAttemptTimeout
+  readonly setDefaultAutoSelectFamilyAttemptTimeout: typeof setDefaultAutoSelectFamilyAttemptTimeout
+  /** The driver underneath. */
+  readonly driver: Driver
+}
+
+/**
+ * `net.connect` / `net.createConnection`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ConnectFunction {
+  (options: SocketConnectOpts & SocketConstructorOpts, connectionListener?: () => void): BaseSocket
+  (port: number, host?: string, connectionListener?: () => void): BaseSocket
+  (path: string, connectionListener?: () => void): BaseSocket
+}
+
+/**
+ * Builds Node's `net` module over a driver.
+ *
+ * @example
+ * ```ts
+ * import { createNet } from "@sluice/compat"
+ * import { NodeDriver } from "@sluice/node-adapter"
+ *
+ * const net = createNet(NodeDriver.driver)
+ * net.createServer((socket) => socket.pipe(socket)).listen(7000)
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const createNet = (driver: Driver): Net => {
+  class Socket extends BaseSocket {
+    static override [kDriver]: Driver | undefined = driver
+  }
+  class Server extends BaseServer {
+    static override [kDriver]: Driver | undefined = driver
+    static override [kSocket]: typeof BaseSocket = Socket
+  }
+  function connect(...args: Array<unknown>): BaseSocket {
+    const normalized = normalizeArgs(args)
+    const options = normalized[0] as SocketConstructorOpts & { timeout?: number }
+    const socket = new Socket(options)
+    if (options.timeout) socket.setTimeout(options.timeout)
+    return socket.connect(normalized as unknown as SocketConnectOpts)
+  }
+  function createServer(options?: unknown, connectionListener?: unknown): BaseServer {
+    return new Server(options as ServerOpts, connectionListener as (socket: BaseSocket) => void)
+  }
+  return {
+    Socket,
+    Stream: Socket,
+    Server,
+    BlockList: BaseBlockList,
+    createServer: createServer as Net["createServer"],
+    connect: connect as ConnectFunction,
+    createConnection: connect as ConnectFunction,
+    isIP,
+    isIPv4,
+    isIPv6,
+    getDefaultAutoSelectFamily,
+    setDefaultAutoSelectFamily,
+    getDefaultAutoSelectFamilyAttemptTimeout,
+    setDefaultAutoSelectFamilyAttemptTimeout,
+    driver
+  }
+}
