@@ -74,7 +74,7 @@ const searchDirs = (): Array<string> => {
   // Debian's postgresql packages keep their binaries out of PATH
   const debian = "/usr/lib/postgresql"
   if (fs.existsSync(debian)) {
-    for (const version of fs.readdirSync(debian).sort().reverse()) dirs.push(path.join(debian, version, "bin"))
+    for (const version of fs.readdirSync(debian).toSorted().toReversed()) dirs.push(path.join(debian, version, "bin"))
   }
   return dirs
 }
