@@ -42,6 +42,12 @@ export interface Socket {
    * half-closes. Pull it once: it is the socket's single read side.
    */
   readonly reads: Stream.Stream<Uint8Array, SocketError>
+  /**
+   * The read side as a pull: the next batch of chunks (at most about the read
+   * high-water mark), `Cause.Done` at the clean end of input. `reads` is
+   * this pull as a `Stream`; use one or the other.
+   */
+  readonly pull: Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, SocketError | Cause.Done>
   /** A sink that writes every chunk; completes when the driver accepted them. */
   readonly writes: Sink.Sink<void, Uint8Array, never, SocketError>
   /** Writes one chunk (strings are UTF-8 encoded). */
@@ -202,7 +208,7 @@ class SocketImpl implements Socket {
     }
   }
 
-  private readonly pull: Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, SocketError | Cause.Done> = Effect
+  readonly pull: Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, SocketError | Cause.Done> = Effect
     .suspend(() => {
       if (this.chunks.length > 0) {
         const out = this.take()
