@@ -83,6 +83,15 @@ export class SocketHandle {
   get writeQueueSize(): number {
     return this.connection?.queuedBytes ?? 0
   }
+  /**
+   * Node's code calls this on any socket's `_handle` (the http client does, to
+   * return a keep-alive socket to its agent). There is no async resource behind
+   * an engine connection: -1, the id Node gives a socket without one, makes
+   * Node fall back to the current execution id.
+   */
+  getAsyncId(): number {
+    return -1
+  }
 }
 
 /**
