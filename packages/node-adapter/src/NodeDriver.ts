@@ -257,7 +257,13 @@ const listen = (
         if (typeof a === "string") return { _tag: "Ipc", path: a }
         return { _tag: "Tcp", address: a.address, port: a.port, family: a.family === "IPv6" ? "IPv6" : "IPv4" }
       },
-      close: (cb) => server.close(() => cb()),
+      // stop listening; unlike node's `server.close` callback, do not wait for
+      // open connections (the engine's Listener.close contract: "open
+      // connections are not touched"); report once the listening handle is gone
+      close: (cb) => {
+        server.close()
+        setImmediate(cb)
+      },
       ref: () => server.ref(),
       unref: () => server.unref()
     }
