@@ -15,7 +15,6 @@ import { Buffer } from "node:buffer"
 import { Duplex } from "node:stream"
 import type { DuplexOptions } from "node:stream"
 import {
-  AbortError,
   dnsException,
   ERR_INVALID_ADDRESS_FAMILY,
   ERR_INVALID_ARG_TYPE,
@@ -353,7 +352,7 @@ export class Socket extends Duplex {
       } else this.read(0)
     }
 
-    if (opts.signal !== undefined) this.addAbortSignal(opts.signal)
+    // `signal` is handled by the Duplex itself, as in Node
 
     this[kBytesRead] = 0
     this[kBytesWritten] = 0
@@ -364,16 +363,6 @@ export class Socket extends Duplex {
     const driver = (this.constructor as typeof Socket)[kDriver]
     if (driver === undefined) throw new TypeError("net.Socket is not bound to a driver: use createNet(driver)")
     return driver
-  }
-
-  private addAbortSignal(signal: AbortSignal): void {
-    Validate.validateAbortSignal(signal, "options.signal")
-    const onAbort = () => this.destroy(new AbortError(undefined, { cause: signal.reason }))
-    if (signal.aborted) process.nextTick(onAbort)
-    else {
-      signal.addEventListener("abort", onAbort, { once: true })
-      this.once("close", () => signal.removeEventListener("abort", onAbort))
-    }
   }
 
   // ---------------------------------------------------------------------------
@@ -525,10 +514,11 @@ export class Socket extends Duplex {
 
   override _destroy(exception: Error | null, cb: (error?: Error | null) => void): void {
     this.connecting = false
+    // (may run inside the Duplex constructor, when `signal` is already aborted)
     this[kTimer]?.clear()
-    for (let s = this._parent; s !== null; s = s._parent) s[kTimer]?.clear()
+    for (let s = this._parent; s != null; s = s._parent) s[kTimer]?.clear()
     const handle = this._handle
-    if (handle !== null) {
+    if (handle != null) {
       const isException = Boolean(exception)
       this[kBytesRead] = handle.bytesRead
       this[kBytesWritten] = handle.bytesWritten
@@ -545,13 +535,13 @@ export class Socket extends Duplex {
         connection.close(() => this.emit("close", isException))
       }
       this._handle = null
-      this._sockname = this._sockname ?? null
+      this._sockname = null
       cb(exception)
     } else {
       cb(exception)
       process.nextTick(() => this.emit("close"))
     }
-    if (this._server !== null) {
+    if (this._server != null) {
       this._server._connections--
       this._server._emitCloseIfDrained()
     }
@@ -823,7 +813,6 @@ export class Socket extends Duplex {
     const cb = normalized[1]
     if (cb !== null) this.once("connect", cb)
     if (this._parent !== null && this._parent.connecting) return this
-    if (this.connecting) return this
     if (options["port"] === undefined && options["path"] == null) {
       throw ERR_MISSING_ARGS(["options", "port", "path"])
     }
@@ -948,19 +937,24 @@ export class Socket extends Duplex {
     options?: SocketConnectOpts
   ): void {
     const handle = this._handle!
+    if (handle.cancel !== undefined) {
+      // a second connect while the first is in flight: the platform refuses it
+      this.emit("connectionAttempt", request.host, request.port, isIP(request.host) || undefined)
+      this.destroy(
+        exceptionWithHostPort({ code: "EALREADY", syscall: "connect" }, "connect", request.host, request.port)
+      )
+      return
+    }
     let multiple = false
-    let invalid: Error | undefined
+    let firstAnswer: { address: string | undefined; family: unknown } | undefined
     const observer: Engine.ConnectObserver = {
       onLookup: (error, address, family, host) => {
         if (error !== undefined) {
           this.emit("lookup", state?.lookupError ?? dnsException(error, host), undefined, undefined, host)
           return
         }
+        firstAnswer ??= { address, family }
         this.emit("lookup", null, address, family, host)
-        if (address !== undefined && !isIP(address)) invalid = ERR_INVALID_IP_ADDRESS(address)
-        else if (family !== 4 && family !== 6) {
-          invalid = ERR_INVALID_ADDRESS_FAMILY(family, options?.host, options?.port)
-        }
       },
       onAttempts: () => {
         multiple = true
@@ -984,12 +978,11 @@ export class Socket extends Duplex {
       handle.cancel = undefined
       if (failure !== undefined) {
         if (failure.lookup) {
-          const error = state?.lookupError ?? dnsException(failure.error, request.host)
-          process.nextTick(() => this.destroy(error))
-          return
-        }
-        if (invalid !== undefined) {
-          const error = invalid
+          const e = failure.error
+          const error = state?.lookupError
+            ?? (e.syscall === "lookup" && e.code === "EINVAL"
+              ? invalidAnswer(firstAnswer, options)
+              : dnsException(e, request.host))
           process.nextTick(() => this.destroy(error))
           return
         }
@@ -1027,6 +1020,15 @@ export class Socket extends Duplex {
     this.emit("ready")
     if (!this.isPaused()) this.read(0)
   }
+}
+
+const invalidAnswer = (
+  answer: { address: string | undefined; family: unknown } | undefined,
+  options: SocketConnectOpts | undefined
+): Error => {
+  const address = answer?.address
+  if (typeof address !== "string" || !isIP(address)) return ERR_INVALID_IP_ADDRESS(address)
+  return ERR_INVALID_ADDRESS_FAMILY(answer?.family, options?.host, options?.port)
 }
 
 const aggregate = (errors: Array<SystemError>): Error => {

@@ -345,7 +345,16 @@ export interface SystemError extends NodeError {
   hostname?: string
 }
 
-const errnoFor = (e: DriverError): number | undefined => e.errno ?? errnoOf(e.code)
+let systemErrnos: Map<string, number> | undefined
+const platformErrno = (code: string): number | undefined => {
+  if (systemErrnos === undefined) {
+    systemErrnos = new Map()
+    for (const [errno, [name]] of util.getSystemErrorMap()) systemErrnos.set(name, errno)
+  }
+  return systemErrnos.get(code)
+}
+
+const errnoFor = (e: DriverError): number | undefined => e.errno ?? platformErrno(e.code) ?? errnoOf(e.code)
 
 const describeErrno = (code: string, errno: number | undefined): string => {
   if (errno !== undefined) {

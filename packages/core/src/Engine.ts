@@ -670,11 +670,29 @@ export const connect = (
           if (cancelled || done) return
         }
       }
-      const ordered = all ? interleave(addresses) : [addresses[0]!]
+      if (!all) {
+        observer.onLookup?.(undefined, addresses[0]!.address, addresses[0]!.family, tcp.host)
+        if (cancelled || done) return
+      }
+      // answers that are not IP addresses of family 4 or 6 (a custom lookup's) are never dialled
+      const valid = (all ? addresses : addresses.slice(0, 1)).filter((a) =>
+        (a.family === 4 || a.family === 6) && isIP(a.address) !== 0
+      )
+      if (valid.length === 0) {
+        const first = addresses[0]!
+        const e: DriverError = {
+          code: "EINVAL",
+          syscall: "lookup",
+          address: first.address,
+          cause: `invalid lookup answer: ${first.address} (family ${String(first.family)})`
+        }
+        errors.push(e)
+        fail(e, true)
+        return
+      }
+      const ordered = all ? interleave(valid) : valid
       if (ordered.length === 1 || !all) {
         const only = ordered[0]!
-        if (!all) observer.onLookup?.(undefined, only.address, only.family, tcp.host)
-        if (cancelled || done) return
         attemptOne(only, undefined, undefined)
         return
       }

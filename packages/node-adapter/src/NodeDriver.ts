@@ -115,7 +115,8 @@ class NodeHandle implements Handle {
     s.end(() => callback(undefined))
   }
   private whenClosed(callback: () => void): void {
-    if (this.socket.closed) queueMicrotask(callback)
+    // a released handle reports on the next turn of the loop, as a libuv close does
+    if (this.socket.closed) setImmediate(callback)
     else this.socket.once("close", callback)
   }
   close(callback: () => void): void {
@@ -248,7 +249,10 @@ const listen = (
       callback(toDriverError(error, "listen"), undefined)
     }
   })
-  server.once("listening", () => {
+  let reported = false
+  const onListening = () => {
+    if (reported) return
+    reported = true
     listening = true
     const handle: ListenerHandle = {
       endpoint: () => {
@@ -268,7 +272,8 @@ const listen = (
       unref: () => server.unref()
     }
     callback(undefined, handle)
-  })
+  }
+  server.once("listening", onListening)
   const listenOn = () => {
     switch (target._tag) {
       case "Tcp": {
@@ -298,6 +303,9 @@ const listen = (
     }
   }
   listenOn()
+  // node:net binds synchronously (its address is readable as soon as `listen`
+  // returns): report the listener at once too, so that faces can do the same
+  if (server.listening) onListening()
 }
 
 const lookup = (
