@@ -357,8 +357,20 @@ export const timersFromContext = (context: Context.Context<never>): Timers => {
   return {
     now: () => clock.currentTimeMillisUnsafe(),
     schedule: (ms, f) => {
-      const interrupt = run(Effect.andThen(clock.sleep(Duration.millis(Math.max(0, ms))), Effect.sync(f)))
-      return () => interrupt()
+      // a due timer may complete synchronously inside `run`: never call back inside `schedule`
+      let inside = true
+      let cancelled = false
+      const fire = () => {
+        if (cancelled) return
+        if (inside) void Promise.resolve().then(fire)
+        else f()
+      }
+      const interrupt = run(Effect.andThen(clock.sleep(Duration.millis(Math.max(0, ms))), Effect.sync(fire)))
+      inside = false
+      return () => {
+        cancelled = true
+        interrupt()
+      }
     }
   }
 }

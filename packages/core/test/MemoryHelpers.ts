@@ -93,7 +93,9 @@ export class Recorder {
   readonly errors: Array<DriverError> = []
   private bytes: Array<Uint8Array> = []
   private watchers: Array<() => void> = []
-  constructor(readonly handle: Handle, start = true) {
+  readonly handle: Handle
+  constructor(handle: Handle, start = true) {
+    this.handle = handle
     handle.bind({
       onData: (chunk) => {
         this.bytes.push(chunk)

@@ -213,6 +213,7 @@ export interface NetworkOptions {
 type Direction = "toServer" | "toClient"
 
 const READ_CHUNK = 65536
+const EPSILON = 1e-6
 const SYN_RETRIES = [1000, 2000, 4000, 8000, 16000, 32000, 64000]
 
 // ---------------------------------------------------------------------------
@@ -368,7 +369,8 @@ export class Pipe implements Task {
     if (this.conn.blocked()) return
     while (this.flight.length > 0) {
       const segment = this.flight[0]!
-      if (segment.at > now) break
+      // times are sums of fractions of a millisecond: tolerate rounding
+      if (segment.at - now > EPSILON) break
       this.flight.shift()
       const to = this.to
       switch (segment.kind) {
@@ -460,7 +462,7 @@ export class Pipe implements Task {
     if (this.timer !== undefined && this.timerAt <= at) return
     this.cancelTimer()
     this.timerAt = at
-    this.timer = this.net.timers.schedule(Math.max(0, at - this.net.timers.now()), () => {
+    this.timer = this.net.timers.schedule(Math.max(0, Math.ceil(at - this.net.timers.now())), () => {
       this.timer = undefined
       this.schedule()
     })

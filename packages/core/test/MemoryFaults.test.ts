@@ -1,0 +1,228 @@
+/**
+ * One test per fault kind: a realistic client and server (length-prefixed
+ * frames, an HTTP/1.1-like exchange) either survive the fault without losing
+ * or duplicating a byte, or fail with the typed error the fault implies.
+ * Everything runs under `TestClock`: latency and timeouts take no real time.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as MemoryNetwork from "@sluice/core/MemoryNetwork"
+import * as Network from "@sluice/core/Network"
+import * as Testing from "@sluice/core/Testing"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Stream from "effect/Stream"
+import * as TestClock from "effect/testing/TestClock"
+import {
+  driveClock,
+  equalBytes,
+  exchangeFrames,
+  FrameDecoder,
+  httpGet,
+  httpHandler,
+  makeFrames,
+  reversed,
+  reverseFrames
+} from "./MemoryProtocols.ts"
+
+const frames = makeFrames(40, 3000, 11)
+const totalBytes = frames.reduce((n, f) => n + 4 + f.length, 0)
+
+const assertAllAnswered = (answers: ReadonlyArray<Uint8Array>, leftover: number) => {
+  assert.strictEqual(leftover, 0, "a partial frame was left over")
+  assert.strictEqual(answers.length, frames.length, "frames lost or duplicated")
+  for (let i = 0; i < frames.length; i++) {
+    assert.isTrue(equalBytes(answers[i]!, reversed(frames[i]!)), `frame ${i} corrupted`)
+  }
+}
+
+describe("MemoryNetwork faults", () => {
+  it.effect("slicing: every write cut into 1..3-byte pieces; frames and HTTP survive intact", () =>
+    Testing.run(
+      Testing.layerMemory({ seed: 5, faults: [{ slice: 3 }] }),
+      Effect.gen(function*() {
+        const seen = new FrameDecoder()
+        const server = yield* Testing.serve((socket) => reverseFrames(socket, seen))
+        const socket = yield* server.connect()
+        const { answers, leftover } = yield* exchangeFrames(socket, frames)
+        assertAllAnswered(answers, leftover)
+        // the server really saw tiny reads
+        assert.isTrue(Math.max(...seen.chunkSizes) <= 3)
+        assert.isTrue(seen.chunkSizes.length > totalBytes / 3)
+
+        const http = yield* Testing.serve(httpHandler)
+        const response = yield* Effect.scoped(Effect.flatMap(http.connect(), (s) => httpGet(s, "/sliced")))
+        assert.strictEqual(response.status, "HTTP/1.1 200 OK")
+        assert.strictEqual(response.body, "you asked for /sliced")
+        assert.strictEqual(Number(response.headers.get("content-length")), response.body.length)
+      })
+    ))
+
+  it.effect("latency and bandwidth per direction take virtual time, not wall time", () =>
+    Testing.run(
+      Testing.layerMemory({
+        faults: [{ latency: { toServer: 50, toClient: 200 }, bandwidth: { toServer: 100_000, toClient: 1_000_000 } }]
+      }),
+      Effect.gen(function*() {
+        const wallStart = Date.now()
+        const server = yield* Testing.serve((socket) => reverseFrames(socket))
+        const start = yield* Clock.currentTimeMillis
+        const fiber = yield* Effect.forkChild(
+          Effect.scoped(Effect.flatMap(server.connect(), (socket) => exchangeFrames(socket, frames)))
+        )
+        const { answers, leftover } = yield* driveClock(fiber)
+        const elapsed = (yield* Clock.currentTimeMillis) - start
+        assertAllAnswered(answers, leftover)
+        // handshake (250 ms) + the request bytes at 100 kB/s + the answer's trip back
+        assert.isAtLeast(elapsed, 250 + (totalBytes * 1000) / 100_000 + 200)
+        assert.isBelow(Date.now() - wallStart, 5000)
+      })
+    ))
+
+  it.effect("refuse: connects fail with ConnectionRefused although the server listens", () =>
+    Testing.run(
+      Testing.layerMemory(),
+      Effect.gen(function*() {
+        const server = yield* Testing.serve(httpHandler)
+        const memory = yield* MemoryNetwork.MemoryNetwork
+        const remove = memory.inject({ match: { port: server.port }, refuse: true })
+        const error = yield* Effect.flip(Effect.scoped(server.connect()))
+        assert.strictEqual(error.reason, "ConnectionRefused")
+        assert.strictEqual(error.code, "ECONNREFUSED")
+        assert.strictEqual(error.port, server.port)
+        remove()
+        const response = yield* Effect.scoped(Effect.flatMap(server.connect(), (s) => httpGet(s, "/again")))
+        assert.strictEqual(response.body, "you asked for /again")
+      })
+    ))
+
+  it.effect("reset at byte N: the server gets exactly N bytes, then both sides fail with ConnectionReset", () =>
+    Testing.run(
+      Testing.layerMemory({ faults: [{ resetAfter: { toServer: 1000 } }] }),
+      Effect.gen(function*() {
+        let received = 0
+        const failed = yield* Deferred.make<string>()
+        const server = yield* Testing.serve(
+          (socket) =>
+            Stream.runForEach(socket.reads, (chunk) => Effect.sync(() => (received += chunk.length))).pipe(
+              Effect.tapError((e) => Deferred.succeed(failed, e.reason))
+            ),
+          { onHandlerError: () => Effect.void }
+        )
+        const error = yield* Effect.flip(
+          Effect.scoped(Effect.flatMap(server.connect(), (socket) => exchangeFrames(socket, frames)))
+        )
+        assert.strictEqual(error._tag, "SocketError")
+        assert.strictEqual(error.reason, "ConnectionReset")
+        assert.strictEqual(yield* Deferred.await(failed), "ConnectionReset")
+        assert.strictEqual(received, 1000)
+      })
+    ))
+
+  it.effect("drop: a silently dropped connection is noticed by the idle timeout (TimedOut)", () =>
+    Testing.run(
+      Testing.layerMemory(),
+      Effect.gen(function*() {
+        const server = yield* Testing.serve((socket) => reverseFrames(socket))
+        const memory = yield* MemoryNetwork.MemoryNetwork
+        const socket = yield* server.connect({ idleTimeout: "5 seconds" })
+        const decoder = new FrameDecoder()
+        const answers: Array<Uint8Array> = []
+        const reader = yield* Effect.forkChild(
+          Stream.runForEach(socket.reads, (chunk) => Effect.sync(() => answers.push(...decoder.push(chunk))))
+        )
+        yield* socket.write(new Uint8Array([0, 0, 0, 2, 1, 2]))
+        while (answers.length === 0) yield* TestClock.adjust("1 millis")
+        assert.deepStrictEqual([...answers[0]!], [2, 1])
+        assert.strictEqual(memory.drop(), 1)
+        yield* socket.write(new Uint8Array([0, 0, 0, 1, 9]))
+        yield* TestClock.adjust("4 seconds")
+        assert.isUndefined(reader.pollUnsafe(), "the reader gave up before the idle timeout")
+        const error = yield* Effect.flip(driveClock(reader, "1 second", 10))
+        assert.strictEqual(error.reason, "TimedOut")
+        assert.strictEqual(answers.length, 1, "a dropped connection delivered bytes")
+        const [c] = memory.snapshot().connections
+        assert.isTrue(c === undefined || c.dropped)
+      })
+    ))
+
+  it.effect("partition and heal: bytes wait during the partition and all arrive after; connects time out", () =>
+    Testing.run(
+      Testing.layerMemory({ hosts: { app: "10.0.0.1", db: "10.0.0.2" } }),
+      Effect.gen(function*() {
+        const memory = yield* MemoryNetwork.MemoryNetwork
+        const server = yield* Testing.serve((socket) => reverseFrames(socket), { host: "10.0.0.2" })
+        const socket = yield* Network.connect({ host: "db", port: server.port, localAddress: "10.0.0.1" })
+        memory.partition("app", "db")
+        const fiber = yield* Effect.forkChild(exchangeFrames(socket, frames))
+        yield* TestClock.adjust("10 seconds")
+        assert.isUndefined(fiber.pollUnsafe(), "bytes crossed a partition")
+        const [c] = memory.snapshot().connections
+        assert.isTrue(c!.partitioned)
+        assert.isAbove(c!.toServer.inFlight, 0)
+        // a new connection cannot get through either: its deadline fires
+        const error = yield* Effect.flip(
+          Effect.scoped(
+            Network.connect({ host: "db", port: server.port, localAddress: "10.0.0.1", timeout: "3 seconds" })
+          )
+            .pipe(Effect.forkChild, Effect.tap(() => TestClock.adjust("3 seconds")), Effect.flatMap(Fiber.join))
+        )
+        assert.strictEqual(error.reason, "TimedOut")
+        memory.heal("app", "db")
+        const { answers, leftover } = yield* driveClock(fiber)
+        assertAllAnswered(answers, leftover)
+      })
+    ))
+
+  it.effect("slow close: the peer sees the end only after the configured delay", () =>
+    Testing.run(
+      Testing.layerMemory({ faults: [{ slowClose: 5000 }] }),
+      Effect.gen(function*() {
+        const server = yield* Testing.serve(httpHandler)
+        const start = yield* Clock.currentTimeMillis
+        const fiber = yield* Effect.forkChild(
+          Effect.scoped(Effect.flatMap(server.connect(), (s) => httpGet(s, "/slow")))
+        )
+        yield* TestClock.adjust("4 seconds")
+        assert.isUndefined(fiber.pollUnsafe(), "the end arrived before the slow close delay")
+        const response = yield* driveClock(fiber, "100 millis")
+        assert.strictEqual(response.body, "you asked for /slow")
+        assert.isAtLeast((yield* Clock.currentTimeMillis) - start, 5000)
+      })
+    ))
+
+  it.effect("a 30 s idle timeout under TestClock takes well under a second of wall time", () =>
+    Testing.run(
+      Testing.layerMemory(),
+      Effect.gen(function*() {
+        const wallStart = Date.now()
+        // a server that accepts and never answers
+        const server = yield* Testing.serve(() => Effect.never)
+        const socket = yield* server.connect({ idleTimeout: "30 seconds" })
+        const reader = yield* Effect.forkChild(Stream.runDrain(socket.reads))
+        yield* TestClock.adjust("29 seconds")
+        assert.isUndefined(reader.pollUnsafe(), "timed out early")
+        yield* TestClock.adjust("1 second")
+        const error = yield* Effect.flip(Fiber.join(reader))
+        assert.strictEqual(error.reason, "TimedOut")
+        assert.isBelow(Date.now() - wallStart, 1000)
+      })
+    ))
+
+  it.effect("a connect deadline under TestClock: a partitioned host times out with TimedOut", () =>
+    Testing.run(
+      Testing.layerMemory(),
+      Effect.gen(function*() {
+        const memory = yield* MemoryNetwork.MemoryNetwork
+        const server = yield* Testing.serve(httpHandler)
+        memory.partition("127.0.0.1", "127.0.0.1")
+        const fiber = yield* Effect.forkChild(Effect.scoped(server.connect({ timeout: "2 seconds" })))
+        yield* TestClock.adjust("2 seconds")
+        const error = yield* Effect.flip(Fiber.join(fiber))
+        assert.strictEqual(error.reason, "TimedOut")
+        assert.strictEqual(error.code, "ETIMEDOUT")
+        memory.heal()
+      })
+    ))
+})

@@ -1,0 +1,113 @@
+/**
+ * The fixtures: the same test body on the memory network (virtual time) and
+ * on real loopback sockets, and leak detection at the end of the test's scope.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as MemoryNetwork from "@sluice/core/MemoryNetwork"
+import * as Network from "@sluice/core/Network"
+import * as Testing from "@sluice/core/Testing"
+import { driver as nodeDriver } from "@sluice/node-adapter/NodeDriver"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import {
+  equalBytes,
+  exchangeFrames,
+  httpGet,
+  httpHandler,
+  makeFrames,
+  reversed,
+  reverseFrames
+} from "./MemoryProtocols.ts"
+
+const frames = makeFrames(10, 500, 3)
+
+// one body, two networks
+const body = Effect.gen(function*() {
+  const server = yield* Testing.serve((socket) => reverseFrames(socket))
+  assert.strictEqual(server.host, "127.0.0.1")
+  assert.isAbove(server.port, 0)
+  assert.deepInclude(server.address, { _tag: "Tcp", address: "127.0.0.1", port: server.port })
+  const { answers, leftover } = yield* Effect.scoped(Effect.flatMap(server.connect(), (s) => exchangeFrames(s, frames)))
+  assert.strictEqual(leftover, 0)
+  assert.strictEqual(answers.length, frames.length)
+  answers.forEach((a, i) => assert.isTrue(equalBytes(a, reversed(frames[i]!))))
+  const http = yield* Testing.serve(httpHandler)
+  const response = yield* Effect.scoped(Effect.flatMap(http.connect(), (s) => httpGet(s, "/fixture")))
+  assert.strictEqual(response.body, "you asked for /fixture")
+  return answers.length
+})
+
+describe("Testing fixtures", () => {
+  it.effect("serve + connect on the memory network", () =>
+    Effect.gen(function*() {
+      assert.strictEqual(yield* Testing.run(Testing.layerMemory(), body), frames.length)
+    }))
+
+  it.live("the same body on real loopback sockets", () =>
+    Effect.gen(function*() {
+      assert.strictEqual(yield* Testing.run(Testing.layer(nodeDriver), body), frames.length)
+    }))
+
+  it.effect("serve on an IPC path", () =>
+    Testing.run(
+      Testing.layerMemory(),
+      Effect.gen(function*() {
+        const server = yield* Testing.serve((s) => Stream.run(s.reads, s.writes), { path: "/run/echo.sock" })
+        assert.isUndefined(server.host)
+        const socket = yield* server.connect()
+        yield* socket.write("over a path")
+        yield* socket.endOfOutput
+        assert.strictEqual(yield* Stream.mkString(Stream.decodeText(socket.reads)), "over a path")
+      })
+    ))
+
+  it.effect("a socket left open when the test's scope closes fails the test with LeakError", () =>
+    Effect.gen(function*() {
+      // the leaked socket lives in a scope that outlives the checked body
+      const outside = yield* Scope.make()
+      const error = yield* Effect.flip(Testing.run(
+        Testing.layerMemory(),
+        Effect.gen(function*() {
+          const server = yield* Testing.serve(() => Effect.never)
+          yield* Scope.provide(server.connect(), outside)
+        })
+      ))
+      assert.strictEqual(error._tag, "LeakError")
+      if (error._tag !== "LeakError") return
+      assert.strictEqual(error.open.length, 1)
+      assert.strictEqual(error.open[0]?.kind, "connection")
+      assert.match(
+        error.message,
+        /^1 socket still open when the test's scope closed: connection 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+$/
+      )
+      yield* Scope.close(outside, Exit.void)
+    }))
+
+  it.effect("nothing is reported when everything closed, and the memory snapshot agrees", () =>
+    Testing.run(
+      Testing.layerMemory(),
+      Effect.gen(function*() {
+        yield* Effect.scoped(Effect.gen(function*() {
+          const server = yield* Testing.serve((s) => Stream.run(s.reads, s.writes))
+          const socket = yield* server.connect()
+          yield* socket.write("x")
+          const during = yield* MemoryNetwork.snapshot
+          assert.strictEqual(during.listeners.length, 1)
+          assert.isAtLeast(during.open, 2)
+        }))
+        const after = yield* MemoryNetwork.snapshot
+        assert.strictEqual(after.open, 0)
+        assert.deepStrictEqual(yield* Testing.Sockets.use((s) => Effect.sync(s.open)), [])
+        // a name from the host table works through the fixture's Network too
+        const memory = yield* MemoryNetwork.MemoryNetwork
+        memory.setHost("svc.test", "127.0.0.1")
+        const server = yield* Testing.serve(httpHandler)
+        const response = yield* Effect.scoped(
+          Effect.flatMap(Network.connect({ host: "svc.test", port: server.port }), (s) => httpGet(s, "/named"))
+        )
+        assert.strictEqual(response.body, "you asked for /named")
+      })
+    ))
+})
