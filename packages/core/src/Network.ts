@@ -371,7 +371,11 @@ export const make = (driver: Driver): NetworkShape => {
             Effect.suspend(() => Metric.update(Observability.connectionsDropped, listener.dropped))
           )
       )
-      const server = Server.make(listener, queue, scope, {
+      // accepted sockets live in a scope of their own, made after the listener:
+      // closing the server's scope runs what was added later first (a `serve`'s
+      // graceful shutdown), then closes the remaining sockets, then the listener
+      const connections = yield* Scope.fork(scope)
+      const server = Server.make(listener, queue, connections, {
         readHighWaterMark: o.readHighWaterMark,
         writeHighWaterMark: o.writeHighWaterMark,
         idleTimeoutMs: idle as number | undefined,

@@ -16,6 +16,8 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
 import { dual } from "effect/Function"
+import type { Pipeable } from "effect/Pipeable"
+import { pipeArguments } from "effect/Pipeable"
 import * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import * as Stream from "effect/Stream"
@@ -36,7 +38,7 @@ export const TypeId: "~@sluice/core/Server" = "~@sluice/core/Server"
  * @category models
  * @since 0.1.0
  */
-export interface Server {
+export interface Server extends Pipeable {
   readonly [TypeId]: typeof TypeId
   /**
    * The bound address, exact: the real port when listening on port 0, the
@@ -135,6 +137,9 @@ export const make = (
   options?: Socket.SocketOptions
 ): Server => ({
   [TypeId]: TypeId,
+  pipe() {
+    return pipeArguments(this, arguments)
+  },
   address: listener.endpoint(),
   listener,
   stopAccepting: Effect.callback<void>((resume) => {
@@ -290,6 +295,7 @@ const serveImpl = <A, E, R>(
     let failed = 0
     let aborted = 0
     let shuttingDown = false
+    let firstFailure: HandlerError<E> | undefined
     if (options?.maxConnections !== undefined) server.listener.maxConnections = options.maxConnections
 
     const runOne = (socket: Socket.Socket): Effect.Effect<void, never, R> => {
@@ -314,33 +320,27 @@ const serveImpl = <A, E, R>(
           }
         })
       )
-      return Effect.matchCauseEffect(body, {
-        onSuccess: () =>
-          Effect.sync(() => {
-            succeeded++
-          }),
-        onFailure: (cause): Effect.Effect<void, never, R> => {
-          if (Cause.hasInterruptsOnly(cause)) {
-            return Effect.sync(() => {
-              if (shuttingDown) aborted++
-            })
-          }
-          failed++
-          const error = new HandlerError<E>({ cause, remoteAddress: peer })
-          if (policy === "stop") {
-            return Effect.andThen(
-              Deferred.fail(ended, error),
-              // from outside this handler's fiber: shutdown waits for the handlers
-              Effect.asVoid(Effect.forkDetach(shutdown))
-            )
-          }
-          return policy(error)
+      // accounting and the failure policy run as the handler's finalizer, so
+      // that an interrupted handler is counted too
+      return Effect.onExit(body, (exit): Effect.Effect<void, never, R> => {
+        active--
+        if (Exit.isSuccess(exit)) {
+          succeeded++
+          return Effect.void
         }
-      }).pipe(
-        Effect.ensuring(Effect.sync(() => {
-          active--
-        }))
-      )
+        if (Cause.hasInterruptsOnly(exit.cause)) {
+          if (shuttingDown) aborted++
+          return Effect.void
+        }
+        failed++
+        const error = new HandlerError<E>({ cause: exit.cause, remoteAddress: peer })
+        if (policy === "stop") {
+          firstFailure ??= error
+          // from outside this handler's fiber: shutdown waits for the handlers
+          return Effect.asVoid(Effect.forkDetach(shutdown))
+        }
+        return policy(error)
+      }).pipe(Effect.ignore)
     }
 
     const acceptLoop = server.accept.pipe(
@@ -373,7 +373,7 @@ const serveImpl = <A, E, R>(
         yield* Fiber.interrupt(acceptFiber)
         yield* Effect.timeoutOption(FiberSet.awaitEmpty(fibers), Duration.millis(graceMs))
         yield* FiberSet.clear(fibers)
-        yield* Deferred.succeed(ended, undefined)
+        yield* firstFailure === undefined ? Deferred.succeed(ended, undefined) : Deferred.fail(ended, firstFailure)
       }).pipe(
         Effect.ensuring(Deferred.succeed(done, undefined)),
         Effect.uninterruptible

@@ -13,6 +13,8 @@ import type { NonEmptyReadonlyArray } from "effect/Array"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type { Pipeable } from "effect/Pipeable"
+import { pipeArguments } from "effect/Pipeable"
 import * as Scope from "effect/Scope"
 import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
@@ -35,7 +37,7 @@ export const TypeId: "~@sluice/core/Socket" = "~@sluice/core/Socket"
  * @category models
  * @since 0.1.0
  */
-export interface Socket {
+export interface Socket extends Pipeable {
   readonly [TypeId]: typeof TypeId
   /**
    * The bytes the peer sends, in the order sent, ending cleanly when the peer
@@ -112,6 +114,9 @@ type Resume<A, E> = (effect: Effect.Effect<A, E>) => void
 
 class SocketImpl implements Socket {
   readonly [TypeId] = TypeId
+  pipe() {
+    return pipeArguments(this, arguments)
+  }
   readonly connection: Connection
   readonly scope: Scope.Closeable
   readonly attempts: ReadonlyArray<ConnectAttempt>
