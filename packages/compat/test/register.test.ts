@@ -1,7 +1,8 @@
 /**
  * `node --import @sluice/compat/register`: the resolve hook in isolation, then child
  * processes running unmodified code (`require("net")`, `import … from "node:net"`,
- * and ioredis against a real redis-server) with and without the hook.
+ * ioredis against a real redis-server, pg against a real PostgreSQL) with and
+ * without the hook.
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { defaultOptions, install, makeResolve, netSpecifiers } from "@sluice/compat/register-hooks"
@@ -11,7 +12,7 @@ import type * as nodeModule from "node:module"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { type RunningServer, startRedis } from "./clients/servers.ts"
+import { type RunningPostgres, type RunningServer, startPostgres, startRedis } from "./clients/servers.ts"
 
 const fixtures = fileURLToPath(new URL("./clients/register/", import.meta.url))
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url))
@@ -113,15 +114,16 @@ describe("the resolve hook", () => {
 
 describe("node --import @sluice/compat/register", () => {
   let redis: RunningServer
+  let postgres: RunningPostgres
   let dir: string
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "sluice-register-"))
-    redis = await startRedis()
+    ;[redis, postgres] = await Promise.all([startRedis(), startPostgres()])
   }, 60_000)
 
   afterAll(async () => {
-    await redis?.stop()
+    await Promise.all([redis?.stop(), postgres?.stop()])
     fs.rmSync(dir, { recursive: true, force: true })
   }, 30_000)
 
@@ -179,5 +181,10 @@ describe("node --import @sluice/compat/register", () => {
       incr: 7,
       messages: ["hook:a", "hook:b", "hook:c"]
     })
+  })
+
+  it("pg, unmodified, runs a transaction on a compat socket", async () => {
+    const hooked = report(await runNode([...register, fixture("pg.cjs")], { PG_PORT: String(postgres.port) }))
+    assert.deepStrictEqual(hooked, { streamIsCompat: true, sum: 500_500, bytesRead: true })
   })
 })
