@@ -247,11 +247,14 @@ export class Server extends EventEmitter {
     host: string,
     tcp: { port: number; backlog: number; exclusive: boolean; ipv6Only: boolean; reusePort: boolean }
   ): void {
+    const id = this._listeningId
     if (isIP(host) !== 0) {
-      this.listenOn({ _tag: "Tcp", host, ...tcp }, host, tcp.port)
+      // Node resolves even a literal through dns.lookup, which answers on the next tick
+      process.nextTick(() => {
+        if (id === this._listeningId) this.listenOn({ _tag: "Tcp", host, ...tcp }, host, tcp.port)
+      })
       return
     }
-    const id = this._listeningId
     this.driver.lookup(host, { family: 0, hints: 0, all: false }, (error, addresses) => {
       if (id !== this._listeningId) return
       if (error !== undefined || addresses.length === 0) {

@@ -27,6 +27,7 @@ export const {
   Stream,
   Server,
   BlockList,
+  SocketAddress,
   createServer,
   connect,
   createConnection,

@@ -11,12 +11,13 @@
  */
 import * as Address from "@sluice/core/Address"
 import type { Driver } from "@sluice/core/Driver"
-import { BlockList as BaseBlockList } from "./BlockList.ts"
+import { BlockList } from "./BlockList.ts"
 import * as Validate from "./internal/validate.ts"
 import { kSocket, Server as BaseServer } from "./Server.ts"
 import type { ServerOpts } from "./Server.ts"
 import { autoSelectDefaults, kDriver, normalizeArgs, Socket as BaseSocket } from "./Socket.ts"
 import type { SocketConnectOpts, SocketConstructorOpts } from "./Socket.ts"
+import { SocketAddress } from "./SocketAddress.ts"
 
 /**
  * `true` when `input` is an IPv4 address.
@@ -90,7 +91,8 @@ export interface Net {
   readonly Socket: typeof BaseSocket
   readonly Stream: typeof BaseSocket
   readonly Server: typeof BaseServer
-  readonly BlockList: typeof BaseBlockList
+  readonly BlockList: typeof BlockList
+  readonly SocketAddress: typeof SocketAddress
   readonly createServer: {
     (connectionListener?: (socket: BaseSocket) => void): BaseServer
     (options?: ServerOpts, connectionListener?: (socket: BaseSocket) => void): BaseServer
@@ -157,7 +159,8 @@ export const createNet = (driver: Driver): Net => {
     Socket,
     Stream: Socket,
     Server,
-    BlockList: BaseBlockList,
+    BlockList,
+    SocketAddress,
     createServer: createServer as Net["createServer"],
     connect: connect as ConnectFunction,
     createConnection: connect as ConnectFunction,

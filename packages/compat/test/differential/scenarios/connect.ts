@@ -105,6 +105,38 @@ export const connectScenarios: ReadonlyArray<Scenario> = [
     })
     await connectAndClose(rec, socket)
   }),
+  scenario("happy eyeballs over a custom lookup: ::1 refused, then 127.0.0.1", async (net, rec) => {
+    const { port } = await echoServer(net, rec)
+    const socket = net.connect({
+      port,
+      host: "dual.example",
+      lookup: (_host, _options, cb) =>
+        (cb as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [
+          { address: "::1", family: 6 },
+          { address: "127.0.0.1", family: 4 },
+          { address: "::1", family: 6 }
+        ])
+    })
+    rec.watch("client", socket, socketEvents)
+    await once(socket, "connect")
+    rec.log("client", "attempted", socket.autoSelectFamilyAttemptedAddresses)
+    socket.destroy()
+    await once(socket, "close")
+  }),
+  scenario("happy eyeballs, every address refused: an AggregateError", async (net, rec) => {
+    const socket = net.connect({
+      port: 9,
+      host: "dual.example",
+      lookup: (_host, _options, cb) =>
+        (cb as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [
+          { address: "127.0.0.1", family: 4 },
+          { address: "::1", family: 6 }
+        ])
+    })
+    rec.watch("client", socket, socketEvents)
+    await once(socket, "close")
+    rec.log("client", "attempted", socket.autoSelectFamilyAttemptedAddresses)
+  }),
   scenario("a custom lookup without all, autoSelectFamily off", async (net, rec) => {
     const { port } = await echoServer(net, rec)
     const socket = net.connect({

@@ -3,6 +3,13 @@
  */
 import type { Scenario } from "../harness.ts"
 import { connectScenarios } from "./connect.ts"
+import { moduleScenarios } from "./module.ts"
+import { serverScenarios } from "./server.ts"
 import { socketScenarios } from "./socket.ts"
 
-export const allScenarios: ReadonlyArray<Scenario> = [...connectScenarios, ...socketScenarios]
+export const allScenarios: ReadonlyArray<Scenario> = [
+  ...connectScenarios,
+  ...socketScenarios,
+  ...serverScenarios,
+  ...moduleScenarios
+]

@@ -1,0 +1,128 @@
+/**
+ * Scenarios: module-level functions and classes — isIP, the autoSelectFamily
+ * defaults, BlockList, SocketAddress, connect-time validation errors.
+ */
+import { listen, once, scenario, serverEvents, socketEvents } from "../harness.ts"
+import type { Scenario } from "../harness.ts"
+
+const json = (x: unknown): unknown => (x as { toJSON(): unknown } | undefined)?.toJSON()
+
+const ips = [
+  "127.0.0.1",
+  "::1",
+  "fe80::1%eth0",
+  "1.2.3",
+  "256.0.0.1",
+  "::ffff:1.2.3.4",
+  "x",
+  "",
+  "0:0:0:0:0:0:0:0",
+  "1:2:3:4:5:6:7:8:9"
+]
+
+export const moduleScenarios: ReadonlyArray<Scenario> = [
+  scenario("isIP, isIPv4, isIPv6", (net, rec) => {
+    for (const ip of [...ips, 1 as unknown as string, undefined as unknown as string]) {
+      rec.log("module", "isIP", ip, net.isIP(ip), net.isIPv4(ip), net.isIPv6(ip))
+    }
+  }),
+  scenario("Stream is Socket; module members", (net, rec) => {
+    rec.log("module", "Stream === Socket", (net as unknown as { Stream: unknown }).Stream === net.Socket)
+    rec.log("module", "socket instanceof Duplex", typeof new net.Socket().pipe === "function")
+    rec.log("module", "server is an EventEmitter", typeof net.createServer().on === "function")
+  }),
+  scenario("autoSelectFamily defaults: get, set, validation", (net, rec) => {
+    const family = net.getDefaultAutoSelectFamily()
+    const timeout = net.getDefaultAutoSelectFamilyAttemptTimeout()
+    rec.log("module", "defaults", family, timeout)
+    rec.attempt("module", "set family 'yes'", () => net.setDefaultAutoSelectFamily("yes" as never))
+    rec.attempt("module", "set timeout 0", () => net.setDefaultAutoSelectFamilyAttemptTimeout(0))
+    rec.attempt("module", "set timeout 1.5", () => net.setDefaultAutoSelectFamilyAttemptTimeout(1.5))
+    net.setDefaultAutoSelectFamilyAttemptTimeout(5)
+    rec.log("module", "timeout set to 5", net.getDefaultAutoSelectFamilyAttemptTimeout())
+    net.setDefaultAutoSelectFamily(false)
+    rec.log("module", "family set to false", net.getDefaultAutoSelectFamily())
+    net.setDefaultAutoSelectFamily(family)
+    net.setDefaultAutoSelectFamilyAttemptTimeout(timeout)
+  }),
+  scenario("BlockList: rules, check across families, validation", (net, rec) => {
+    const b = new net.BlockList()
+    b.addAddress("1.2.3.4")
+    b.addRange("10.0.0.1", "10.0.0.9")
+    b.addSubnet("8592:757c:efae:4e45::", 64, "ipv6")
+    b.addSubnet("192.168.0.0", 16)
+    b.addAddress(new net.SocketAddress({ address: "::ffff:5.6.7.8", family: "ipv6" }))
+    rec.log("blocklist", "rules", b.rules)
+    for (
+      const [a, f] of [
+        ["1.2.3.4", "ipv4"],
+        ["::ffff:1.2.3.4", "ipv6"],
+        ["10.0.0.5", "ipv4"],
+        ["10.0.0.10", "ipv4"],
+        ["8592:757c:efae:4e45::1", "ipv6"],
+        ["8592:757c:efae:4e46::1", "ipv6"],
+        ["192.168.200.1", "ipv4"],
+        ["5.6.7.8", "ipv4"],
+        ["bogus", "ipv4"]
+      ] as const
+    ) rec.log("blocklist", "check", a, f, b.check(a, f))
+    rec.log("blocklist", "isBlockList", net.BlockList.isBlockList(b), net.BlockList.isBlockList({}))
+    rec.attempt("blocklist", "addRange reversed", () => b.addRange("10.0.0.9", "10.0.0.1"))
+    rec.attempt("blocklist", "addSubnet prefix 33", () => b.addSubnet("1.0.0.0", 33))
+    rec.attempt("blocklist", "addAddress(1)", () => b.addAddress(1 as never))
+    rec.attempt("blocklist", "addAddress('x')", () => b.addAddress("x"))
+    rec.attempt("blocklist", "check(1)", () => b.check(1 as never))
+    rec.log("blocklist", "JSON", JSON.stringify(b))
+  }),
+  scenario("SocketAddress: normalisation, parse, validation", (net, rec) => {
+    const a = new net.SocketAddress({ address: "0:0::1", family: "IPv6" as never, port: 80, flowlabel: 7 })
+    rec.log("sa", "v6", a.address, a.port, a.family, a.flowlabel, json(a), Object.keys(a))
+    const b = new (net.SocketAddress as unknown as new() => object)()
+    rec.log("sa", "default", json(b))
+    rec.log("sa", "default v6", json(new net.SocketAddress({ family: "ipv6" })))
+    for (const input of ["[::1]:8080", "1.2.3.4", "1.2.3.4:99", "x:y", "[::1", "example.com:80"]) {
+      rec.log("sa", "parse", input, json(net.SocketAddress.parse(input)))
+    }
+    const isSA = (net.SocketAddress as unknown as { isSocketAddress(x: unknown): boolean }).isSocketAddress
+    rec.log("sa", "isSocketAddress", isSA(a), isSA({}))
+    rec.attempt("sa", "bad address", () => new net.SocketAddress({ address: "abc" }))
+    rec.attempt("sa", "bad family", () => new net.SocketAddress({ family: "ipv5" as never }))
+    rec.attempt("sa", "bad port", () => new net.SocketAddress({ port: 70000 }))
+    rec.attempt("sa", "bad flowlabel", () => new net.SocketAddress({ flowlabel: -1 }))
+    rec.attempt("sa", "options not an object", () => new net.SocketAddress("1.2.3.4" as never))
+  }),
+  scenario("server blockList refuses a blocked peer silently", async (net, rec) => {
+    const blockList = new net.BlockList()
+    blockList.addAddress("127.0.0.1")
+    const server = rec.watch("server", net.createServer({ blockList }), serverEvents)
+    const port = await listen(server)
+    const client = rec.watch("client", net.connect(port, "127.0.0.1"), socketEvents)
+    await once(client, "close")
+    server.close()
+    await once(server, "close")
+  }),
+  scenario("connect validation errors", (net, rec) => {
+    const attempt = (label: string, f: () => unknown) =>
+      rec.attempt("client", label, () => {
+        const s = f() as { destroy?: () => void } | undefined
+        s?.destroy?.()
+      })
+    attempt("connect()", () => net.connect(undefined as never))
+    attempt("connect({})", () => net.connect({} as never))
+    attempt("port -1", () => net.connect({ port: -1 }))
+    attempt("port 65536", () => net.connect({ port: 65536 }))
+    attempt("port 'abc'", () => net.connect({ port: "abc" as never }))
+    attempt("port ''", () => net.connect({ port: "" as never }))
+    attempt("port true", () => net.connect({ port: true as never }))
+    attempt("port 1.5", () => net.connect({ port: 1.5 }))
+    attempt("port NaN", () => net.connect({ port: NaN }))
+    attempt("localAddress", () => net.connect({ port: 80, localAddress: "nope" }))
+    attempt("localPort", () => net.connect({ port: 80, host: "127.0.0.1", localPort: "1" as never }))
+    attempt("autoSelectFamily", () => net.connect({ port: 80, autoSelectFamily: "yes" as never }))
+    attempt("autoSelectFamilyAttemptTimeout", () => net.connect({ port: 80, autoSelectFamilyAttemptTimeout: 0 }))
+    attempt("lookup", () => net.connect({ port: 80, host: "a.example", lookup: "x" as never }))
+    attempt("path", () => net.connect({ path: 1 as never }))
+    attempt("timeout", () => net.connect({ port: 80, host: "127.0.0.1", timeout: -5 }))
+    attempt("connect(new Socket)", () => new net.Socket().connect({ port: 80, host: "127.0.0.1", hints: 0 }))
+  })
+]
