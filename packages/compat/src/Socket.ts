@@ -609,7 +609,8 @@ export class Socket extends Duplex {
     this.timeout = timeout
     const msecs = Validate.getTimerDuration(timeout, "msecs")
     let timer = this[kTimer]
-    timer?.clear()
+    // disarmed for good: later activity does not re-arm it
+    timer?.set(0)
     if (msecs === 0) {
       if (callback !== undefined) {
         Validate.validateFunction(callback, "callback")

@@ -78,16 +78,23 @@ class NodeHandle implements Handle {
   }
   write(chunks: ReadonlyArray<Uint8Array>, callback: (error: DriverError | undefined) => void): void {
     const s = this.socket
-    const done = (error: Error | null | undefined) => callback(error ? toDriverError(error, "write") : undefined)
-    if (chunks.length === 1) {
-      s.write(chunks[0]!, done)
-      return
+    let reported = false
+    const done = (error: Error | null | undefined) => {
+      if (reported) return
+      reported = true
+      callback(error ? toDriverError(error, "write") : undefined)
     }
-    s.cork()
-    const last = chunks.length - 1
-    for (let i = 0; i < last; i++) s.write(chunks[i]!)
-    s.write(chunks[last]!, done)
-    s.uncork()
+    if (chunks.length === 1) s.write(chunks[0]!, done)
+    else {
+      s.cork()
+      const last = chunks.length - 1
+      for (let i = 0; i < last; i++) s.write(chunks[i]!)
+      s.write(chunks[last]!, done)
+      s.uncork()
+    }
+    // the platform refused the write at once (EPIPE after a reset): report it
+    // at once, as node:net's own write does, instead of on a later tick
+    if (!reported && s.errored !== null) done(s.errored)
   }
   get writeQueueSize(): number {
     return this.socket.writableLength

@@ -5,7 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as compat from "@sluice/compat"
 import * as nodeNet from "node:net"
-import { runScenario, show } from "./harness.ts"
+import { diffText, runScenario } from "./harness.ts"
 import type { NetLike } from "./harness.ts"
 import { allScenarios } from "./scenarios/index.ts"
 
@@ -16,7 +16,7 @@ describe("compat matches node:net", () => {
     it(s.name, async () => {
       const expected = await runScenario(s, nodeNet)
       const actual = await runScenario(s, compatNet)
-      assert.deepStrictEqual(actual, expected, `traces differ\nnode:net: ${show(expected)}\ncompat:   ${show(actual)}`)
+      assert.deepStrictEqual(actual, expected, `traces differ\n${diffText(expected, actual)}`)
     })
   }
 })

@@ -299,3 +299,25 @@ export const socketProps = [
   "localAddress",
   "localFamily"
 ] as const
+
+const abbreviate = (s: string): string => (s.length > 160 ? `${s.slice(0, 70)}…(${s.length} chars)…${s.slice(-70)}` : s)
+
+/** A compact, line-per-entry comparison of two traces, for failure messages. */
+export const diffText = (
+  expected: Record<string, ReadonlyArray<Entry>>,
+  actual: Record<string, ReadonlyArray<Entry>>
+): string => {
+  const lines: Array<string> = []
+  for (const actor of new Set([...Object.keys(expected), ...Object.keys(actual)])) {
+    const e = (expected[actor] ?? []).map((x) => abbreviate(JSON.stringify(x)))
+    const a = (actual[actor] ?? []).map((x) => abbreviate(JSON.stringify(x)))
+    for (let i = 0; i < Math.max(e.length, a.length); i++) {
+      if (e[i] === a[i]) lines.push(`  [${actor}]   ${e[i]}`)
+      else {
+        lines.push(`  [${actor}] node:net ${e[i]}`)
+        lines.push(`  [${actor}] compat   ${a[i]}`)
+      }
+    }
+  }
+  return lines.join("\n")
+}
