@@ -69,44 +69,36 @@ export interface Task {
 }
 
 /**
- * Deferred work, run in order after the current call returns (in a
- * microtask), yielding to the host's event loop every few thousand tasks so
- * that timers and I/O still run when two ends talk without pause.
+ * Deferred work, run in order, each task in its own turn of the host's event
+ * loop (`setImmediate` where it exists): as with real sockets, every I/O event
+ * is a separate callback, and the microtasks and `nextTick`s one of them
+ * queues run before the next event is delivered.
  */
 export class RunQueue {
   private tasks: Array<Task | undefined> = []
   private head = 0
-  private scheduled = false
 
   post(task: Task): void {
     this.tasks.push(task)
-    if (!this.scheduled) {
-      this.scheduled = true
-      g.queueMicrotask(this.drain)
-    }
+    macrotask(this.runOne)
   }
 
-  private readonly drain = (): void => {
-    let budget = 4096
-    while (this.head < this.tasks.length) {
-      if (budget-- === 0) {
-        macrotask(this.drain)
-        return
-      }
-      const task = this.tasks[this.head]!
-      this.tasks[this.head++] = undefined
-      try {
-        task.run()
-      } catch (error) {
-        // a face's callback threw: report it like an uncaught exception, keep the network running
-        g.setTimeout(() => {
-          throw error
-        }, 0)
-      }
+  private readonly runOne = (): void => {
+    const task = this.tasks[this.head]
+    if (task === undefined) return
+    this.tasks[this.head++] = undefined
+    if (this.head === this.tasks.length) {
+      this.tasks = []
+      this.head = 0
     }
-    this.tasks = []
-    this.head = 0
-    this.scheduled = false
+    try {
+      task.run()
+    } catch (error) {
+      // a face's callback threw: report it like an uncaught exception, keep the network running
+      g.setTimeout(() => {
+        throw error
+      }, 0)
+    }
   }
 }
 
@@ -236,6 +228,8 @@ interface Segment {
   readonly kind: 0 | 1 | 2
   readonly bytes: Uint8Array | undefined
   readonly at: number
+  /** The pipe run that sent it: it arrives in a later run (a later turn of the loop). */
+  readonly run: number
 }
 
 /** One direction of a connection. */
@@ -264,6 +258,8 @@ export class Pipe implements Task {
   private scheduled = false
   private timer: (() => void) | undefined = undefined
   private timerAt = 0
+  private runs = 0
+  private hopping = false
 
   constructor(net: VirtualNetwork, conn: Conn, dir: Direction, link: Link) {
     this.net = net
@@ -280,6 +276,7 @@ export class Pipe implements Task {
 
   run(): void {
     this.scheduled = false
+    this.runs++
     const now = this.net.timers.now()
     for (let round = 0; round < 64; round++) {
       const admitted = this.admit(now)
@@ -289,6 +286,18 @@ export class Pipe implements Task {
       if (round === 63) this.schedule()
     }
     this.armTimer()
+    const next = this.flight[0]
+    if (next !== undefined && next.run === this.runs && next.at - now <= EPSILON && !this.hopping) {
+      // sent in this turn: the receiver reads it on a later turn of the loop, after what
+      // completes locally now (a close, a write callback), as with real sockets
+      this.hopping = true
+      this.net.queue.post({
+        run: () => {
+          this.hopping = false
+          this.schedule()
+        }
+      })
+    }
   }
 
   private space(): number {
@@ -360,7 +369,7 @@ export class Pipe implements Task {
     this.txFree = this.link.bandwidth > 0 ? start + (size * 1000) / this.link.bandwidth : start
     const at = Math.max(this.txFree + this.link.latency + extraDelay, this.lastArrival)
     this.lastArrival = at
-    this.flight.push({ kind, bytes, at })
+    this.flight.push({ kind, bytes, at, run: this.runs })
     this.flightBytes += size
   }
 
@@ -370,7 +379,7 @@ export class Pipe implements Task {
     while (this.flight.length > 0) {
       const segment = this.flight[0]!
       // times are sums of fractions of a millisecond: tolerate rounding
-      if (segment.at - now > EPSILON) break
+      if (segment.at - now > EPSILON || segment.run === this.runs) break
       this.flight.shift()
       const to = this.to
       switch (segment.kind) {
@@ -536,10 +545,15 @@ export class End implements Handle {
   }
 
   write(chunks: ReadonlyArray<Uint8Array>, callback: (error: DriverError | undefined) => void): void {
-    if (this.released || this.out.finRequested || this.pendingError !== undefined) {
-      const code = this.pendingError ?? "EPIPE"
-      if (this.pendingError !== undefined) this.pendingError = "EPIPE"
-      this.net.queue.post({ run: () => callback(error(code, "write")) })
+    if (this.pendingError !== undefined) {
+      // the kernel refuses the write at once (after an RST): reported at once, as node's driver does
+      const code = this.pendingError
+      this.pendingError = "EPIPE"
+      callback(error(code, "write"))
+      return
+    }
+    if (this.released || this.out.finRequested) {
+      this.net.queue.post({ run: () => callback(error("EPIPE", "write")) })
       return
     }
     let size = 0
@@ -570,6 +584,8 @@ export class End implements Handle {
       return
     }
     this.release()
+    // the handle's close completes before the peer reads what the close sends (as in libuv's close phase)
+    this.net.queue.post({ run: callback })
     if (this.in.recvBytes > 0 && !this.aborted) {
       // closing with unread data aborts the connection, as a kernel does
       this.net.record(`${this.conn.id} ${this.role} closed with unread data, rst`)
@@ -582,7 +598,6 @@ export class End implements Handle {
       }
     }
     this.net.record(`${this.conn.id} ${this.role} close`)
-    this.net.queue.post({ run: callback })
   }
 
   reset(callback: () => void): void {
@@ -591,9 +606,9 @@ export class End implements Handle {
       return
     }
     this.release()
+    this.net.queue.post({ run: callback })
     this.net.record(`${this.conn.id} ${this.role} reset`)
     if (!this.aborted) this.abort()
-    this.net.queue.post({ run: callback })
   }
 
   private release(): void {
@@ -1005,8 +1020,10 @@ export class VirtualNetwork {
     events: ListenerEvents,
     callback: (error: DriverError | undefined, listener: ListenerHandle | undefined) => void
   ): void {
+    // a bind that succeeds is reported at once (node binds synchronously, its
+    // address is readable as soon as `listen` returns); failures on a later turn
     const reply = (e: DriverError | undefined, l: ListenerHandle | undefined) =>
-      this.queue.post({ run: () => callback(e, l) })
+      e === undefined ? callback(e, l) : this.queue.post({ run: () => callback(e, l) })
     switch (target._tag) {
       case "Fd":
         return reply(error("ENOTSUP", "listen"), undefined)
