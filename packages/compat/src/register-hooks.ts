@@ -10,6 +10,12 @@
  * compat its own transport. Node's built-in modules (`http`, `tls`, …) load `net`
  * internally, without module hooks: they keep using the real one.
  *
+ * Some Node versions have `module.registerHooks` but crash when a hook redirects
+ * `require("node:…")` (nodejs/node#60005: 22.15–22.22.2, 23.x, 24.0–24.13.0, early
+ * 25.x). `install` finds out by requiring an empty probe module through the hook
+ * under a `node:` specifier, and refuses with a readable error instead of letting
+ * the program crash later on its first `require("node:net")`.
+ *
  * @since 0.1.0
  */
 import * as nodeModule from "node:module"
@@ -23,6 +29,14 @@ import * as nodeModule from "node:module"
 export const netSpecifiers: ReadonlySet<string> = new Set(["net", "node:net"])
 
 /**
+ * The specifier of the start-up probe: a `node:` specifier, like `require("node:net")`.
+ *
+ * @category hooks
+ * @since 0.1.0
+ */
+export const probeSpecifier = "node:sluice-compat-register-probe"
+
+/**
  * What the resolve hook needs to know.
  *
  * @category hooks
@@ -33,6 +47,8 @@ export interface HookOptions {
   readonly target: string
   /** URL prefixes of importers that get the real `node:net` (the node driver's package). */
   readonly passThrough: ReadonlyArray<string>
+  /** URL of the empty module `probeSpecifier` resolves to; no start-up probe when absent. */
+  readonly probe?: string | undefined
 }
 
 /**
@@ -54,24 +70,27 @@ const packageDir = (entryUrl: string): string => new URL("../", entryUrl).href
 
 /**
  * The default options: compat's `register-net` module as the target, the node
- * driver's package directory let through.
+ * driver's package directory let through, compat's `register-probe` as the probe.
  *
  * @category hooks
  * @since 0.1.0
  */
 export const defaultOptions = (): HookOptions => ({
   target: import.meta.resolve("@sluice/compat/register-net"),
-  passThrough: [packageDir(import.meta.resolve("@sluice/node-adapter"))]
+  passThrough: [packageDir(import.meta.resolve("@sluice/node-adapter"))],
+  probe: import.meta.resolve("@sluice/compat/register-probe")
 })
 
 /**
  * The resolve hook: `net` and `node:net` become `options.target`, except for the
- * importers under `options.passThrough`; every other specifier goes on unchanged.
+ * importers under `options.passThrough`; the probe specifier becomes
+ * `options.probe`; every other specifier goes on unchanged.
  *
  * @category hooks
  * @since 0.1.0
  */
 export const makeResolve = (options: HookOptions): nodeModule.ResolveHookSync => (specifier, context, nextResolve) => {
+  if (specifier === probeSpecifier && options.probe !== undefined) return { url: options.probe, shortCircuit: true }
   if (!netSpecifiers.has(specifier)) return nextResolve(specifier, context)
   const parent = context.parentURL
   if (parent !== undefined && options.passThrough.some((prefix) => parent.startsWith(prefix))) {
@@ -81,12 +100,14 @@ export const makeResolve = (options: HookOptions): nodeModule.ResolveHookSync =>
 }
 
 /**
- * The earliest Node versions with `module.registerHooks`.
+ * The Node versions the hook works on.
  *
  * @category hooks
  * @since 0.1.0
  */
-export const requiredVersions = "Node >= 22.15 (22.x) or >= 23.5"
+export const requiredVersions = "Node >= 22.22.3 on 22.x, >= 24.13.1 on 24.x, or a recent 25.x"
+
+const advice = "Upgrade Node, or import net from \"@sluice/compat\" instead of \"node:net\"."
 
 /**
  * The `registerHooks` functions already given the hooks in this process (shared
@@ -99,7 +120,8 @@ const installed: WeakSet<object> = ((globalThis as { [key: symbol]: unknown })[
 
 /**
  * Registers the hooks, once per process. Throws a readable error on a Node
- * version without `module.registerHooks`.
+ * version without `module.registerHooks`, or whose hooks cannot redirect
+ * `require("node:…")` (then nothing stays registered).
  *
  * @example
  * ```ts
@@ -119,11 +141,23 @@ export const install = (
   const { registerHooks } = api
   if (typeof registerHooks !== "function") {
     throw new Error(
-      `@sluice/compat/register needs module.registerHooks (${requiredVersions}); this is Node ${process.version}. `
-        + "Upgrade Node, or import net from \"@sluice/compat\" instead of \"node:net\"."
+      `@sluice/compat/register needs module.registerHooks (${requiredVersions}); this is Node ${process.version}. ${advice}`
     )
   }
   if (installed.has(registerHooks)) return undefined
+  const hooks = registerHooks({ resolve: makeResolve(options) })
+  if (options.probe !== undefined) {
+    try {
+      nodeModule.createRequire(import.meta.url)(probeSpecifier)
+    } catch (cause) {
+      hooks.deregister()
+      throw new Error(
+        `@sluice/compat/register: the module hooks of Node ${process.version} cannot redirect require("node:net") `
+          + `(nodejs/node#60005); it needs ${requiredVersions}. ${advice}`,
+        { cause }
+      )
+    }
+  }
   installed.add(registerHooks)
-  return registerHooks({ resolve: makeResolve(options) })
+  return hooks
 }

@@ -5,7 +5,7 @@
  * without the hook.
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { defaultOptions, install, makeResolve, netSpecifiers } from "@sluice/compat/register-hooks"
+import { defaultOptions, install, makeResolve, netSpecifiers, probeSpecifier } from "@sluice/compat/register-hooks"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import type * as nodeModule from "node:module"
@@ -62,6 +62,17 @@ describe("the resolve hook", () => {
   })
   const resolve = makeResolve(options)
 
+  it("resolves the probe specifier to the probe module", () => {
+    const withProbe = makeResolve({ ...options, probe: "file:///compat/register-probe.ts" })
+    assert.deepStrictEqual(withProbe(probeSpecifier, context("file:///compat/register-hooks.ts"), next), {
+      url: "file:///compat/register-probe.ts",
+      shortCircuit: true
+    })
+    assert.isTrue(probeSpecifier.startsWith("node:"))
+    // without a probe module the specifier is nobody's business
+    assert.deepStrictEqual(resolve(probeSpecifier, context(undefined), next), { url: `next:${probeSpecifier}` })
+  })
+
   it("redirects net and node:net, from any importer but the node driver", () => {
     assert.deepStrictEqual([...netSpecifiers], ["net", "node:net"])
     for (const specifier of ["net", "node:net"]) {
@@ -88,13 +99,26 @@ describe("the resolve hook", () => {
     assert.strictEqual(defaults.passThrough.length, 1)
     assert.isTrue(import.meta.resolve("@sluice/node-adapter/NodeDriver").startsWith(defaults.passThrough[0] ?? "-"))
     assert.isFalse(defaults.target.startsWith(defaults.passThrough[0] ?? "-"))
+    assert.match(defaults.probe ?? "", /^file:.*\/compat\/src\/register-probe\.ts$/)
   })
 
-  it("fails with a clear message where module.registerHooks is missing (Node < 22.15 / 23.5)", () => {
+  it("fails with a clear message where module.registerHooks is missing (Node 22.12–22.14)", () => {
     assert.throws(
       () => install({}, { target: "file:///x", passThrough: [] }),
-      /needs module\.registerHooks \(Node >= 22\.15 \(22\.x\) or >= 23\.5\); this is Node v\d+/
+      /needs module\.registerHooks \(Node >= 22\.22\.3 on 22\.x, >= 24\.13\.1 on 24\.x, or a recent 25\.x\); this is Node v\d+/
     )
+  })
+
+  it("fails with a clear message, and deregisters, where the hooks cannot redirect require(\"node:…\")", () => {
+    // a registerHooks that registers nothing: the probe require("node:…") fails as on nodejs/node#60005
+    let deregistered = 0
+    const api = { registerHooks: () => ({ deregister: () => void deregistered++ }) }
+    const options = { target: "file:///x", passThrough: [], probe: defaultOptions().probe }
+    assert.throws(() => install(api, options), /cannot redirect require\("node:net"\) \(nodejs\/node#60005\)/)
+    assert.strictEqual(deregistered, 1)
+    // nothing was recorded as installed: a retry probes again
+    assert.throws(() => install(api, options), /nodejs\/node#60005/)
+    assert.strictEqual(deregistered, 2)
   })
 
   it("registers once per registerHooks function", () => {

@@ -9,6 +9,7 @@ import { createConnection, Socket } from "@sluice/compat"
 import { AbstractConnector, Redis, type RedisOptions } from "ioredis"
 import { randomBytes } from "node:crypto"
 import * as realNet from "node:net"
+import { isCompatSocket } from "./compatSocket.ts"
 import { type RunningServer, startRedis } from "./servers.ts"
 
 let server: RunningServer
@@ -73,8 +74,7 @@ const withRedis = async <A>(f: (redis: Redis, sockets: ReadonlyArray<CompatSocke
     })
     const socket = sockets[0]
     assert.strictEqual(sockets.length, 1)
-    assert.instanceOf(socket, Socket)
-    assert.notInstanceOf(socket, realNet.Socket)
+    assert.isTrue(isCompatSocket(socket))
     assert.strictEqual(redis.stream, socket as unknown)
     return await f(redis, sockets)
   } finally {

@@ -4,12 +4,13 @@
  * the client dials with compat's `createConnection`.
  */
 import { afterEach, assert, describe, it } from "@effect/vitest"
-import { createConnection, Socket } from "@sluice/compat"
+import { createConnection } from "@sluice/compat"
 import type { SocketConnectOpts, SocketConstructorOpts } from "@sluice/compat/Socket"
 import { randomBytes } from "node:crypto"
 import type * as http from "node:http"
 import * as realNet from "node:net"
 import { type RawData, WebSocket, WebSocketServer } from "ws"
+import { isCompatSocket } from "./compatSocket.ts"
 import { type CompatHttpServer, type CompatSocket, listenHttp } from "./httpOverCompat.ts"
 
 let server: CompatHttpServer | undefined
@@ -78,10 +79,9 @@ describe("ws over compat sockets", () => {
   it("echoes text and binary messages, ping/pong, and closes with a code on both sides", async () => {
     const { port, upgraded } = await listenEcho()
     const { ws, socket } = await open(port)
-    assert.instanceOf(socket, Socket)
-    assert.notInstanceOf(socket, realNet.Socket)
+    assert.isTrue(isCompatSocket(socket))
     assert.strictEqual(upgraded.length, 1)
-    assert.instanceOf(upgraded[0], Socket)
+    assert.isTrue(isCompatSocket(upgraded[0]))
 
     ws.send("héllo over compat")
     const text = await nextMessage(ws)
