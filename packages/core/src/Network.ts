@@ -285,6 +285,7 @@ export const make = (driver: Driver): NetworkShape => {
       )
     }).pipe(
       Effect.withSpan("sluice.connect", {
+        captureStackTrace: false,
         kind: "client",
         attributes: options.path !== undefined
           ? { "sluice.target.path": options.path }
@@ -385,6 +386,7 @@ export const make = (driver: Driver): NetworkShape => {
       return server
     }).pipe(
       Effect.withSpan("sluice.listen", {
+        captureStackTrace: false,
         attributes: options.path !== undefined
           ? { "sluice.target.path": options.path }
           : { "sluice.target.host": options.host ?? "(any)", "sluice.target.port": options.port ?? 0 }

@@ -313,6 +313,7 @@ const serveImpl = <A, E, R>(
           })
         ),
         Effect.withSpan("sluice.connection", {
+          captureStackTrace: false,
           kind: "server",
           attributes: {
             ...Observability.endpointAttributes("net.peer", peer),

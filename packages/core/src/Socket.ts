@@ -110,6 +110,18 @@ export interface SocketOptions {
 
 const toSocketError = (error: DriverError): SocketError => new SocketError(fieldsFromDriver(error))
 
+const noop = (): void => {}
+
+/** One shared value: closing a socket must not build an Error (and its stack) per connection. */
+let scopeClosedError: SocketError | undefined
+const scopeClosed = (): SocketError =>
+  scopeClosedError ??= new SocketError({
+    reason: "Closed",
+    code: "ERR_SOCKET_CLOSED",
+    syscall: "read",
+    detail: "the socket's scope is closed"
+  })
+
 type Resume<A, E> = (effect: Effect.Effect<A, E>) => void
 
 class SocketImpl implements Socket {
@@ -138,48 +150,58 @@ class SocketImpl implements Socket {
     this.writeHighWaterMark = options?.writeHighWaterMark ?? 65536
     this.closeTimeoutMs = options?.closeTimeoutMs ?? 10_000
     this.attempts = options?.attempts ?? []
-    connection.attach({
-      onData: (chunk) => {
-        this.chunks.push(chunk)
-        this.buffered += chunk.length
-        const waiter = this.waiter
-        if (waiter !== undefined) {
-          this.waiter = undefined
-          waiter(Effect.succeed(this.take()))
-        } else if (this.buffered >= this.readHighWaterMark && this.reading) {
-          this.reading = false
-          connection.readStop()
-        }
-      },
-      onEnd: () => {
-        this.ended = true
-        this.reading = false
-        this.settle()
-      },
-      onError: (error) => {
-        this.failure ??= toSocketError(error)
-        this.writeFailure ??= this.failure
-        this.settle()
-        connection.close()
-      },
-      onTimeout: () => {
-        this.failure ??= new SocketError({
-          reason: "TimedOut",
-          code: "ETIMEDOUT",
-          syscall: "read",
-          detail: `no activity for ${connection.timeout} ms (idle timeout)`
-        })
-        this.writeFailure ??= this.failure
-        this.settle()
-        connection.reset()
-      },
-      onEndWritable: () => {
-        connection.shutdown(() => {})
-      }
-    })
+    // the socket itself receives the engine's events: prototype methods, no closures per connection
+    connection.attach(this)
     if (options?.idleTimeoutMs !== undefined && options.idleTimeoutMs > 0) {
       connection.setTimeout(options.idleTimeoutMs)
     }
+  }
+
+  /** @internal engine event */
+  onData(chunk: Uint8Array): void {
+    this.chunks.push(chunk)
+    this.buffered += chunk.length
+    const waiter = this.waiter
+    if (waiter !== undefined) {
+      this.waiter = undefined
+      waiter(Effect.succeed(this.take()))
+    } else if (this.buffered >= this.readHighWaterMark && this.reading) {
+      this.reading = false
+      this.connection.readStop()
+    }
+  }
+
+  /** @internal engine event */
+  onEnd(): void {
+    this.ended = true
+    this.reading = false
+    this.settle()
+  }
+
+  /** @internal engine event */
+  onError(error: DriverError): void {
+    this.failure ??= toSocketError(error)
+    this.writeFailure ??= this.failure
+    this.settle()
+    this.connection.close()
+  }
+
+  /** @internal engine event */
+  onTimeout(): void {
+    this.failure ??= new SocketError({
+      reason: "TimedOut",
+      code: "ETIMEDOUT",
+      syscall: "read",
+      detail: `no activity for ${this.connection.timeout} ms (idle timeout)`
+    })
+    this.writeFailure ??= this.failure
+    this.settle()
+    this.connection.reset()
+  }
+
+  /** @internal engine event */
+  onEndWritable(): void {
+    this.connection.shutdown(noop)
   }
 
   get localAddress(): Endpoint | undefined {
@@ -213,8 +235,12 @@ class SocketImpl implements Socket {
     }
   }
 
-  readonly pull: Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, SocketError | Cause.Done> = Effect
-    .suspend(() => {
+  // built on first use: an idle connection holds none of these
+  private pullCache: Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, SocketError | Cause.Done> | undefined = undefined
+  private readsCache: Stream.Stream<Uint8Array, SocketError> | undefined = undefined
+
+  get pull(): Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, SocketError | Cause.Done> {
+    return (this.pullCache ??= Effect.suspend(() => {
       if (this.chunks.length > 0) {
         const out = this.take()
         this.startReading()
@@ -229,9 +255,12 @@ class SocketImpl implements Socket {
           if (this.waiter === resume) this.waiter = undefined
         })
       })
-    })
+    }))
+  }
 
-  readonly reads: Stream.Stream<Uint8Array, SocketError> = Stream.fromPull(Effect.succeed(this.pull))
+  get reads(): Stream.Stream<Uint8Array, SocketError> {
+    return (this.readsCache ??= Stream.fromPull(Effect.succeed(this.pull)))
+  }
 
   readonly writeAll = (chunks: ReadonlyArray<Uint8Array>): Effect.Effect<void, SocketError> =>
     Effect.callback<void, SocketError>((resume) => {
@@ -260,22 +289,32 @@ class SocketImpl implements Socket {
   readonly write = (chunk: Uint8Array | string): Effect.Effect<void, SocketError> =>
     this.writeAll([typeof chunk === "string" ? encodeUtf8(chunk) : chunk])
 
-  readonly writes: Sink.Sink<void, Uint8Array, never, SocketError> = Sink.forEachArray((chunks) =>
-    this.writeAll(chunks)
-  )
+  get writes(): Sink.Sink<void, Uint8Array, never, SocketError> {
+    return Sink.forEachArray(this.writeAll)
+  }
 
-  readonly endOfOutput: Effect.Effect<void, SocketError> = Effect.callback<void, SocketError>((resume) => {
-    if (this.writeFailure !== undefined) {
-      resume(Effect.fail(this.writeFailure))
-      return
-    }
-    this.connection.shutdown((error) => resume(error === undefined ? Effect.void : Effect.fail(toSocketError(error))))
-  })
+  get endOfOutput(): Effect.Effect<void, SocketError> {
+    return Effect.callback<void, SocketError>((resume) => {
+      if (this.writeFailure !== undefined) {
+        resume(Effect.fail(this.writeFailure))
+        return
+      }
+      this.connection.shutdown((error) => resume(error === undefined ? Effect.void : Effect.fail(toSocketError(error))))
+    })
+  }
 
-  readonly bytesRead: Effect.Effect<number> = Effect.sync(() => this.connection.bytesRead)
-  readonly bytesWritten: Effect.Effect<number> = Effect.sync(() => this.connection.bytesWritten)
-  readonly bufferedBytes: Effect.Effect<number> = Effect.sync(() => this.buffered)
-  readonly queuedBytes: Effect.Effect<number> = Effect.sync(() => this.connection.queuedBytes)
+  get bytesRead(): Effect.Effect<number> {
+    return Effect.sync(() => this.connection.bytesRead)
+  }
+  get bytesWritten(): Effect.Effect<number> {
+    return Effect.sync(() => this.connection.bytesWritten)
+  }
+  get bufferedBytes(): Effect.Effect<number> {
+    return Effect.sync(() => this.buffered)
+  }
+  get queuedBytes(): Effect.Effect<number> {
+    return Effect.sync(() => this.connection.queuedBytes)
+  }
 
   readonly setNoDelay = (enable: boolean): Effect.Effect<void> => Effect.sync(() => this.connection.setNoDelay(enable))
 
@@ -291,12 +330,7 @@ class SocketImpl implements Socket {
       Effect.callback<void>((resume) => {
         const connection = this.connection
         const done = () => resume(Effect.void)
-        this.failure ??= new SocketError({
-          reason: "Closed",
-          code: "ERR_SOCKET_CLOSED",
-          syscall: "read",
-          detail: "the socket's scope is closed"
-        })
+        this.failure ??= scopeClosed()
         this.writeFailure ??= this.failure
         this.settle()
         if (connection.closed) return done()
