@@ -94,7 +94,7 @@ describe("legacy code over compat on the memory network", () => {
     const port = await listening(server)
     const error = await query(port, ["SET a 1", "SET b 2", "GET a"]).then(() => undefined, (e: unknown) => e)
     assert.instanceOf(error, Error)
-    assert.deepInclude(error, { code: "ECONNRESET", errno: -104, syscall: "read" })
+    assert.deepInclude(error as NodeJS.ErrnoException, { code: "ECONNRESET", errno: -104, syscall: "read" })
     // the server's socket was reset too: its next write fails
     while (errors.length === 0) await new Promise((resolve) => setImmediate(resolve))
     assert.match(errors[0]!, /^(write EPIPE|read ECONNRESET|write ECONNRESET)$/)
