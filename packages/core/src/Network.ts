@@ -285,12 +285,11 @@ export const make = (driver: Driver): NetworkShape => {
       )
     }).pipe(
       Effect.withSpan("sluice.connect", {
-        captureStackTrace: false,
         kind: "client",
         attributes: options.path !== undefined
           ? { "sluice.target.path": options.path }
           : { "sluice.target.host": options.host ?? "localhost", "sluice.target.port": options.port }
-      })
+      }, { captureStackTrace: false })
     )
 
   const listen = (options: ListenOptions): Effect.Effect<Server.Server, ListenError, Scope.Scope> =>
@@ -386,11 +385,10 @@ export const make = (driver: Driver): NetworkShape => {
       return server
     }).pipe(
       Effect.withSpan("sluice.listen", {
-        captureStackTrace: false,
         attributes: options.path !== undefined
           ? { "sluice.target.path": options.path }
           : { "sluice.target.host": options.host ?? "(any)", "sluice.target.port": options.port ?? 0 }
-      })
+      }, { captureStackTrace: false })
     )
 
   return { driver, connect, listen }

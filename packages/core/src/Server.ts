@@ -313,13 +313,12 @@ const serveImpl = <A, E, R>(
           })
         ),
         Effect.withSpan("sluice.connection", {
-          captureStackTrace: false,
           kind: "server",
           attributes: {
             ...Observability.endpointAttributes("net.peer", peer),
             ...Observability.endpointAttributes("net.local", socket.localAddress)
           }
-        })
+        }, { captureStackTrace: false })
       )
       // accounting and the failure policy run as the handler's finalizer, so
       // that an interrupted handler is counted too
