@@ -13,6 +13,24 @@ import { kValue, SocketAddress } from "./SocketAddress.ts"
 
 const kRules = Symbol("kRules")
 
+/**
+ * An IP version name.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type IPVersion = "ipv4" | "ipv6"
+
+/**
+ * What servers and sockets need of a block list (any `net.BlockList` fits).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface BlockListLike {
+  check(address: string, family?: IPVersion): boolean
+}
+
 type Rule =
   | { readonly type: "Address"; readonly address: SocketAddress }
   | { readonly type: "Range"; readonly start: SocketAddress; readonly end: SocketAddress }
@@ -67,10 +85,14 @@ export class BlockList {
     return isBlockList(value)
   }
 
+  addAddress(address: string, family?: IPVersion): void
+  addAddress(address: SocketAddress): void
   addAddress(address: string | SocketAddress, family: string = "ipv4"): void {
     this.add({ type: "Address", address: toAddress(address, "address", family) })
   }
 
+  addRange(start: string, end: string, family?: IPVersion): void
+  addRange(start: SocketAddress, end: SocketAddress): void
   addRange(start: string | SocketAddress, end: string | SocketAddress, family: string = "ipv4"): void {
     const s = toAddress(start, "start", family)
     const e = toAddress(end, "end", family)
@@ -78,6 +100,8 @@ export class BlockList {
     this.add({ type: "Range", start: s, end: e })
   }
 
+  addSubnet(net: SocketAddress, prefix: number): void
+  addSubnet(net: string, prefix: number, family?: IPVersion): void
   addSubnet(network: string | SocketAddress, prefix: number, family: string = "ipv4"): void {
     const n = toAddress(network, "network", family)
     if (n.family === "ipv4") Validate.validateInt32(prefix, "prefix", 0, 32)
@@ -85,6 +109,8 @@ export class BlockList {
     this.add({ type: "Subnet", network: n, prefix })
   }
 
+  check(address: SocketAddress): boolean
+  check(address: string, family?: IPVersion): boolean
   check(address: string | SocketAddress, family: string = "ipv4"): boolean {
     let a: SocketAddress
     if (SocketAddress.isSocketAddress(address)) a = address

@@ -12,7 +12,7 @@ import * as Engine from "@sluice/core/Engine"
 import { EventEmitter } from "node:events"
 import { getDefaultHighWaterMark } from "node:stream"
 import { isBlockList } from "./BlockList.ts"
-import type { BlockList } from "./BlockList.ts"
+import type { BlockListLike } from "./BlockList.ts"
 import {
   dnsException,
   ERR_INVALID_ARG_TYPE,
@@ -35,13 +35,13 @@ export const kSocket: unique symbol = Symbol("sluice.socketClass")
  * @since 0.1.0
  */
 export interface ServerOpts {
-  allowHalfOpen?: boolean
-  pauseOnConnect?: boolean
-  noDelay?: boolean
-  keepAlive?: boolean
-  keepAliveInitialDelay?: number
-  highWaterMark?: number
-  blockList?: BlockList
+  allowHalfOpen?: boolean | undefined
+  pauseOnConnect?: boolean | undefined
+  noDelay?: boolean | undefined
+  keepAlive?: boolean | undefined
+  keepAliveInitialDelay?: number | undefined
+  highWaterMark?: number | undefined
+  blockList?: BlockListLike | undefined
 }
 
 /**
@@ -51,17 +51,17 @@ export interface ServerOpts {
  * @since 0.1.0
  */
 export interface ListenOptions {
-  port?: number | string | null
-  host?: string
-  backlog?: number
-  path?: string
-  exclusive?: boolean
-  readableAll?: boolean
-  writableAll?: boolean
-  ipv6Only?: boolean
-  reusePort?: boolean
-  signal?: AbortSignal
-  fd?: number
+  port?: number | string | null | undefined
+  host?: string | undefined
+  backlog?: number | undefined
+  path?: string | undefined
+  exclusive?: boolean | undefined
+  readableAll?: boolean | undefined
+  writableAll?: boolean | undefined
+  ipv6Only?: boolean | undefined
+  reusePort?: boolean | undefined
+  signal?: AbortSignal | undefined
+  fd?: number | undefined
   handle?: unknown
 }
 
@@ -108,8 +108,9 @@ export class Server extends EventEmitter {
   keepAlive: boolean
   keepAliveInitialDelay: number
   highWaterMark: number
-  declare blockList: BlockList | undefined
-  declare maxConnections: number | undefined
+  declare blockList: BlockListLike | undefined
+  /** Connections beyond this many are dropped (`undefined` until set, as in Node; typed as @types/node does). */
+  declare maxConnections: number
   declare _pipeName: string | undefined
   declare _connectionKey: string | undefined
 
@@ -297,7 +298,13 @@ export class Server extends EventEmitter {
         onDrop: (info) => this.onDrop(info),
         onError: (error) => this.emit("error", uvExceptionWithHostPort(error, "accept", undefined, undefined))
       },
-      { allowHalfOpen: this.allowHalfOpen, maxConnections: this.maxConnections },
+      {
+        allowHalfOpen: this.allowHalfOpen,
+        maxConnections: this.maxConnections,
+        blocked: this.blockList === undefined
+          ? undefined
+          : (address, family) => this.blockList?.check(address, `ipv${family}`) === true
+      },
       (error, listener) => {
         const wasSync = sync
         if (error !== undefined || listener === undefined) {
@@ -352,17 +359,7 @@ export class Server extends EventEmitter {
   private onConnection(connection: Engine.Connection): void {
     const listener = this._handle?.listener
     // `maxConnections` may change at any time, as in Node
-    if (listener !== undefined) listener.maxConnections = this.maxConnections ?? undefined
-    if (this.blockList !== undefined) {
-      const remote = connection.remoteEndpoint()
-      if (remote?._tag === "Tcp") {
-        const type = isIP(remote.address)
-        if (type !== 0 && this.blockList.check(remote.address, `ipv${type}`)) {
-          connection.close()
-          return
-        }
-      }
-    }
+    if (listener !== undefined) listener.maxConnections = (this.maxConnections as number | undefined) ?? undefined
     const SocketClass = (this.constructor as typeof Server)[kSocket]
     const socket = new SocketClass({
       [kConnection]: connection,

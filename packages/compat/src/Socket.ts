@@ -14,6 +14,8 @@ import * as Engine from "@sluice/core/Engine"
 import { Buffer } from "node:buffer"
 import { Duplex } from "node:stream"
 import type { DuplexOptions } from "node:stream"
+import { isBlockList } from "./BlockList.ts"
+import type { BlockListLike } from "./BlockList.ts"
 import {
   dnsException,
   ERR_INVALID_ADDRESS_FAMILY,
@@ -21,6 +23,7 @@ import {
   ERR_INVALID_ARG_VALUE,
   ERR_INVALID_HANDLE_TYPE,
   ERR_INVALID_IP_ADDRESS,
+  ERR_IP_BLOCKED,
   ERR_MISSING_ARGS,
   ERR_SOCKET_CLOSED,
   ERR_SOCKET_CLOSED_BEFORE_CONNECTION,
@@ -52,6 +55,9 @@ const kBytesWritten = Symbol("kBytesWritten")
 const kTimer = Symbol("kTimer")
 const kRef = Symbol("kRef")
 const kLastWriteQueueSize = Symbol("kLastWriteQueueSize")
+const kSetTOS = Symbol("kSetTOS")
+const kSetKeepAliveInterval = Symbol("kSetKeepAliveInterval")
+const kSetKeepAliveCount = Symbol("kSetKeepAliveCount")
 
 /** The pieces of the `autoSelectFamily` defaults, shared with `net.ts`. */
 export const autoSelectDefaults = { family: true, attemptTimeout: 250 }
@@ -101,13 +107,34 @@ export class SocketHandle {
  */
 export type NodeLookupFunction = (
   hostname: string,
-  options: { family?: number; hints?: number; all?: boolean },
-  callback: (
-    err: Error | null,
-    address: string | ReadonlyArray<{ address: string; family: number }>,
-    family?: number
-  ) => void
+  options: LookupOptions,
+  callback: (err: NodeJS.ErrnoException | null, address: string | Array<LookupAddress>, family?: number) => void
 ) => void
+
+/**
+ * What a `lookup` function receives (`dns.LookupOptions`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface LookupOptions {
+  family?: number | "IPv4" | "IPv6" | undefined
+  hints?: number | undefined
+  all?: boolean | undefined
+  order?: "ipv4first" | "ipv6first" | "verbatim" | undefined
+  verbatim?: boolean | undefined
+}
+
+/**
+ * One answer of a `lookup` with `all` (`dns.LookupAddress`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface LookupAddress {
+  address: string
+  family: number
+}
 
 /**
  * Options of `new net.Socket()`.
@@ -116,21 +143,44 @@ export type NodeLookupFunction = (
  * @since 0.1.0
  */
 export interface SocketConstructorOpts extends DuplexOptions {
-  fd?: number
-  allowHalfOpen?: boolean
-  readable?: boolean
-  writable?: boolean
-  signal?: AbortSignal
-  noDelay?: boolean
-  keepAlive?: boolean
-  keepAliveInitialDelay?: number
-  blockList?: unknown
-  onread?: {
-    buffer: Uint8Array | (() => Uint8Array)
-    callback(bytesWritten: number, buf: Uint8Array): boolean
-  }
+  fd?: number | undefined
+  allowHalfOpen?: boolean | undefined
+  readable?: boolean | undefined
+  writable?: boolean | undefined
+  signal?: AbortSignal | undefined
+  noDelay?: boolean | undefined
+  keepAlive?: boolean | undefined
+  keepAliveInitialDelay?: number | undefined
+  blockList?: BlockListLike | undefined
+  typeOfService?: number | undefined
+  handle?: unknown
+  onread?: OnReadOpts | undefined
   [kConnection]?: Engine.Connection
   [kPauseOnCreate]?: boolean
+}
+
+/**
+ * The `onread` option: reads land in a caller's buffer.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface OnReadOpts {
+  buffer: Uint8Array | (() => Uint8Array)
+  callback(bytesWritten: number, buffer: Uint8Array): boolean
+}
+
+/**
+ * The object form of `setKeepAlive`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface SetKeepAliveOptions {
+  enable?: boolean | undefined
+  initialDelay?: number | undefined
+  interval?: number | undefined
+  count?: number | undefined
 }
 
 /**
@@ -139,23 +189,47 @@ export interface SocketConstructorOpts extends DuplexOptions {
  * @category models
  * @since 0.1.0
  */
-export interface SocketConnectOpts {
-  port?: number | string
-  host?: string
-  path?: string
-  localAddress?: string
-  localPort?: number
-  family?: number | string
-  hints?: number
-  lookup?: NodeLookupFunction
-  timeout?: number
-  noDelay?: boolean
-  keepAlive?: boolean
-  keepAliveInitialDelay?: number
-  autoSelectFamily?: boolean
-  autoSelectFamilyAttemptTimeout?: number
-  onread?: SocketConstructorOpts["onread"]
-  blockList?: unknown
+export interface TcpSocketConnectOpts {
+  port: number
+  host?: string | undefined
+  localAddress?: string | undefined
+  localPort?: number | undefined
+  hints?: number | undefined
+  family?: number | undefined
+  lookup?: NodeLookupFunction | undefined
+  autoSelectFamily?: boolean | undefined
+  autoSelectFamilyAttemptTimeout?: number | undefined
+}
+
+/**
+ * Options of `socket.connect()` for a local socket.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface IpcSocketConnectOpts {
+  path: string
+}
+
+/**
+ * Options of `socket.connect()`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type SocketConnectOpts = TcpSocketConnectOpts | IpcSocketConnectOpts
+
+interface AnyConnectOpts {
+  port?: number | string | undefined
+  host?: string | undefined
+  path?: string | undefined
+  localAddress?: string | undefined
+  localPort?: number | undefined
+  family?: number | string | undefined
+  hints?: number | undefined
+  lookup?: NodeLookupFunction | undefined
+  autoSelectFamily?: boolean | undefined
+  autoSelectFamilyAttemptTimeout?: number | undefined
 }
 
 /**
@@ -272,7 +346,7 @@ export class Socket extends Duplex {
   _pendingEncoding: string = ""
   server: unknown = null
   _server: { _connections: number; _emitCloseIfDrained(): void } | null = null
-  declare timeout: number | undefined
+  declare timeout?: number
   declare autoSelectFamilyAttemptedAddresses: Array<string>
   declare resetAndClosing: boolean
   declare [kBuffer]: Uint8Array | true | null
@@ -286,6 +360,10 @@ export class Socket extends Duplex {
   declare [kTimer]: Engine.IdleTimer | undefined
   declare [kRef]: boolean
   declare [kLastWriteQueueSize]: number
+  declare [kSetTOS]: number | undefined
+  declare [kSetKeepAliveInterval]: number | undefined
+  declare [kSetKeepAliveCount]: number | undefined
+  declare blockList: BlockListLike | undefined
 
   constructor(options?: SocketConstructorOpts | number) {
     let opts: SocketConstructorOpts
@@ -316,7 +394,18 @@ export class Socket extends Duplex {
     this[kBufferCb] = null
     this[kBufferGen] = null
 
+    if (opts.blockList !== undefined) {
+      if (!isBlockList(opts.blockList)) {
+        throw ERR_INVALID_ARG_TYPE("options.blockList", "net.BlockList", opts.blockList)
+      }
+      this.blockList = opts.blockList
+    }
+    if (opts.typeOfService !== undefined) this.setTypeOfService(opts.typeOfService)
+
     const connection = opts[kConnection]
+    if (opts.handle !== undefined && opts.handle !== null && connection === undefined) {
+      throw unsupported("open", `adopting a bound handle is not supported by the ${this.driver.name} driver`)
+    }
     if (connection !== undefined) {
       this._handle = new SocketHandle(connection.localEndpoint()?._tag === "Ipc", connection)
       this.attachConnection(connection)
@@ -664,20 +753,53 @@ export class Socket extends Duplex {
     return this
   }
 
-  setKeepAlive(enable?: boolean, initialDelay?: number): this {
+  setKeepAlive(options: SetKeepAliveOptions): this
+  setKeepAlive(enable?: boolean, initialDelay?: number, interval?: number, count?: number): this
+  setKeepAlive(
+    enable?: boolean | SetKeepAliveOptions,
+    initialDelay?: number,
+    interval?: number,
+    count?: number
+  ): this {
+    if (enable !== null && typeof enable === "object") {
+      ;({ enable, initialDelay, interval, count } = enable)
+    }
     const on = Boolean(enable)
-    const delay = ~~((initialDelay ?? 0) / 1000)
+    const delay = ~~((initialDelay as number) / 1000)
+    const every = interval === undefined ? undefined : ~~(interval / 1000)
     const connection = this._handle?.connection
-    if (connection === undefined) {
+    if (this._handle === null) {
       this[kSetKeepAlive] = on
       this[kSetKeepAliveInitialDelay] = delay
+      this[kSetKeepAliveInterval] = every
+      this[kSetKeepAliveCount] = count
       return this
     }
-    if (on !== this[kSetKeepAlive] || (on && this[kSetKeepAliveInitialDelay] !== delay)) {
+    if (
+      on !== this[kSetKeepAlive]
+      || (on && (this[kSetKeepAliveInitialDelay] !== delay || this[kSetKeepAliveInterval] !== every
+        || this[kSetKeepAliveCount] !== count))
+    ) {
       this[kSetKeepAlive] = on
       this[kSetKeepAliveInitialDelay] = delay
-      connection.setKeepAlive(on, delay * 1000)
+      this[kSetKeepAliveInterval] = every
+      this[kSetKeepAliveCount] = count
+      // the engine applies enable and the initial delay; probe interval and count have no engine concept yet
+      connection?.setKeepAlive(on, delay * 1000)
     }
+    return this
+  }
+
+  /** The IP Type of Service set with `setTypeOfService` (the engine does not apply it yet). */
+  getTypeOfService(): number {
+    return this[kSetTOS] !== undefined ? this[kSetTOS] : 0
+  }
+
+  /** Records the IP Type of Service (0-255). */
+  setTypeOfService(tos: number): this {
+    if (Number.isNaN(tos)) throw ERR_INVALID_ARG_TYPE("tos", "number", tos)
+    Validate.validateInt32(tos, "tos", 0, 255)
+    this[kSetTOS] = tos
     return this
   }
 
@@ -745,19 +867,20 @@ export class Socket extends Duplex {
     return "closed"
   }
 
-  get bufferSize(): number | undefined {
-    return this._handle !== null ? this.writableLength : undefined
+  /** Bytes buffered for writing (`undefined` once the socket has no handle, as in Node). */
+  get bufferSize(): number {
+    return (this._handle !== null ? this.writableLength : undefined) as number
   }
 
   get bytesRead(): number {
     return this._handle !== null ? this._handle.bytesRead : this[kBytesRead]
   }
 
-  get bytesWritten(): number | undefined {
+  get bytesWritten(): number {
     let bytes = this._handle !== null ? this._handle.bytesWritten : this[kBytesWritten]
     const buffer = (this as unknown as { writableBuffer?: Array<{ chunk: unknown; encoding: BufferEncoding }> })
       .writableBuffer
-    if (buffer === undefined) return undefined
+    if (buffer === undefined) return undefined as unknown as number
     for (const el of buffer) {
       bytes += el.chunk instanceof Buffer
         ? el.chunk.length
@@ -788,16 +911,17 @@ export class Socket extends Duplex {
     return this._getpeername().port
   }
 
-  get localAddress(): string | undefined {
-    return this._getsockname().address
+  // typed as @types/node declares them (optional there); `undefined` until connected
+  get localAddress(): string {
+    return this._getsockname().address as string
   }
 
-  get localPort(): number | undefined {
-    return this._getsockname().port
+  get localPort(): number {
+    return this._getsockname().port as number
   }
 
-  get localFamily(): string | undefined {
-    return this._getsockname().family
+  get localFamily(): string {
+    return this._getsockname().family as string
   }
 
   // ---------------------------------------------------------------------------
@@ -832,7 +956,7 @@ export class Socket extends Duplex {
     if (pipe) {
       Validate.validateString(path, "options.path")
       this.connectIpc(path)
-    } else this.lookupAndConnect(options as SocketConnectOpts)
+    } else this.lookupAndConnect(options as AnyConnectOpts)
     return this
   }
 
@@ -857,7 +981,7 @@ export class Socket extends Duplex {
     })
   }
 
-  private lookupAndConnect(options: SocketConnectOpts): void {
+  private lookupAndConnect(options: AnyConnectOpts): void {
     const { localAddress, localPort } = options
     const host = options.host || "localhost"
     let { port, autoSelectFamilyAttemptTimeout, autoSelectFamily } = options
@@ -879,10 +1003,14 @@ export class Socket extends Duplex {
     } else autoSelectFamilyAttemptTimeout = autoSelectDefaults.attemptTimeout
 
     const literal = isIP(host)
+    const blockList = this.blockList
     const base = {
       _tag: "Tcp" as const,
       host,
       port: portNumber,
+      blocked: blockList === undefined
+        ? undefined
+        : (address: string, family: 4 | 6) => blockList.check(address, `ipv${family}`),
       localAddress: localAddress || undefined,
       localPort: localPort || undefined,
       autoSelectFamilyAttemptTimeoutMs: autoSelectFamilyAttemptTimeout
@@ -935,7 +1063,7 @@ export class Socket extends Duplex {
     request: Engine.ConnectRequest & { _tag: "Tcp" },
     named: boolean,
     state?: { lookupError: Error | undefined },
-    options?: SocketConnectOpts
+    options?: AnyConnectOpts
   ): void {
     const handle = this._handle!
     if (handle.cancel !== undefined) {
@@ -987,6 +1115,10 @@ export class Socket extends Duplex {
           process.nextTick(() => this.destroy(error))
           return
         }
+        if (failure.error.code === "ERR_IP_BLOCKED") {
+          this.destroy(ERR_IP_BLOCKED(failure.error.address ?? ""))
+          return
+        }
         if (multiple) {
           for (const e of failure.errors) errors.push(this.connectError(e, e.address, e.port))
           if (errors.length === 0) this.destroy(ERR_SOCKET_CONNECTION_TIMEOUT())
@@ -1025,7 +1157,7 @@ export class Socket extends Duplex {
 
 const invalidAnswer = (
   answer: { address: string | undefined; family: unknown } | undefined,
-  options: SocketConnectOpts | undefined
+  options: AnyConnectOpts | undefined
 ): Error => {
   const address = answer?.address
   if (typeof address !== "string" || !isIP(address)) return ERR_INVALID_IP_ADDRESS(address)

@@ -281,6 +281,13 @@ export const ERR_INVALID_ADDRESS_FAMILY = (family: unknown, host: unknown, port:
  * @category validation
  * @since 0.1.0
  */
+export const ERR_IP_BLOCKED = (ip: string): NodeError =>
+  make(Error, "ERR_IP_BLOCKED", `IP(${ip}) is blocked by net.BlockList`)
+
+/**
+ * @category validation
+ * @since 0.1.0
+ */
 export const ERR_INVALID_HANDLE_TYPE = (): NodeError =>
   make(TypeError, "ERR_INVALID_HANDLE_TYPE", "This handle type cannot be sent")
 

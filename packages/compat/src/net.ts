@@ -12,6 +12,7 @@
 import * as Address from "@sluice/core/Address"
 import type { Driver } from "@sluice/core/Driver"
 import { BlockList } from "./BlockList.ts"
+import { BoundSocket } from "./BoundSocket.ts"
 import * as Validate from "./internal/validate.ts"
 import { kSocket, Server as BaseServer } from "./Server.ts"
 import type { ServerOpts } from "./Server.ts"
@@ -93,6 +94,7 @@ export interface Net {
   readonly Server: typeof BaseServer
   readonly BlockList: typeof BlockList
   readonly SocketAddress: typeof SocketAddress
+  readonly BoundSocket: typeof BoundSocket
   readonly createServer: {
     (connectionListener?: (socket: BaseSocket) => void): BaseServer
     (options?: ServerOpts, connectionListener?: (socket: BaseSocket) => void): BaseServer
@@ -161,6 +163,7 @@ export const createNet = (driver: Driver): Net => {
     Server,
     BlockList,
     SocketAddress,
+    BoundSocket,
     createServer: createServer as Net["createServer"],
     connect: connect as ConnectFunction,
     createConnection: connect as ConnectFunction,

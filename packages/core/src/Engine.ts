@@ -416,6 +416,8 @@ export type ConnectRequest =
     readonly lookup?: LookupFunction | undefined
     readonly autoSelectFamily: boolean
     readonly autoSelectFamilyAttemptTimeoutMs: number
+    /** A block list: an address it blocks is never dialled; the connect fails with `ERR_IP_BLOCKED`. */
+    readonly blocked?: ((address: string, family: 4 | 6) => boolean) | undefined
     /** One deadline over lookup and every attempt (`undefined`: none). */
     readonly deadlineMs?: number | undefined
   }
@@ -572,6 +574,13 @@ export const connect = (
   ) => {
     const start = driver.timers.now()
     observer.onAttempt?.(address.address, tcp.port, address.family)
+    if (done) return
+    if (tcp.blocked?.(address.address, address.family) === true) {
+      const e: DriverError = { code: "ERR_IP_BLOCKED", syscall: "connect", address: address.address, port: tcp.port }
+      errors.push(e)
+      fail(e, false)
+      return
+    }
     let settled = false
     let cancelTimeout: (() => void) | undefined
     const cancelConnect = driver.connect(
@@ -746,6 +755,8 @@ export interface ListenerOptions {
   readonly allowHalfOpen?: boolean | undefined
   /** Refuse connections beyond this many open ones (`undefined`: no limit). */
   readonly maxConnections?: number | undefined
+  /** A block list: connections from a peer it blocks are closed at once, silently. */
+  readonly blocked?: ((address: string, family: 4 | 6) => boolean) | undefined
 }
 
 /**
@@ -762,6 +773,7 @@ export class Listener {
   dropped = 0
   maxConnections: number | undefined
   allowHalfOpen: boolean
+  blocked: ((address: string, family: 4 | 6) => boolean) | undefined
   closed = false
   readonly driver: Driver
   handle!: ListenerHandle
@@ -773,6 +785,7 @@ export class Listener {
     this.events = events
     this.maxConnections = options?.maxConnections
     this.allowHalfOpen = options?.allowHalfOpen ?? false
+    this.blocked = options?.blocked
   }
 
   /** @internal */
@@ -787,6 +800,13 @@ export class Listener {
       this.dropped++
       this.events.onDrop(info)
       return
+    }
+    if (this.blocked !== undefined) {
+      const remote = handle.remoteEndpoint()
+      if (remote?._tag === "Tcp" && this.blocked(remote.address, remote.family === "IPv6" ? 6 : 4)) {
+        handle.close(noop)
+        return
+      }
     }
     this.connections++
     const connection = new Connection(this.driver, handle, { allowHalfOpen: this.allowHalfOpen })

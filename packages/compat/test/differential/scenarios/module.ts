@@ -101,6 +101,51 @@ export const moduleScenarios: ReadonlyArray<Scenario> = [
     server.close()
     await once(server, "close")
   }),
+  scenario("client blockList: ERR_IP_BLOCKED after 'connectionAttempt'", async (net, rec) => {
+    const blockList = new net.BlockList()
+    blockList.addAddress("127.0.0.1")
+    const socket = new net.Socket({ blockList } as never)
+    rec.watch("client", socket, socketEvents)
+    socket.connect(9, "127.0.0.1")
+    await once(socket, "close")
+    rec.attempt("client", "blockList {}", () => new net.Socket({ blockList: {} } as never))
+  }),
+  scenario("typeOfService: cached before connect, validated", (net, rec) => {
+    const s = rec.track(new net.Socket({ typeOfService: 8 } as never)) as unknown as {
+      getTypeOfService(): number
+      setTypeOfService(n: unknown): unknown
+    }
+    rec.log("client", "initial", s.getTypeOfService())
+    rec.log("client", "set returns this", s.setTypeOfService(16) === s, s.getTypeOfService())
+    rec.attempt("client", "set 300", () => s.setTypeOfService(300))
+    rec.attempt("client", "set 'x'", () => s.setTypeOfService("x"))
+    rec.attempt("client", "set NaN", () => s.setTypeOfService(NaN))
+    rec.log("client", "after", s.getTypeOfService())
+  }),
+  scenario("setKeepAlive object form and extra arguments", async (net, rec) => {
+    const server = rec.track(net.createServer())
+    const port = await listen(server)
+    const socket = rec.watch("client", net.connect(port, "127.0.0.1"), socketEvents)
+    const s = socket as unknown as { setKeepAlive(...a: Array<unknown>): unknown }
+    rec.log("client", "before connect", s.setKeepAlive({ enable: true, initialDelay: 1000 }) === socket)
+    await once(socket, "connect")
+    rec.log(
+      "client",
+      "object",
+      s.setKeepAlive({ enable: true, initialDelay: 2000, interval: 1000, count: 3 }) === socket
+    )
+    rec.log("client", "positional", s.setKeepAlive(true, 1000, 1000, 5) === socket)
+    socket.destroy()
+    await once(socket, "close")
+  }),
+  scenario("BoundSocket validation", (net, rec) => {
+    const Bound = (net as unknown as { BoundSocket: new(o?: unknown) => unknown }).BoundSocket
+    rec.log("module", "exists", typeof Bound)
+    rec.attempt("module", "host name", () => new Bound({ host: "localhost" }))
+    rec.attempt("module", "bad port", () => new Bound({ port: -1 }))
+    rec.attempt("module", "path with port", () => new Bound({ path: "/x", port: 1 }))
+    rec.attempt("module", "options not object", () => new Bound(1))
+  }),
   scenario("connect validation errors", (net, rec) => {
     const attempt = (label: string, f: () => unknown) =>
       rec.attempt("client", label, () => {
