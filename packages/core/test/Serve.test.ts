@@ -197,7 +197,7 @@ for (const d of drivers) {
               onNone: () => "defect",
               onSome: (b) => (b as { readonly _tag: string })._tag
             })
-          ).sort()
+          ).toSorted()
           assert.deepStrictEqual(kinds, ["Boom", "defect"])
           const stats = yield* serving.stats
           assert.strictEqual(stats.failed, 2)
