@@ -254,7 +254,8 @@ describe("MemoryNetwork driver", () => {
     assert.isFalse(completed, "the write completed although the reader stopped")
     assert.strictEqual(r.received, 0)
     const [c] = net.snapshot().connections
-    assert.strictEqual(c?.toServer.unread, 1024)
+    // the buffer holds 1024 bytes (arrived or on their way); the rest waits in the writer's queue
+    assert.strictEqual((c?.toServer.unread ?? 0) + (c?.toServer.inFlight ?? 0), 1024)
     assert.strictEqual(c?.toServer.queued, 4096 - 1024)
     assert.strictEqual(client.writeQueueSize, 4096 - 1024)
     accepted.readStart()
@@ -325,6 +326,45 @@ describe("MemoryNetwork driver", () => {
     await server.close()
     s = net.snapshot()
     assert.deepStrictEqual([s.open, s.connections.length, s.listeners.length], [0, 0, 0])
+  })
+
+  it("reset(): the network resets open connections; both ends read ECONNRESET", async () => {
+    const net = MemoryNetwork.make()
+    const d = net.driver
+    const server = await listen(d, tcp("127.0.0.1", 0))
+    const client = await dial(d, to("127.0.0.1", server.port))
+    const accepted = await server.next()
+    const atClient = new Recorder(client)
+    const atServer = new Recorder(accepted)
+    await write(client, "before")
+    await atServer.until((r) => r.received === 6)
+    assert.strictEqual(net.reset((c) => c.server._tag === "Tcp" && c.server.port === server.port), 1)
+    await atClient.until((r) => r.errors.length > 0)
+    await atServer.until((r) => r.errors.length > 0)
+    assert.deepInclude(atClient.errors[0], { code: "ECONNRESET", syscall: "read" })
+    assert.deepInclude(atServer.errors[0], { code: "ECONNRESET", syscall: "read" })
+    assert.strictEqual(atServer.text, "before")
+    assert.deepInclude(await write(client, "after"), { code: "EPIPE", syscall: "write" })
+    await closed(client)
+    await closed(accepted)
+    await server.close()
+    assert.strictEqual(net.snapshot().open, 0)
+  })
+
+  it("reusePort: two listeners share an address and connections alternate between them", async () => {
+    const d = MemoryNetwork.make().driver
+    const shared = (port: number) => ({ ...tcp("127.0.0.1", port), reusePort: true })
+    const a = await listen(d, shared(0))
+    const b = await listen(d, shared(a.port))
+    const clash = await listen(d, tcp("127.0.0.1", a.port)).then(() => undefined, (e) => e)
+    assert.strictEqual(clash?.code, "EADDRINUSE")
+    const clients = []
+    for (let i = 0; i < 4; i++) clients.push(await dial(d, to("127.0.0.1", a.port)))
+    await settle()
+    assert.deepStrictEqual([a.accepted.length, b.accepted.length], [2, 2])
+    for (const h of [...clients, ...a.accepted, ...b.accepted]) await closed(h)
+    await a.close()
+    await b.close()
   })
 
   it("same seed, same trace; another seed, another trace", async () => {
