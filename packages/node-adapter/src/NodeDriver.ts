@@ -321,12 +321,22 @@ const lookup = (
   callback: (error: DriverError | undefined, addresses: ReadonlyArray<LookupAddress>) => void
 ): () => void => {
   let cancelled = false
-  // through the module object, so code that replaces dns.lookup is honoured
-  dns.lookup(hostname, { family: options.family, hints: options.hints, all: true }, (error, addresses) => {
-    if (cancelled) return
-    if (error) callback(toDriverError(error, "getaddrinfo"), [])
-    else callback(undefined, addresses.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 })))
-  })
+  // through the module object, so code that replaces dns.lookup is honoured;
+  // with the options node:net itself passes (no `all` unless every address is wanted)
+  const family = options.family === 0 ? undefined : options.family
+  if (options.all) {
+    dns.lookup(hostname, { family, hints: options.hints, all: true }, (error, addresses) => {
+      if (cancelled) return
+      if (error) callback(toDriverError(error, "getaddrinfo"), [])
+      else callback(undefined, addresses.map((a) => ({ address: a.address, family: a.family as 4 | 6 })))
+    })
+  } else {
+    dns.lookup(hostname, { family, hints: options.hints }, (error, address, addressFamily) => {
+      if (cancelled) return
+      if (error) callback(toDriverError(error, "getaddrinfo"), [])
+      else callback(undefined, [{ address, family: addressFamily as 4 | 6 }])
+    })
+  }
   return () => {
     cancelled = true
   }

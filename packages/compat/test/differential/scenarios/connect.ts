@@ -1,6 +1,7 @@
 /**
  * Scenarios: connecting (every signature), connect-time events and errors.
  */
+import dns from "node:dns"
 import type { AddressInfo } from "node:net"
 import { listen, once, scenario, socketEvents, socketProps } from "../harness.ts"
 import type { NetLike, Recorder, Scenario } from "../harness.ts"
@@ -149,6 +150,23 @@ export const connectScenarios: ReadonlyArray<Scenario> = [
       }
     })
     await connectAndClose(rec, socket)
+  }),
+  scenario("a replaced dns.lookup is used by default (autoSelectFamily on and off)", async (net, rec) => {
+    const { port } = await echoServer(net, rec)
+    const original = dns.lookup
+    const replacement = (host: string, options: unknown, cb: (...args: Array<unknown>) => void) => {
+      const o = options as { all?: boolean; family?: number; hints?: number }
+      rec.log("dns", "lookup", host, { all: o.all, family: o.family })
+      if (o.all) cb(null, [{ address: "127.0.0.1", family: 4 }])
+      else cb(null, "127.0.0.1", 4)
+    }
+    ;(dns as { lookup: unknown }).lookup = replacement
+    try {
+      await connectAndClose(rec, net.connect({ port, host: "replaced.example" }), "auto")
+      await connectAndClose(rec, net.connect({ port, host: "replaced.example", autoSelectFamily: false }), "single")
+    } finally {
+      ;(dns as { lookup: unknown }).lookup = original
+    }
   }),
   scenario("a custom lookup's error is passed through unchanged", async (net, rec) => {
     const failure = Object.assign(new Error("no such host here"), { code: "ENOTFOUND" })
