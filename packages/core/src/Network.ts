@@ -353,7 +353,7 @@ export const make = (driver: Driver): NetworkShape => {
                 queue.push(connection)
               },
               onDrop: () => {},
-              onError: () => {}
+              onError: (error) => queue.fail(error)
             },
             { allowHalfOpen: o.allowHalfOpen ?? false, maxConnections: o.maxConnections },
             (error, listener) => {

@@ -21,8 +21,9 @@ import { pipeArguments } from "effect/Pipeable"
 import * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import * as Stream from "effect/Stream"
-import type { Endpoint } from "./Driver.ts"
+import type { DriverError, Endpoint } from "./Driver.ts"
 import type { Connection, Listener } from "./Engine.ts"
+import { fieldsFromDriver, ListenError } from "./NetError.ts"
 import * as Observability from "./Observability.ts"
 import * as Socket from "./Socket.ts"
 
@@ -62,6 +63,11 @@ export interface Server extends Pipeable {
   readonly connections: Effect.Effect<number>
   /** Connections refused because `maxConnections` was reached (Node's `drop`). */
   readonly dropped: Effect.Effect<number>
+  /**
+   * Failures of the listening handle while accepting (`EMFILE`, ...): the
+   * server keeps listening; they are counted here, with the latest one.
+   */
+  readonly acceptFailures: Effect.Effect<{ readonly count: number; readonly latest: ListenError | undefined }>
   /** Sets or clears (`undefined`) the limit of open connections; excess ones are refused and counted. */
   readonly setMaxConnections: (max: number | undefined) => Effect.Effect<void>
   /** The engine listener underneath. */
@@ -78,6 +84,14 @@ export class AcceptQueue {
   private pending: Array<Connection> = []
   private waiter: ((connections: NonEmptyReadonlyArray<Connection> | undefined) => void) | undefined
   closed = false
+  /** Accept failures reported by the listener. */
+  failures = 0
+  latestFailure: ListenError | undefined = undefined
+  /** Records a failure of the listening handle (the listener stays open). */
+  fail(error: DriverError): void {
+    this.failures++
+    this.latestFailure = new ListenError(fieldsFromDriver(error))
+  }
   /** Hands an accepted connection to the stream (closes it when the queue is closed). */
   push(connection: Connection): void {
     if (this.closed) {
@@ -147,6 +161,7 @@ export const make = (
     listener.close(() => resume(Effect.void))
   }),
   connections: Effect.sync(() => listener.connections),
+  acceptFailures: Effect.sync(() => ({ count: queue.failures, latest: queue.latestFailure })),
   dropped: Effect.sync(() => listener.dropped),
   setMaxConnections: (max) =>
     Effect.sync(() => {

@@ -183,6 +183,31 @@ for (const d of drivers) {
       )
     })
 
+    it.live("accept failures of the listening handle are counted and typed; the server keeps listening", () => {
+      const inner = d.make()
+      let fail: ((code: string) => void) | undefined
+      const driver: Driver = {
+        ...inner,
+        listen: (target, events, cb) => {
+          fail = (code) => events.onError({ code, syscall: "accept" })
+          inner.listen(target, events, cb)
+        }
+      }
+      return run(
+        driver,
+        Effect.gen(function*() {
+          const server = yield* Network.listen({ host: d.host, port: 0 })
+          assert.deepStrictEqual(yield* server.acceptFailures, { count: 0, latest: undefined })
+          fail?.("EMFILE")
+          const failures = yield* server.acceptFailures
+          assert.strictEqual(failures.count, 1)
+          assert.strictEqual(failures.latest?.reason, "TooManyOpenFiles")
+          assert.strictEqual(failures.latest?.syscall, "accept")
+          yield* Effect.scoped(Network.connect({ host: d.host, port: tcpPort(server.address) }))
+        })
+      )
+    })
+
     it.live("bad listen options are typed InvalidOptions errors; missing capabilities are Unsupported", () => {
       const inner = d.make()
       const limited: Driver = { ...inner, capabilities: { ipc: false, fd: false, reusePort: false, ipv6: true } }
