@@ -167,7 +167,7 @@ export const connectScenarios: ReadonlyArray<Scenario> = [
     } finally {
       ;(dns as { lookup: unknown }).lookup = original
     }
-  }),
+  }, ["dns"]),
   scenario("a custom lookup's error is passed through unchanged", async (net, rec) => {
     const failure = Object.assign(new Error("no such host here"), { code: "ENOTFOUND" })
     const socket = net.connect({
