@@ -111,6 +111,45 @@ for (const d of drivers) {
       )
     })
 
+    it.live("the deadline spans lookup and attempts together: a slow lookup leaves less time to connect", () => {
+      const t = tracked(d.make())
+      const hole = blackhole(t.driver, () => true)
+      return run(
+        hole.driver,
+        Effect.gen(function*() {
+          const server = yield* Network.listen({ host: "127.0.0.1", port: 0 })
+          let answeredAt = 0
+          const slowLookup = (
+            _host: string,
+            _options: LookupOptions,
+            cb: (e: undefined, a: ReadonlyArray<LookupAddress>) => void
+          ) => {
+            setTimeout(() => {
+              answeredAt = Date.now()
+              cb(undefined, [{ address: "127.0.0.1", family: 4 }])
+            }, 200)
+          }
+          const start = Date.now()
+          const error = yield* Effect.flip(Effect.scoped(Network.connect({
+            host: "slow.test",
+            port: tcpPort(server.address),
+            lookup: slowLookup,
+            timeout: "400 millis"
+          })))
+          const elapsed = Date.now() - start
+          assert.strictEqual(error.reason, "TimedOut")
+          assert.isAbove(answeredAt, 0)
+          // one deadline over both phases: it ends 400 ms after the start, not
+          // 400 ms after the lookup answered (timers never fire early)
+          assert.isAtLeast(elapsed, 395)
+          assert.isBelow(elapsed, answeredAt - start + 400)
+          assert.strictEqual(error.attempts?.length, 1)
+          assert.strictEqual(error.attempts?.[0]?.outcome, "cancelled")
+          assert.strictEqual(hole.pending(), 0)
+        }).pipe(Effect.scoped, Effect.andThen(eventually(() => t.open() === 0, "every handle closed")))
+      )
+    })
+
     it.live("interrupting a connect during name lookup cancels it and leaves nothing open", () => {
       const t = tracked(d.make())
       const lookup = silentLookup()
