@@ -170,13 +170,13 @@ for (const d of drivers) {
       run(
         d.make(),
         Effect.gen(function*() {
-          const { client, peer } = yield* pair(d.host, { idleTimeout: "150 millis" })
+          const { client, peer } = yield* pair(d.host, { idleTimeout: "300 millis" })
           // keep the server's socket busy past its timeout
           for (let i = 0; i < 5; i++) {
             yield* client.write("tick")
             const batch = yield* peer.pull
             assert.isAbove(batch.length, 0)
-            yield* Effect.sleep("50 millis")
+            yield* Effect.sleep("30 millis")
           }
           const error = yield* Effect.flip(Stream.runDrain(peer.reads))
           assert.strictEqual(error.reason, "TimedOut")
