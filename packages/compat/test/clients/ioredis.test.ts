@@ -10,7 +10,7 @@ import { AbstractConnector, Redis, type RedisOptions } from "ioredis"
 import { randomBytes } from "node:crypto"
 import * as realNet from "node:net"
 import { isCompatSocket } from "./compatSocket.ts"
-import { type RunningServer, startRedis } from "./servers.ts"
+import { freePort, type RunningServer, startRedis } from "./servers.ts"
 
 let server: RunningServer
 
@@ -154,6 +154,29 @@ describe("ioredis over compat sockets (Connector option)", () => {
         await subscriber.punsubscribe("alerts:*")
       })
     )
+  })
+
+  it("reports a refused connection with Node's error shape", async () => {
+    const sockets: Array<CompatSocket> = []
+    const port = await freePort() // nobody listens there now
+    const redis = new Redis({
+      ...options(sockets),
+      port,
+      retryStrategy: () => null,
+      lazyConnect: true,
+      enableOfflineQueue: false
+    })
+    const errors: Array<NodeJS.ErrnoException> = []
+    redis.on("error", (error: NodeJS.ErrnoException) => errors.push(error))
+    const failed = await redis.connect().then(() => undefined, (e: unknown) => e)
+    assert.instanceOf(failed, Error)
+    assert.isTrue(isCompatSocket(sockets[0]))
+    const error = errors[0]
+    assert.strictEqual(error?.code, "ECONNREFUSED")
+    assert.strictEqual(error?.syscall, "connect")
+    assert.strictEqual(error?.message, `connect ECONNREFUSED 127.0.0.1:${port}`)
+    assert.strictEqual(redis.status, "end")
+    assert.isTrue(sockets[0]?.destroyed)
   })
 
   it("reconnects through the connector when the server kills the connection", async () => {

@@ -8,7 +8,7 @@ import { Socket } from "@sluice/compat"
 import { createHash } from "node:crypto"
 import { Client, type ClientConfig, type Notification, Pool } from "pg"
 import { isCompatSocket } from "./compatSocket.ts"
-import { type RunningPostgres, startPostgres } from "./servers.ts"
+import { freePort, type RunningPostgres, startPostgres } from "./servers.ts"
 
 let server: RunningPostgres
 
@@ -156,6 +156,20 @@ describe("pg over compat sockets", () => {
         assert.strictEqual(notification.channel, "sluice_events")
         assert.strictEqual(notification.payload, "payload over compat")
       }))
+  })
+
+  it("reports a refused connection with Node's error shape", async () => {
+    const port = await freePort() // nobody listens there now
+    const before = sockets.length
+    const client = new Client({ ...tcpConfig(), port })
+    const error = await client.connect().then(() => undefined, (e: unknown) => e as NodeJS.ErrnoException)
+    assert.isTrue(isCompatSocket(sockets[before]))
+    assert.strictEqual(error?.code, "ECONNREFUSED")
+    assert.strictEqual(error?.syscall, "connect")
+    assert.strictEqual(error?.address, "127.0.0.1")
+    assert.strictEqual(error?.port, port)
+    assert.strictEqual(error?.message, `connect ECONNREFUSED 127.0.0.1:${port}`)
+    assert.isTrue(sockets[before]?.destroyed)
   })
 
   it("connects over the unix socket (pg calls socket.connect(path))", async () => {
