@@ -162,7 +162,10 @@ describe("pg over compat sockets", () => {
     const port = await freePort() // nobody listens there now
     const before = sockets.length
     const client = new Client({ ...tcpConfig(), port })
-    const error = await client.connect().then(() => undefined, (e: unknown) => e as NodeJS.ErrnoException)
+    const error = await client.connect().then(
+      () => undefined,
+      (e: unknown) => e as NodeJS.ErrnoException & { address?: string; port?: number }
+    )
     assert.isTrue(isCompatSocket(sockets[before]))
     assert.strictEqual(error?.code, "ECONNREFUSED")
     assert.strictEqual(error?.syscall, "connect")
