@@ -3,6 +3,7 @@
  */
 import type { Scenario } from "../harness.ts"
 import { connectScenarios } from "./connect.ts"
+import { edgeScenarios } from "./edges.ts"
 import { moduleScenarios } from "./module.ts"
 import { serverScenarios } from "./server.ts"
 import { socketScenarios } from "./socket.ts"
@@ -11,5 +12,6 @@ export const allScenarios: ReadonlyArray<Scenario> = [
   ...connectScenarios,
   ...socketScenarios,
   ...serverScenarios,
-  ...moduleScenarios
+  ...moduleScenarios,
+  ...edgeScenarios
 ]
