@@ -113,6 +113,12 @@ export interface Options {
   readonly trace?: boolean | undefined
   /** Faults active from the start. */
   readonly faults?: ReadonlyArray<Fault> | undefined
+  /**
+   * Milliseconds a sender keeps retransmitting across a partition or a dropped
+   * connection before the connection fails with `ETIMEDOUT` (`TimedOut`).
+   * Default 924 600 (Linux: 15 retransmissions).
+   */
+  readonly retransmissionTimeout?: number | undefined
 }
 
 /**
@@ -211,7 +217,9 @@ export interface MemoryNetworkShape {
   readonly heal: (a?: string, b?: string) => void
   /**
    * Drops matching connections (every open one without a predicate) without a
-   * FIN or RST: nothing more arrives at either end; only timeouts notice.
+   * FIN or RST: nothing more arrives at either end; only timeouts notice (an
+   * idle timeout, or `TimedOut` once unacknowledged bytes were retransmitted
+   * for `retransmissionTimeout`).
    * Returns how many were dropped.
    */
   readonly drop: (select?: (connection: ConnectionSnapshot) => boolean) => number

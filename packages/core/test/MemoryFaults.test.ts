@@ -147,6 +147,26 @@ describe("MemoryNetwork faults", () => {
       })
     ))
 
+  it.effect("drop, no idle timeout: the sender gives up retransmitting after ~15 min with TimedOut", () =>
+    Testing.run(
+      Testing.layerMemory(),
+      Effect.gen(function*() {
+        const server = yield* Testing.serve((socket) => reverseFrames(socket))
+        const memory = yield* MemoryNetwork.MemoryNetwork
+        const socket = yield* server.connect()
+        const reader = yield* Effect.forkChild(Stream.runDrain(socket.reads))
+        assert.strictEqual(memory.drop(), 1)
+        yield* socket.write(new Uint8Array([0, 0, 0, 1, 7]))
+        yield* TestClock.adjust("15 minutes")
+        assert.isUndefined(reader.pollUnsafe(), "gave up before Linux's ~924 s")
+        yield* TestClock.adjust("1 minute")
+        const error = yield* Effect.flip(Fiber.join(reader))
+        assert.strictEqual(error.reason, "TimedOut")
+        assert.strictEqual(error.code, "ETIMEDOUT")
+        assert.strictEqual(error.syscall, "read")
+      })
+    ))
+
   it.effect("partition and heal: bytes wait during the partition and all arrive after; connects time out", () =>
     Testing.run(
       Testing.layerMemory({ hosts: { app: "10.0.0.1", db: "10.0.0.2" } }),

@@ -200,6 +200,7 @@ export interface NetworkOptions {
   readonly timers?: Timers | undefined
   readonly trace?: boolean | undefined
   readonly faults?: ReadonlyArray<FaultRule> | undefined
+  readonly retransmissionTimeout?: number | undefined
 }
 
 type Direction = "toServer" | "toClient"
@@ -260,6 +261,7 @@ export class Pipe implements Task {
   private timerAt = 0
   private runs = 0
   private hopping = false
+  private retransmission: (() => void) | undefined = undefined
 
   constructor(net: VirtualNetwork, conn: Conn, dir: Direction, link: Link) {
     this.net = net
@@ -445,13 +447,14 @@ export class Pipe implements Task {
         to.reading = false
         this.net.record(`${this.conn.id} ${this.dir} end`)
         to.events?.onEnd()
-      } else if (this.rstArrived && !to.endDelivered && !to.errorDelivered) {
+      } else if ((this.rstArrived || to.timedOut) && !to.endDelivered && !to.errorDelivered) {
         to.reading = false
-        if (to.pendingError === "ECONNRESET") {
+        const code = to.pendingError
+        if (code === "ECONNRESET" || code === "ETIMEDOUT") {
           to.errorDelivered = true
           to.pendingError = "EPIPE"
-          this.net.record(`${this.conn.id} ${this.dir} read error ECONNRESET`)
-          to.events?.onError(error("ECONNRESET", "read"))
+          this.net.record(`${this.conn.id} ${this.dir} read error ${code}`)
+          to.events?.onError(error(code, "read"))
         } else {
           // the error was consumed by a write: reads see the end
           to.endDelivered = true
@@ -463,10 +466,25 @@ export class Pipe implements Task {
   }
 
   private armTimer(): void {
-    if (this.flight.length === 0 || this.conn.blocked()) {
+    if (this.flight.length === 0) {
       this.cancelTimer()
+      this.cancelRetransmission()
       return
     }
+    if (this.conn.blocked()) {
+      // nothing gets through: the sender retransmits until it gives up (ETIMEDOUT)
+      this.cancelTimer()
+      if (this.retransmission === undefined && !this.from.aborted && !this.from.released) {
+        this.retransmission = this.net.timers.schedule(this.net.retransmissionTimeout, () => {
+          this.retransmission = undefined
+          if (!this.conn.blocked() || this.flight.length === 0) return
+          this.net.record(`${this.conn.id} ${this.dir} retransmission timeout`)
+          this.from.onTimedOut()
+        })
+      }
+      return
+    }
+    this.cancelRetransmission()
     const at = this.flight[0]!.at
     if (this.timer !== undefined && this.timerAt <= at) return
     this.cancelTimer()
@@ -481,6 +499,13 @@ export class Pipe implements Task {
     if (this.timer !== undefined) {
       this.timer()
       this.timer = undefined
+    }
+  }
+
+  cancelRetransmission(): void {
+    if (this.retransmission !== undefined) {
+      this.retransmission()
+      this.retransmission = undefined
     }
   }
 
@@ -516,6 +541,8 @@ export class End implements Handle {
   pendingError: string | undefined = undefined
   endDelivered = false
   errorDelivered = false
+  /** The kernel gave up retransmitting (partition, dropped connection). */
+  timedOut = false
   noDelay = false
   keepAlive = false
 
@@ -651,6 +678,23 @@ export class End implements Handle {
     const kept = this.out.flight.filter((s) => s.kind === RST)
     this.out.flight.length = 0
     this.out.flight.push(...kept)
+    this.out.flightBytes = 0
+    this.in.schedule()
+  }
+
+  /** Retransmissions failed for too long: the kernel drops the connection with ETIMEDOUT. */
+  onTimedOut(): void {
+    if (this.aborted || this.released) return
+    this.aborted = true
+    this.timedOut = true
+    if (!this.reading && this.out.writes.length > 0) {
+      this.out.failWrites("ETIMEDOUT")
+      this.pendingError = "EPIPE"
+    } else {
+      this.out.failWrites("EPIPE")
+      this.pendingError = "ETIMEDOUT"
+    }
+    this.out.flight.length = 0
     this.out.flightBytes = 0
     this.in.schedule()
   }
@@ -858,6 +902,7 @@ export class VirtualNetwork {
   readonly random: Random
   readonly timers: Timers
   readonly bufferSize: number
+  readonly retransmissionTimeout: number
   readonly ephemeral: readonly [number, number]
   readonly hosts = new Map<string, Array<LookupAddress>>()
   readonly tcpListeners: Array<MemoryListener> = []
@@ -875,6 +920,8 @@ export class VirtualNetwork {
     this.random = new Random(options?.seed ?? 1)
     this.timers = options?.timers ?? realTimers
     this.bufferSize = Math.max(1, options?.bufferSize ?? 65536)
+    // Linux gives up after tcp_retries2 = 15 retransmissions: about 924.6 s
+    this.retransmissionTimeout = options?.retransmissionTimeout ?? 924_600
     this.ephemeral = options?.ephemeralPorts ?? [32768, 60999]
     this.log = options?.trace === true ? [] : undefined
     this.setHost("localhost", ["127.0.0.1", "::1"])
@@ -1269,8 +1316,10 @@ export class VirtualNetwork {
     for (const pending of this.pendingConnects) pending.cancel()
     this.pendingConnects.clear()
     for (const conn of this.connections) {
-      conn.up.cancelTimer()
-      conn.down.cancelTimer()
+      for (const pipe of [conn.up, conn.down]) {
+        pipe.cancelTimer()
+        pipe.cancelRetransmission()
+      }
     }
   }
 }
