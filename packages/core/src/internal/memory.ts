@@ -36,7 +36,6 @@ import { errnoTable } from "./errno.ts"
 // ---------------------------------------------------------------------------
 
 interface Globals {
-  readonly queueMicrotask: (f: () => void) => void
   readonly setTimeout: (f: () => void, ms: number) => unknown
   readonly clearTimeout: (t: unknown) => void
   readonly setImmediate?: ((f: () => void) => unknown) | undefined
