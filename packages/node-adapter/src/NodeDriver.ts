@@ -57,16 +57,30 @@ const tcpEndpoint = (address: string | undefined, port: number | undefined, fami
     ? undefined
     : ({ _tag: "Tcp", address, port, family: family === "IPv6" ? "IPv6" : "IPv4" } as const)
 
+const noData = (_chunk: Uint8Array): void => {}
+
+/**
+ * The buffer every client socket reads into (node:net's `onread` option):
+ * bytes are copied out synchronously, so one buffer serves them all.
+ */
+const readBuffer = new Uint8Array(65536)
+
 class NodeHandle implements Handle {
   readonly socket: net.Socket
   private readonly path: string | undefined
-  constructor(socket: net.Socket, path: string | undefined) {
+  /** Reads arrive through `onread` (client sockets) rather than `'data'` events. */
+  private readonly pooled: boolean
+  /** Receives pooled reads once bound. */
+  onData: (chunk: Uint8Array) => void = noData
+  constructor(socket: net.Socket, path: string | undefined, pooled = false) {
     this.socket = socket
     this.path = path
+    this.pooled = pooled
   }
   bind(events: HandleEvents): void {
     const s = this.socket
-    s.on("data", events.onData)
+    if (this.pooled) this.onData = events.onData
+    else s.on("data", events.onData)
     s.on("end", events.onEnd)
     s.on("error", (error) => events.onError(toDriverError(error, "read")))
   }
@@ -172,7 +186,20 @@ const connect = (
   target: ConnectTarget,
   callback: (error: DriverError | undefined, handle: Handle | undefined) => void
 ): () => void => {
-  const socket = new net.Socket({ allowHalfOpen: true })
+  let handle: NodeHandle | undefined
+  // pooled reads: node:net reads into one shared buffer and skips its
+  // Readable machinery; the chunk handed to the engine is an owned copy
+  const socket = new net.Socket({
+    allowHalfOpen: true,
+    onread: {
+      buffer: readBuffer,
+      callback: (n: number, buffer: Uint8Array) => {
+        // a copy, even if node:net hands the buffer back as a Buffer (whose slice is a view)
+        handle?.onData(Uint8Array.prototype.slice.call(buffer, 0, n))
+        return true
+      }
+    }
+  })
   socket.pause()
   let settled = false
   const onError = (error: Error) => {
@@ -186,7 +213,8 @@ const connect = (
     if (settled) return
     settled = true
     socket.off("error", onError)
-    callback(undefined, new NodeHandle(socket, target._tag === "Ipc" ? target.path : undefined))
+    handle = new NodeHandle(socket, target._tag === "Ipc" ? target.path : undefined, true)
+    callback(undefined, handle)
   })
   if (target._tag === "Ipc") socket.connect({ path: target.path })
   else {
