@@ -5,8 +5,9 @@
  *
  * @since 0.1.0
  */
+import { isIPv6 } from "@sluice/core/Address"
 import { inspect } from "node:util"
-import { ERR_INVALID_ARG_VALUE } from "./errors.ts"
+import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE } from "./errors.ts"
 import * as Ip from "./internal/ip.ts"
 import * as Validate from "./internal/validate.ts"
 import { kValue, SocketAddress } from "./SocketAddress.ts"
@@ -56,6 +57,32 @@ const toAddress = (value: unknown, name: string, family: unknown): SocketAddress
   Validate.validateString(value, name)
   Validate.validateString(family, "family")
   return new SocketAddress({ address: value, family: family as "ipv4" })
+}
+
+const sameRule = (a: Rule, b: Rule): boolean => {
+  switch (a.type) {
+    case "Address":
+      return b.type === "Address" && a.address[kValue] === b.address[kValue]
+    case "Range":
+      return b.type === "Range" && a.start[kValue] === b.start[kValue] && a.end[kValue] === b.end[kValue]
+    case "Subnet":
+      return b.type === "Subnet" && a.network[kValue] === b.network[kValue] && a.prefix === b.prefix
+        && a.network.family === b.network.family
+  }
+}
+
+/** `"10.0.0.0/8"` → address, prefix and family, with Node's errors. */
+const parseCIDR = (cidr: unknown): { address: string; prefix: number; family: IPVersion } => {
+  Validate.validateString(cidr, "cidr")
+  const slash = cidr.lastIndexOf("/")
+  if (slash === -1) throw ERR_INVALID_ARG_VALUE("cidr", cidr, "must contain a prefix length (e.g. \"10.0.0.0/8\")")
+  const address = cidr.slice(0, slash)
+  const text = cidr.slice(slash + 1)
+  const prefix = Number(text)
+  if (!Number.isInteger(prefix) || String(prefix) !== text) {
+    throw ERR_INVALID_ARG_VALUE("cidr", cidr, "prefix length must be a valid integer")
+  }
+  return { address, prefix, family: isIPv6(address) ? "ipv6" : "ipv4" }
 }
 
 const matches = (rule: Rule, value: bigint): boolean => {
@@ -109,6 +136,57 @@ export class BlockList {
     this.add({ type: "Subnet", network: n, prefix })
   }
 
+  addAddresses(addresses: ReadonlyArray<string | SocketAddress>, family: string = "ipv4"): void {
+    if (!Array.isArray(addresses)) throw ERR_INVALID_ARG_TYPE("addresses", "Array", addresses)
+    Validate.validateString(family, "family")
+    const list = addresses.map((a, i) => toAddress(a, `addresses[${i}]`, family))
+    for (const address of list) this.add({ type: "Address", address })
+  }
+
+  addCIDR(cidr: string): void {
+    const { address, prefix, family } = parseCIDR(cidr)
+    this.addSubnet(address, prefix, family)
+  }
+
+  addCIDRs(cidrs: ReadonlyArray<string>): void {
+    if (!Array.isArray(cidrs)) throw ERR_INVALID_ARG_TYPE("cidrs", "Array", cidrs)
+    const parsed = cidrs.map((c: unknown, i) => {
+      Validate.validateString(c, `cidrs[${i}]`)
+      return parseCIDR(c)
+    })
+    for (const { address, prefix, family } of parsed) this.addSubnet(address, prefix, family)
+  }
+
+  removeAddress(address: string | SocketAddress, family: string = "ipv4"): void {
+    this.remove({ type: "Address", address: toAddress(address, "address", family) })
+  }
+
+  removeRange(start: string | SocketAddress, end: string | SocketAddress, family: string = "ipv4"): void {
+    this.remove({ type: "Range", start: toAddress(start, "start", family), end: toAddress(end, "end", family) })
+  }
+
+  removeSubnet(network: string | SocketAddress, prefix: number, family: string = "ipv4"): void {
+    const n = toAddress(network, "network", family)
+    if (n.family === "ipv4") Validate.validateInt32(prefix, "prefix", 0, 32)
+    else Validate.validateInt32(prefix, "prefix", 0, 128)
+    this.remove({ type: "Subnet", network: n, prefix })
+  }
+
+  removeCIDR(cidr: string): void {
+    const { address, prefix, family } = parseCIDR(cidr)
+    this.removeSubnet(address, prefix, family)
+  }
+
+  /** Removes every rule. */
+  clear(): void {
+    this[kRules].length = 0
+  }
+
+  /** The number of rules. */
+  get size(): number {
+    return this[kRules].length
+  }
+
   check(address: SocketAddress): boolean
   check(address: string, family?: IPVersion): boolean
   check(address: string | SocketAddress, family: string = "ipv4"): boolean {
@@ -155,11 +233,19 @@ export class BlockList {
   }
 
   private add(rule: Rule): void {
-    // newest first within each kind; kinds ordered as Node lists them
+    // newest first within each kind; kinds ordered as Node lists them; an address is kept once
     const rules = this[kRules]
+    if (rule.type === "Address" && rules.some((r) => sameRule(r, rule))) return
     let i = 0
     while (i < rules.length && order[rules[i]!.type] < order[rule.type]) i++
     rules.splice(i, 0, rule)
+  }
+
+  private remove(rule: Rule): void {
+    // one rule: the newest that is the same
+    const rules = this[kRules]
+    const i = rules.findIndex((r) => sameRule(r, rule))
+    if (i !== -1) rules.splice(i, 1)
   }
 
   [inspect.custom](depth: number, options: { depth?: number | null }): string | this {

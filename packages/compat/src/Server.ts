@@ -19,6 +19,7 @@ import {
   ERR_INVALID_ARG_VALUE,
   ERR_SERVER_ALREADY_LISTEN,
   ERR_SERVER_NOT_RUNNING,
+  errnoException,
   unsupported,
   uvExceptionWithHostPort
 } from "./errors.ts"
@@ -296,7 +297,7 @@ export class Server extends EventEmitter {
       {
         onConnection: (connection) => this.onConnection(connection),
         onDrop: (info) => this.onDrop(info),
-        onError: (error) => this.emit("error", uvExceptionWithHostPort(error, "accept", undefined, undefined))
+        onError: (error) => this.emit("error", errnoException(error, "accept"))
       },
       {
         allowHalfOpen: this.allowHalfOpen,

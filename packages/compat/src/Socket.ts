@@ -56,6 +56,7 @@ const kTimer = Symbol("kTimer")
 const kRef = Symbol("kRef")
 const kLastWriteQueueSize = Symbol("kLastWriteQueueSize")
 const kSetTOS = Symbol("kSetTOS")
+const kHandle = Symbol("kHandle")
 const kSetKeepAliveInterval = Symbol("kSetKeepAliveInterval")
 const kSetKeepAliveCount = Symbol("kSetKeepAliveCount")
 
@@ -339,9 +340,9 @@ export class Socket extends Duplex {
   _parent: Socket | null = null
   _host: string | null = null
   _closeAfterHandlingError = false
-  _handle: SocketHandle | null = null
   _sockname: Info | null = null
-  _peername: Info | null = null
+  declare _peername: Info | null | undefined
+  declare [kHandle]: SocketHandle | null | undefined
   _pendingData: unknown = null
   _pendingEncoding: string = ""
   server: unknown = null
@@ -447,6 +448,28 @@ export class Socket extends Duplex {
     this[kBytesWritten] = 0
   }
 
+  /**
+   * Where the socket stands with the engine: `null` before `connect` and
+   * after `destroy`, as Node's `_handle` (an accessor on the prototype there too).
+   */
+  get _handle(): SocketHandle | null {
+    return this[kHandle] ?? null
+  }
+
+  set _handle(handle: SocketHandle | null) {
+    this[kHandle] = handle
+  }
+
+  /** @internal Node's alias of `connecting`. */
+  get _connecting(): boolean {
+    return this.connecting
+  }
+
+  /** @internal bytes handed to the engine so far. */
+  get _bytesDispatched(): number {
+    return this._handle !== null ? this._handle.bytesWritten : this[kBytesWritten]
+  }
+
   /** The driver this socket's class is bound to. */
   get driver(): Driver {
     const driver = (this.constructor as typeof Socket)[kDriver]
@@ -533,14 +556,15 @@ export class Socket extends Duplex {
   }
 
   override _write(chunk: unknown, encoding: BufferEncoding, cb: (error?: Error | null) => void): void {
-    this.writeGeneric(false, chunk, encoding, cb)
+    this._writeGeneric(false, chunk, encoding, cb)
   }
 
   override _writev(chunks: Array<WriteChunk>, cb: (error?: Error | null) => void): void {
-    this.writeGeneric(true, chunks, "", cb)
+    this._writeGeneric(true, chunks, "", cb)
   }
 
-  private writeGeneric(
+  /** @internal */
+  _writeGeneric(
     writev: boolean,
     data: unknown,
     encoding: string,
@@ -552,7 +576,7 @@ export class Socket extends Duplex {
       const onClose = () => cb(ERR_SOCKET_CLOSED_BEFORE_CONNECTION())
       this.once("connect", () => {
         this.off("close", onClose)
-        this.writeGeneric(writev, data, encoding, cb)
+        this._writeGeneric(writev, data, encoding, cb)
       })
       this.once("close", onClose)
       return
@@ -843,7 +867,7 @@ export class Socket extends Duplex {
   _getpeername(): Info {
     const connection = this._handle?.connection
     if (connection === undefined || this.connecting) return this._peername ?? {}
-    if (this._peername === null) {
+    if (this._peername == null) {
       const info = endpointInfo(connection.remoteEndpoint())
       if (info === undefined) return {}
       this._peername = info

@@ -69,5 +69,6 @@ export const {
   getDefaultAutoSelectFamily,
   setDefaultAutoSelectFamily,
   getDefaultAutoSelectFamilyAttemptTimeout,
-  setDefaultAutoSelectFamilyAttemptTimeout
+  setDefaultAutoSelectFamilyAttemptTimeout,
+  _normalizeArgs
 } = net

@@ -108,6 +108,8 @@ export interface Net {
   readonly setDefaultAutoSelectFamily: typeof setDefaultAutoSelectFamily
   readonly getDefaultAutoSelectFamilyAttemptTimeout: typeof getDefaultAutoSelectFamilyAttemptTimeout
   readonly setDefaultAutoSelectFamilyAttemptTimeout: typeof setDefaultAutoSelectFamilyAttemptTimeout
+  /** @internal Node's argument normaliser for `connect` / `listen`, which some libraries call. */
+  readonly _normalizeArgs: typeof normalizeArgs
   /** The driver underneath. */
   readonly driver: Driver
 }
@@ -174,6 +176,7 @@ export const createNet = (driver: Driver): Net => {
     setDefaultAutoSelectFamily,
     getDefaultAutoSelectFamilyAttemptTimeout,
     setDefaultAutoSelectFamilyAttemptTimeout,
+    _normalizeArgs: normalizeArgs,
     driver
   }
 }

@@ -74,6 +74,37 @@ export const moduleScenarios: ReadonlyArray<Scenario> = [
     rec.attempt("blocklist", "check(1)", () => b.check(1 as never))
     rec.log("blocklist", "JSON", JSON.stringify(b))
   }),
+  scenario("BlockList: CIDRs, bulk adds, removal, clear, size", (net, rec) => {
+    const b = new net.BlockList() as unknown as Record<string, (...args: Array<unknown>) => unknown> & {
+      rules: Array<string>
+      size: number
+    }
+    const t = (label: string, f: () => unknown) => rec.attempt("blocklist", label, f)
+    t("addCIDR v4", () => b["addCIDR"]!("10.0.0.0/8"))
+    t("addCIDR v6", () => b["addCIDR"]!("::1/128"))
+    for (
+      const bad of ["10.0.0.0", "x/8", "10.0.0.0/33", 5, "10.0.0.0/abc", "10.0.0.0/08", "10.0.0.0/", "10.0.0.0/-1"]
+    ) {
+      t(`addCIDR ${String(bad)}`, () => b["addCIDR"]!(bad))
+    }
+    t("addAddresses", () => b["addAddresses"]!(["1.1.1.1", "2.2.2.2", "1.1.1.1"]))
+    t("addAddresses not an array", () => b["addAddresses"]!("x"))
+    t("addAddresses[0] not a string", () => b["addAddresses"]!([1]))
+    t("addCIDRs with a bad entry adds nothing", () => b["addCIDRs"]!(["3.0.0.0/8", 3]))
+    t("addCIDRs", () => b["addCIDRs"]!(["3.0.0.0/8", "4.0.0.0/8"]))
+    b["addRange"]!("5.0.0.1", "5.0.0.9")
+    b["addRange"]!("5.0.0.1", "5.0.0.9")
+    rec.log("blocklist", "rules", b.rules, b.size)
+    t("removeAddress", () => b["removeAddress"]!("1.1.1.1"))
+    t("removeRange (not present)", () => b["removeRange"]!("5.0.0.1", "5.0.0.8"))
+    t("removeRange", () => b["removeRange"]!("5.0.0.1", "5.0.0.9"))
+    t("removeSubnet", () => b["removeSubnet"]!("10.0.0.0", 8))
+    t("removeCIDR", () => b["removeCIDR"]!("::1/128"))
+    t("removeSubnet bad prefix", () => b["removeSubnet"]!("10.0.0.0", 40))
+    rec.log("blocklist", "after removals", b.rules, b.size, b["check"]!("3.1.2.3"), b["check"]!("1.1.1.1"))
+    b["clear"]!()
+    rec.log("blocklist", "cleared", b.rules, b.size)
+  }),
   scenario("SocketAddress: normalisation, parse, validation", (net, rec) => {
     const a = new net.SocketAddress({ address: "0:0::1", family: "IPv6" as never, port: 80, flowlabel: 7 })
     rec.log("sa", "v6", a.address, a.port, a.family, a.flowlabel, json(a), Object.keys(a))
