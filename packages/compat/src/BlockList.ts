@@ -5,10 +5,9 @@
  *
  * @since 0.1.0
  */
-import { isIPv6 } from "@sluice/core/Address"
+import * as Address from "@sluice/core/Address"
 import { inspect } from "node:util"
 import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE } from "./errors.ts"
-import * as Ip from "./internal/ip.ts"
 import * as Validate from "./internal/validate.ts"
 import { kValue, SocketAddress } from "./SocketAddress.ts"
 
@@ -82,7 +81,7 @@ const parseCIDR = (cidr: unknown): { address: string; prefix: number; family: IP
   if (!Number.isInteger(prefix) || String(prefix) !== text) {
     throw ERR_INVALID_ARG_VALUE("cidr", cidr, "prefix length must be a valid integer")
   }
-  return { address, prefix, family: isIPv6(address) ? "ipv6" : "ipv4" }
+  return { address, prefix, family: Address.isIPv6(address) ? "ipv6" : "ipv4" }
 }
 
 const matches = (rule: Rule, value: bigint): boolean => {
@@ -92,7 +91,7 @@ const matches = (rule: Rule, value: bigint): boolean => {
     case "Range":
       return rule.start[kValue] <= value && value <= rule.end[kValue]
     case "Subnet": {
-      const mask = Ip.prefixMask(rule.network.family, rule.prefix)
+      const mask = Address.prefixMask(rule.network.family === "ipv4" ? 4 : 6, rule.prefix)
       return (rule.network[kValue] & mask) === (value & mask)
     }
   }

@@ -4,10 +4,10 @@
  *
  * @since 0.1.0
  */
+import * as Address from "@sluice/core/Address"
 import { inspect } from "node:util"
 import { ERR_INVALID_ARG_VALUE } from "./errors.ts"
 import type { NodeError } from "./errors.ts"
-import * as Ip from "./internal/ip.ts"
 import * as Validate from "./internal/validate.ts"
 
 const kDetail = Symbol("kDetail")
@@ -67,11 +67,11 @@ export class SocketAddress {
     Validate.validateString(address, "options.address")
     Validate.validatePort(port, "options.port")
     Validate.validateUint32(flowlabel, "options.flowlabel", false)
-    const value = Ip.parse(address, family)
+    const value = Address.toBits(address, family === "ipv4" ? 4 : 6)
     if (value === undefined) throw invalidAddress()
     this[kValue] = value
     this[kDetail] = {
-      address: Ip.format(value, family),
+      address: Address.fromBits(value, family === "ipv4" ? 4 : 6),
       port: Number(port) | 0,
       family,
       flowlabel: flowlabel | 0
