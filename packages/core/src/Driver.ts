@@ -4,11 +4,35 @@
  * A driver is a small, callback-based handle interface modelled on what Node's
  * `net.js` asks of a libuv handle. It owns no policy: half-close, timeouts,
  * buffering limits, connection limits and error classification belong to the
- * engine (`Engine.ts`). Callbacks never throw; native failures are normalised
- * into {@link DriverError} values before they cross the boundary.
+ * engine (`Engine.ts`).
  *
  * Two drivers exist: `@sluice/node-adapter` (real sockets over `node:net`) and
- * the in-memory network of `MemoryNetwork.ts`.
+ * the in-memory network of `MemoryNetwork.ts`. Both keep the contract below;
+ * the behaviour suite (`packages/core/test`) runs on both.
+ *
+ * **The contract**
+ *
+ * - A driver method never throws. Every failure is a {@link DriverError}
+ *   (errno-style `code`, normalised by the driver) passed to a callback.
+ * - Every completion callback runs exactly once, and never after its
+ *   operation was cancelled (`connect`, `lookup` return a canceller).
+ * - Callbacks that may run before the call that triggered them returns (as
+ *   `node:net` does):
+ *   - `listen`'s, when the bind succeeds on an IP address, every interface, a
+ *     path or a descriptor (the address is readable at once). A failed bind,
+ *     and a bind on a host name (looked up first), report on a later turn;
+ *   - `Handle.write`'s, when the platform refuses the write at once (after an
+ *     RST: `ECONNRESET`, then `EPIPE`);
+ *   - `Handle.shutdown`'s, when there is nothing left to do (the node driver,
+ *     once the write side has finished or the socket is gone).
+ * - Callbacks that never run inside the triggering call: `connect`'s,
+ *   `lookup`'s, `Handle.close`'s and `Handle.reset`'s (the handle is released
+ *   on a later turn, as a libuv close is), `ListenerHandle.close`'s, every
+ *   {@link HandleEvents} and {@link ListenerEvents} callback, and
+ *   {@link Timers} callbacks. A successful `write` completes on a later turn.
+ * - After `close` or `reset` the memory driver delivers no more events; an
+ *   event the node driver had already queued may still arrive, and the
+ *   engine ignores it.
  *
  * @since 0.1.0
  */
@@ -75,7 +99,11 @@ export type ConnectTarget =
 export type ListenTarget =
   | {
     readonly _tag: "Tcp"
-    /** An IP address; `undefined` means every interface (dual-stack where possible). */
+    /**
+     * An IP address, or a host name the driver resolves first (the bind is
+     * then reported on a later turn); `undefined` means every interface
+     * (dual-stack where possible).
+     */
     readonly host: string | undefined
     readonly port: number
     readonly backlog: number
@@ -111,7 +139,7 @@ export interface HandleEvents {
   readonly onData: (chunk: Uint8Array) => void
   /** The peer sent FIN: no more bytes will arrive. */
   readonly onEnd: () => void
-  /** Reading failed (for example `ECONNRESET`). No more events follow, except `onClose`. */
+  /** Reading failed (for example `ECONNRESET`). No more events follow. */
   readonly onError: (error: DriverError) => void
 }
 
@@ -130,16 +158,24 @@ export interface Handle {
   readStop(): void
   /**
    * Queue chunks for sending. `callback` runs once all of them were handed to
-   * the platform, with the error if the write failed.
+   * the platform, with the error if the write failed. A write the platform
+   * refuses at once (the connection was reset) is reported synchronously.
    */
   write(chunks: ReadonlyArray<Uint8Array>, callback: (error: DriverError | undefined) => void): void
   /** Bytes accepted by `write` and not yet handed to the platform. */
   readonly writeQueueSize: number
-  /** Send FIN once queued writes are flushed (half-close). */
+  /**
+   * Send FIN once queued writes are flushed (half-close). `callback` runs
+   * once the FIN left; it may run synchronously when the write side is
+   * already shut or the handle is gone.
+   */
   shutdown(callback: (error: DriverError | undefined) => void): void
-  /** Release the handle. Unsent data may be lost; the peer sees FIN. */
+  /**
+   * Release the handle. Unsent data may be lost; the peer sees FIN (RST when
+   * unread data was left, as a kernel does). `callback` runs on a later turn.
+   */
   close(callback: () => void): void
-  /** Abort the connection: the peer sees RST. Releases the handle. */
+  /** Abort the connection: the peer sees RST. Releases the handle; `callback` runs on a later turn. */
   reset(callback: () => void): void
   localEndpoint(): Endpoint | undefined
   remoteEndpoint(): Endpoint | undefined
@@ -156,7 +192,7 @@ export interface Handle {
  * @since 0.1.0
  */
 export interface ListenerEvents {
-  /** A connection was accepted. */
+  /** A connection was accepted. The handle is paused: nothing is read before `readStart`. */
   readonly onConnection: (handle: Handle) => void
   /** Accepting failed (for example `EMFILE`); the listener stays open. */
   readonly onError: (error: DriverError) => void
@@ -169,7 +205,12 @@ export interface ListenerEvents {
  * @since 0.1.0
  */
 export interface ListenerHandle {
+  /** The bound address, exact (the real port when bound to port 0). */
   endpoint(): Endpoint
+  /**
+   * Stop listening; connections already accepted are not touched. `callback`
+   * runs on a later turn, once the address is free.
+   */
   close(callback: () => void): void
   ref(): void
   unref(): void
@@ -219,9 +260,13 @@ export interface Timers {
  * @since 0.1.0
  */
 export interface Capabilities {
+  /** Local (Unix-domain / named-pipe) sockets by path. */
   readonly ipc: boolean
+  /** Listening on an inherited file descriptor. */
   readonly fd: boolean
+  /** Several listeners sharing one address and port (`SO_REUSEPORT`). */
   readonly reusePort: boolean
+  /** IPv6 addresses. */
   readonly ipv6: boolean
 }
 
@@ -236,23 +281,29 @@ export interface Driver {
   readonly capabilities: Capabilities
   readonly timers: Timers
   /**
-   * Dial a resolved target. The callback runs once, with the connected handle
-   * or the error. The returned function cancels a pending attempt (the callback
-   * then never runs).
+   * Dial a resolved target. The callback runs once, on a later turn, with the
+   * connected handle (paused, as an accepted one) or the error. The returned
+   * function cancels a pending attempt: the callback then never runs and
+   * nothing stays open.
    */
   connect(
     target: ConnectTarget,
     callback: (error: DriverError | undefined, handle: Handle | undefined) => void
   ): () => void
-  /** Bind and listen. The callback runs once, with the listener or the error. */
+  /**
+   * Bind and listen. The callback runs once, with the listener or the error:
+   * synchronously when a bind on an address succeeds (as `node:net`, whose
+   * address is readable as soon as `listen` returns), on a later turn when it
+   * fails or when `target.host` is a name to look up first.
+   */
   listen(
     target: ListenTarget,
     events: ListenerEvents,
     callback: (error: DriverError | undefined, listener: ListenerHandle | undefined) => void
   ): void
   /**
-   * Resolve a host name. The callback runs once; the returned function cancels
-   * (the callback then never runs).
+   * Resolve a host name. The callback runs once, on a later turn; the
+   * returned function cancels (the callback then never runs).
    */
   lookup(
     hostname: string,
