@@ -21,6 +21,7 @@ import { pipeArguments } from "effect/Pipeable"
 import * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import * as Stream from "effect/Stream"
+import * as Address from "./Address.ts"
 import type { DriverError, Endpoint } from "./Driver.ts"
 import type { Connection, Listener } from "./Engine.ts"
 import { fieldsFromDriver, ListenError } from "./NetError.ts"
@@ -204,11 +205,7 @@ export class HandlerError<E> extends Data.TaggedError("HandlerError")<{
   readonly remoteAddress: Endpoint | undefined
 }> {
   override get message(): string {
-    const peer = this.remoteAddress === undefined
-      ? "unknown peer"
-      : this.remoteAddress._tag === "Ipc"
-      ? this.remoteAddress.path
-      : `${this.remoteAddress.address}:${this.remoteAddress.port}`
+    const peer = this.remoteAddress === undefined ? "unknown peer" : Address.format(this.remoteAddress)
     return `connection handler for ${peer} failed: ${Cause.pretty(this.cause)}`
   }
 }

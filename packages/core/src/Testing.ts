@@ -35,6 +35,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import * as Address from "./Address.ts"
 import type { Driver, DriverError, Endpoint, Handle, HandleEvents, ListenerHandle } from "./Driver.ts"
 import * as MemoryNetwork from "./MemoryNetwork.ts"
 import type { ConnectError, ListenError } from "./NetError.ts"
@@ -89,14 +90,7 @@ export interface SocketsShape {
  */
 export class Sockets extends Context.Service<Sockets, SocketsShape>()("@sluice/core/Testing/Sockets") {}
 
-const format = (e: Endpoint | undefined): string =>
-  e === undefined
-    ? "?"
-    : e._tag === "Ipc"
-    ? e.path
-    : e.family === "IPv6"
-    ? `[${e.address}]:${e.port}`
-    : `${e.address}:${e.port}`
+const format = (e: Endpoint | undefined): string => e === undefined ? "?" : Address.format(e)
 
 class TrackedHandle implements Handle {
   readonly inner: Handle

@@ -14,7 +14,7 @@
  *
  * @internal
  */
-import { isIP } from "../Address.ts"
+import { format, isIP } from "../Address.ts"
 import type {
   ConnectTarget,
   DriverError,
@@ -29,6 +29,7 @@ import type {
   LookupOptions,
   Timers
 } from "../Driver.ts"
+import type { Options } from "../MemoryNetwork.ts"
 import { errnoTable } from "./errno.ts"
 
 // ---------------------------------------------------------------------------
@@ -190,16 +191,9 @@ const pick = <A>(value: PerDirection<A> | undefined, dir: Direction): A | undefi
   return value as A
 }
 
-/** Options of a network. */
-export interface NetworkOptions {
-  readonly seed?: number | undefined
-  readonly hosts?: Readonly<Record<string, string | ReadonlyArray<string>>> | undefined
-  readonly bufferSize?: number | undefined
-  readonly ephemeralPorts?: readonly [number, number] | undefined
+/** Options of a network: the public options, and the timers it runs on. */
+export interface NetworkOptions extends Options {
   readonly timers?: Timers | undefined
-  readonly trace?: boolean | undefined
-  readonly faults?: ReadonlyArray<FaultRule> | undefined
-  readonly retransmissionTimeout?: number | undefined
 }
 
 type Direction = "toServer" | "toClient"
@@ -872,7 +866,7 @@ export class MemoryListener implements ListenerHandle {
     if (!this.closed) {
       this.closed = true
       this.net.unbind(this)
-      this.net.record(`listener ${describe(this.local)} closed`)
+      this.net.record(`listener ${format(this.local)} closed`)
       for (const conn of this.pending.splice(0)) conn.server.reset(() => {})
     }
     this.net.queue.post({ run: callback })
@@ -882,14 +876,6 @@ export class MemoryListener implements ListenerHandle {
 
   unref(): void {}
 }
-
-/** `127.0.0.1:80`, `[::1]:80` or the path. */
-export const describe = (endpoint: Endpoint): string =>
-  endpoint._tag === "Ipc"
-    ? endpoint.path
-    : endpoint.family === "IPv6"
-    ? `[${endpoint.address}]:${endpoint.port}`
-    : `${endpoint.address}:${endpoint.port}`
 
 // ---------------------------------------------------------------------------
 // the network
@@ -924,9 +910,7 @@ export class VirtualNetwork {
     this.ephemeral = options?.ephemeralPorts ?? [32768, 60999]
     this.log = options?.trace === true ? [] : undefined
     this.setHost("localhost", ["127.0.0.1", "::1"])
-    for (const [name, addresses] of Object.entries(options?.hosts ?? {})) {
-      this.setHost(name, typeof addresses === "string" ? [addresses] : addresses)
-    }
+    for (const [name, addresses] of Object.entries(options?.hosts ?? {})) this.setHost(name, addresses)
     for (const rule of options?.faults ?? []) this.rules.push(rule)
   }
 
@@ -934,9 +918,9 @@ export class VirtualNetwork {
     this.log?.push(line)
   }
 
-  setHost(name: string, addresses: ReadonlyArray<string>): void {
+  setHost(name: string, addresses: string | ReadonlyArray<string>): void {
     const resolved: Array<LookupAddress> = []
-    for (const address of addresses) {
+    for (const address of typeof addresses === "string" ? [addresses] : addresses) {
       const family = isIP(address)
       if (family !== 0) resolved.push({ address, family })
     }
@@ -1125,7 +1109,7 @@ export class VirtualNetwork {
     })
     this.tcpListeners.push(listener)
     this.usedPorts.add(port)
-    this.record(`listen ${describe(local)}`)
+    this.record(`listen ${format(local)}`)
     return [undefined, listener]
   }
 
@@ -1282,7 +1266,7 @@ export class VirtualNetwork {
       this.usedPorts.add(localPort)
       this.connections.add(conn)
       established = conn
-      this.record(`${conn.id} connect ${describe(conn.client.local)} -> ${describe(conn.client.remote)}`)
+      this.record(`${conn.id} connect ${format(conn.client.local)} -> ${format(conn.client.remote)}`)
       listener.enqueue(conn)
       cancelStep = this.after(down.latency, () => finish(undefined, conn.client))
     }
