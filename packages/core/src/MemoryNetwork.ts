@@ -44,13 +44,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type { Driver, Endpoint, Timers } from "./Driver.ts"
-import {
-  type FaultRule,
-  type NetworkOptions,
-  type PerDirection,
-  realTimers,
-  VirtualNetwork
-} from "./internal/memory.ts"
+import { type FaultRule, type PerDirection, VirtualNetwork } from "./internal/memory.ts"
 import * as Network from "./Network.ts"
 
 /**
@@ -299,8 +293,7 @@ const snapshotOf = (net: VirtualNetwork): Snapshot => {
  * @since 0.1.0
  */
 export const make = (options?: Options & { readonly timers?: Timers | undefined }): MemoryNetworkShape => {
-  const networkOptions: NetworkOptions = { ...options, timers: options?.timers ?? realTimers }
-  const net = new VirtualNetwork(networkOptions)
+  const net = new VirtualNetwork(options)
   const driver: Driver = {
     name: "memory",
     capabilities: { ipc: true, fd: false, reusePort: true, ipv6: true },
@@ -317,7 +310,7 @@ export const make = (options?: Options & { readonly timers?: Timers | undefined 
   return {
     driver,
     snapshot: () => snapshotOf(net),
-    setHost: (name, addresses) => net.setHost(name, typeof addresses === "string" ? [addresses] : addresses),
+    setHost: (name, addresses) => net.setHost(name, addresses),
     removeHost: (name) => net.removeHost(name),
     inject: (fault) => {
       net.rules.push(fault)
