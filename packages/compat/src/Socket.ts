@@ -60,8 +60,30 @@ const kHandle = Symbol("kHandle")
 const kSetKeepAliveInterval = Symbol("kSetKeepAliveInterval")
 const kSetKeepAliveCount = Symbol("kSetKeepAliveCount")
 
-/** The pieces of the `autoSelectFamily` defaults, shared with `net.ts`. */
-export const autoSelectDefaults = { family: true, attemptTimeout: 250 }
+/**
+ * The process's `autoSelectFamily` defaults: Node's, adjusted by the
+ * `--[no-]network-family-autoselection[-attempt-timeout]` flags given in
+ * `NODE_OPTIONS` or on the command line (which wins), as `node:net` reads them.
+ */
+const initialAutoSelect = (): { family: boolean; attemptTimeout: number } => {
+  const out = { family: true, attemptTimeout: 250 }
+  const fromEnv = (process.env["NODE_OPTIONS"] ?? "").split(/\s+/).filter((x) => x !== "")
+  const args = [...fromEnv, ...process.execArgv]
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!
+    if (arg === "--network-family-autoselection") out.family = true
+    else if (arg === "--no-network-family-autoselection") out.family = false
+    else if (arg.startsWith("--network-family-autoselection-attempt-timeout")) {
+      const value = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : args[++i]
+      const n = Number(value)
+      if (Number.isInteger(n) && n > 0) out.attemptTimeout = n
+    }
+  }
+  return out
+}
+
+/** The `autoSelectFamily` defaults, shared with `net.ts` (`get/setDefaultAutoSelectFamily*`). */
+export const autoSelectDefaults = initialAutoSelect()
 
 /**
  * Where a socket stands with respect to the engine: created when `connect`

@@ -6,6 +6,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as compat from "@sluice/compat"
+import { execFileSync } from "node:child_process"
 import * as nodeNet from "node:net"
 import nodeNetModule from "node:net"
 
@@ -43,5 +44,28 @@ describe("compat's surface covers node:net's", () => {
   })
   it("a new Server has the same own keys as Node's", () => {
     assert.deepStrictEqual(Object.keys(new compat.Server()).toSorted(), Object.keys(new nodeNet.Server()).toSorted())
+  })
+})
+
+describe("the autoSelectFamily defaults follow Node's command-line flags", () => {
+  it("--no-network-family-autoselection and the attempt timeout flag", () => {
+    const script = [
+      "import * as compat from '@sluice/compat'",
+      "import net from 'node:net'",
+      "console.log(JSON.stringify([",
+      "  [net.getDefaultAutoSelectFamily(), net.getDefaultAutoSelectFamilyAttemptTimeout()],",
+      "  [compat.getDefaultAutoSelectFamily(), compat.getDefaultAutoSelectFamilyAttemptTimeout()]",
+      "]))"
+    ].join("\n")
+    const out = execFileSync(process.execPath, [
+      "--no-network-family-autoselection",
+      "--network-family-autoselection-attempt-timeout=500",
+      "--input-type=module",
+      "-e",
+      script
+    ], { cwd: import.meta.dirname, encoding: "utf8" })
+    const [node, mine] = JSON.parse(out) as [unknown, unknown]
+    assert.deepStrictEqual(node, [false, 500])
+    assert.deepStrictEqual(mine, node)
   })
 })
