@@ -26,6 +26,22 @@ import * as Socket from "./Socket.ts"
 const Port = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 }))
 const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 
+/** Where: a host and port, or a path (IPC). */
+const targetFields = {
+  host: Schema.optional(Schema.String),
+  port: Schema.optional(Port),
+  path: Schema.optional(Schema.String)
+}
+
+/** How each socket behaves, for `connect` and for every socket a server accepts. */
+const socketFields = {
+  noDelay: Schema.optional(Schema.Boolean),
+  keepAlive: Schema.optional(Schema.Boolean),
+  allowHalfOpen: Schema.optional(Schema.Boolean),
+  readHighWaterMark: Schema.optional(NonNegativeInt),
+  writeHighWaterMark: Schema.optional(NonNegativeInt)
+}
+
 /**
  * The data part of {@link ConnectOptions}, as a Schema.
  *
@@ -33,20 +49,31 @@ const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
  * @since 0.1.0
  */
 export const ConnectOptionsSchema = Schema.Struct({
-  host: Schema.optional(Schema.String),
-  port: Schema.optional(Port),
-  path: Schema.optional(Schema.String),
+  ...targetFields,
   localAddress: Schema.optional(Schema.String),
   localPort: Schema.optional(Port),
   family: Schema.optional(Schema.Literals([0, 4, 6])),
   hints: Schema.optional(NonNegativeInt),
   autoSelectFamily: Schema.optional(Schema.Boolean),
-  noDelay: Schema.optional(Schema.Boolean),
-  keepAlive: Schema.optional(Schema.Boolean),
-  allowHalfOpen: Schema.optional(Schema.Boolean),
-  readHighWaterMark: Schema.optional(NonNegativeInt),
-  writeHighWaterMark: Schema.optional(NonNegativeInt)
+  ...socketFields
 })
+
+/**
+ * The durations of a socket, for `connect` and for every socket a server
+ * accepts. Each accepts anything `Duration` does (`"2 seconds"`, `2000`,
+ * `Duration.seconds(2)`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface SocketDurations {
+  /** Idle time before the first keep-alive probe, with `keepAlive`. */
+  readonly keepAliveInitialDelay?: Duration.Input | undefined
+  /** Fail reads with `TimedOut` and abort after this long without activity. */
+  readonly idleTimeout?: Duration.Input | undefined
+  /** Bound of the graceful close at scope end; past it the socket is aborted (default 10 seconds). */
+  readonly closeTimeout?: Duration.Input | undefined
+}
 
 /**
  * Options of `connect`.
@@ -54,18 +81,13 @@ export const ConnectOptionsSchema = Schema.Struct({
  * @category models
  * @since 0.1.0
  */
-export interface ConnectOptions extends Partial<typeof ConnectOptionsSchema.Type> {
+export interface ConnectOptions extends Partial<typeof ConnectOptionsSchema.Type>, SocketDurations {
   /** A replacement for the driver's name lookup. */
   readonly lookup?: Engine.LookupFunction | undefined
   /** One deadline over name lookup and every attempt. */
   readonly timeout?: Duration.Input | undefined
   /** Per-attempt timeout with `autoSelectFamily` (default 250 ms). */
   readonly autoSelectFamilyAttemptTimeout?: Duration.Input | undefined
-  readonly keepAliveInitialDelay?: Duration.Input | undefined
-  /** Fail reads with `TimedOut` and abort after this long without activity. */
-  readonly idleTimeout?: Duration.Input | undefined
-  /** Bound of the graceful close at scope end; past it the socket is aborted (default 10 seconds). */
-  readonly closeTimeout?: Duration.Input | undefined
 }
 
 /**
@@ -75,9 +97,7 @@ export interface ConnectOptions extends Partial<typeof ConnectOptionsSchema.Type
  * @since 0.1.0
  */
 export const ListenOptionsSchema = Schema.Struct({
-  host: Schema.optional(Schema.String),
-  port: Schema.optional(Port),
-  path: Schema.optional(Schema.String),
+  ...targetFields,
   fd: Schema.optional(NonNegativeInt),
   backlog: Schema.optional(NonNegativeInt),
   exclusive: Schema.optional(Schema.Boolean),
@@ -86,27 +106,18 @@ export const ListenOptionsSchema = Schema.Struct({
   readableAll: Schema.optional(Schema.Boolean),
   writableAll: Schema.optional(Schema.Boolean),
   removeStaleSocket: Schema.optional(Schema.Boolean),
-  allowHalfOpen: Schema.optional(Schema.Boolean),
   maxConnections: Schema.optional(NonNegativeInt),
-  noDelay: Schema.optional(Schema.Boolean),
-  keepAlive: Schema.optional(Schema.Boolean),
-  readHighWaterMark: Schema.optional(NonNegativeInt),
-  writeHighWaterMark: Schema.optional(NonNegativeInt)
+  ...socketFields
 })
 
 /**
- * Options of `listen`.
+ * Options of `listen`. The {@link SocketDurations} apply to every accepted
+ * socket.
  *
  * @category models
  * @since 0.1.0
  */
-export interface ListenOptions extends Partial<typeof ListenOptionsSchema.Type> {
-  readonly keepAliveInitialDelay?: Duration.Input | undefined
-  /** Idle timeout of every accepted socket. */
-  readonly idleTimeout?: Duration.Input | undefined
-  /** Bound of the graceful close of every accepted socket (default 10 seconds). */
-  readonly closeTimeout?: Duration.Input | undefined
-}
+export interface ListenOptions extends Partial<typeof ListenOptionsSchema.Type>, SocketDurations {}
 
 /**
  * The network: connect and listen.
@@ -130,16 +141,29 @@ export interface NetworkShape {
  */
 export class Network extends Context.Service<Network, NetworkShape>()("@sluice/core/Network") {}
 
-const millis = (input: Duration.Input | undefined, field: string): number | undefined | string => {
-  if (input === undefined) return undefined
-  const d = Duration.fromInput(input)
-  if (d._tag === "None") return `${field}: expected a duration, got ${String(input)}`
-  const ms = Duration.toMillis(d.value)
-  return Number.isFinite(ms) && ms >= 0
-    ? ms
-    : ms === Infinity
-    ? undefined
-    : `${field}: expected a duration ≥ 0, got ${String(input)}`
+/**
+ * The named durations in milliseconds (`undefined` when absent or infinite),
+ * or the message naming the first invalid one.
+ */
+const millisOf = <K extends string>(
+  options: { readonly [k in K]?: Duration.Input | undefined },
+  fields: ReadonlyArray<K>
+): Record<K, number | undefined> | string => {
+  const out = {} as Record<K, number | undefined>
+  for (const field of fields) {
+    const input = options[field]
+    if (input === undefined) {
+      out[field] = undefined
+      continue
+    }
+    const d = Duration.fromInput(input)
+    if (d._tag === "None") return `${field}: expected a duration, got ${String(input)}`
+    const ms = Duration.toMillis(d.value)
+    if (Number.isFinite(ms) && ms >= 0) out[field] = ms
+    else if (ms === Infinity) out[field] = undefined
+    else return `${field}: expected a duration ≥ 0, got ${String(input)}`
+  }
+  return out
 }
 
 /** `port: Expected a value between 0 and 65535, got 70000` */
@@ -168,6 +192,14 @@ const toAttempt = (a: Engine.Attempt): ConnectAttempt =>
       durationMs: a.durationMs
     }
 
+/** Stands in for a failure the engine would not leave out (neither a connection nor a failure). */
+const unknownFailure: Engine.ConnectFailure = {
+  error: { code: "UNKNOWN", syscall: "connect" },
+  errors: [],
+  attempts: [],
+  lookup: false
+}
+
 const connectError = (failure: Engine.ConnectFailure): ConnectError => {
   const fields = fieldsFromDriver(failure.error)
   const attempts = failure.attempts.map(toAttempt)
@@ -195,14 +227,14 @@ export const make = (driver: Driver): NetworkShape => {
       const o = yield* decodeConnect(options).pipe(
         Effect.mapError((e) => new ConnectError(invalidOptions("connect", describeSchemaError(e, options))))
       )
-      const deadline = millis(options.timeout, "timeout")
-      const attemptTimeout = millis(options.autoSelectFamilyAttemptTimeout, "autoSelectFamilyAttemptTimeout")
-      const idle = millis(options.idleTimeout, "idleTimeout")
-      const keepAliveDelay = millis(options.keepAliveInitialDelay, "keepAliveInitialDelay")
-      const closeTimeout = millis(options.closeTimeout, "closeTimeout")
-      for (const m of [deadline, attemptTimeout, idle, keepAliveDelay, closeTimeout]) {
-        if (typeof m === "string") return yield* new ConnectError(invalidOptions("connect", m))
-      }
+      const ms = millisOf(options, [
+        "timeout",
+        "autoSelectFamilyAttemptTimeout",
+        "idleTimeout",
+        "keepAliveInitialDelay",
+        "closeTimeout"
+      ])
+      if (typeof ms === "string") return yield* new ConnectError(invalidOptions("connect", ms))
       if (o.path !== undefined && (o.host !== undefined || o.port !== undefined)) {
         return yield* new ConnectError(
           invalidOptions(
@@ -219,7 +251,7 @@ export const make = (driver: Driver): NetworkShape => {
         if (!driver.capabilities.ipc) {
           return yield* new ConnectError(unsupported("connect", `the ${driver.name} driver has no IPC sockets`))
         }
-        request = { _tag: "Ipc", path: o.path, deadlineMs: deadline as number | undefined }
+        request = { _tag: "Ipc", path: o.path, deadlineMs: ms.timeout }
       } else {
         if (o.port === undefined) {
           return yield* new ConnectError(invalidOptions("connect", "port: a port or a path is required"))
@@ -234,8 +266,8 @@ export const make = (driver: Driver): NetworkShape => {
           hints: o.hints ?? 0,
           lookup: options.lookup,
           autoSelectFamily: o.autoSelectFamily ?? true,
-          autoSelectFamilyAttemptTimeoutMs: (attemptTimeout as number | undefined) ?? 250,
-          deadlineMs: deadline as number | undefined
+          autoSelectFamilyAttemptTimeoutMs: ms.autoSelectFamilyAttemptTimeout ?? 250,
+          deadlineMs: ms.timeout
         }
       }
       const scope = yield* Scope.Scope
@@ -248,10 +280,11 @@ export const make = (driver: Driver): NetworkShape => {
           let taken = false
           const connected = yield* restore(Effect.callback<Engine.Connected, ConnectError>((resume) => {
             const cancel = Engine.connect(driver, request, {}, (failure, connected) => {
-              if (failure !== undefined) resume(Effect.fail(connectError(failure)))
-              else {
+              if (connected === undefined) {
+                resume(Effect.fail(connectError(failure ?? unknownFailure)))
+              } else {
                 delivered = connected
-                resume(Effect.succeed(connected!))
+                resume(Effect.succeed(connected))
               }
             })
             return Effect.sync(() => {
@@ -266,13 +299,13 @@ export const make = (driver: Driver): NetworkShape => {
             allowHalfOpen: o.allowHalfOpen ?? false
           })
           if (o.noDelay === true) connection.setNoDelay(true)
-          if (o.keepAlive === true) connection.setKeepAlive(true, (keepAliveDelay as number | undefined) ?? 0)
+          if (o.keepAlive === true) connection.setKeepAlive(true, ms.keepAliveInitialDelay ?? 0)
           const attempts = connected.attempts.map(toAttempt)
           const socket = yield* Socket.make(connection, scope, {
             readHighWaterMark: o.readHighWaterMark,
             writeHighWaterMark: o.writeHighWaterMark,
-            idleTimeoutMs: idle as number | undefined,
-            closeTimeoutMs: closeTimeout as number | undefined,
+            idleTimeoutMs: ms.idleTimeout,
+            closeTimeoutMs: ms.closeTimeout,
             attempts
           })
           yield* Effect.annotateCurrentSpan({
@@ -297,12 +330,8 @@ export const make = (driver: Driver): NetworkShape => {
       const o = yield* decodeListen(options).pipe(
         Effect.mapError((e) => new ListenError(invalidOptions("listen", describeSchemaError(e, options))))
       )
-      const idle = millis(options.idleTimeout, "idleTimeout")
-      const keepAliveDelay = millis(options.keepAliveInitialDelay, "keepAliveInitialDelay")
-      const closeTimeout = millis(options.closeTimeout, "closeTimeout")
-      for (const m of [idle, keepAliveDelay, closeTimeout]) {
-        if (typeof m === "string") return yield* new ListenError(invalidOptions("listen", m))
-      }
+      const ms = millisOf(options, ["idleTimeout", "keepAliveInitialDelay", "closeTimeout"])
+      if (typeof ms === "string") return yield* new ListenError(invalidOptions("listen", ms))
       const backlog = o.backlog ?? 511
       let target: ListenTarget
       if (o.path !== undefined) {
@@ -349,17 +378,19 @@ export const make = (driver: Driver): NetworkShape => {
             {
               onConnection: (connection) => {
                 if (o.noDelay === true) connection.setNoDelay(true)
-                if (o.keepAlive === true) connection.setKeepAlive(true, (keepAliveDelay as number | undefined) ?? 0)
+                if (o.keepAlive === true) connection.setKeepAlive(true, ms.keepAliveInitialDelay ?? 0)
                 queue.push(connection)
               },
               onDrop: () => {},
               onError: (error) => queue.fail(error)
             },
             { allowHalfOpen: o.allowHalfOpen ?? false, maxConnections: o.maxConnections },
-            (error, listener) => {
-              if (error !== undefined) resume(Effect.fail(new ListenError(fieldsFromDriver(error))))
-              else resume(Effect.succeed(listener!))
-            }
+            (error, listener) =>
+              resume(
+                listener === undefined
+                  ? Effect.fail(new ListenError(fieldsFromDriver(error ?? { code: "UNKNOWN", syscall: "listen" })))
+                  : Effect.succeed(listener)
+              )
           )
         }),
         (listener) =>
@@ -378,8 +409,8 @@ export const make = (driver: Driver): NetworkShape => {
       const server = Server.make(listener, queue, connections, {
         readHighWaterMark: o.readHighWaterMark,
         writeHighWaterMark: o.writeHighWaterMark,
-        idleTimeoutMs: idle as number | undefined,
-        closeTimeoutMs: closeTimeout as number | undefined
+        idleTimeoutMs: ms.idleTimeout,
+        closeTimeoutMs: ms.closeTimeout
       })
       yield* Effect.annotateCurrentSpan(Observability.endpointAttributes("net.local", server.address))
       return server
