@@ -124,16 +124,7 @@ const fields = {
   cause: Schema.optional(Schema.Defect())
 }
 
-interface Fields {
-  readonly reason: Reason
-  readonly code: string
-  readonly errno?: number | undefined
-  readonly syscall: string
-  readonly address?: string | undefined
-  readonly port?: number | undefined
-  readonly detail?: string | undefined
-  readonly cause?: unknown
-}
+type Fields = Schema.Struct.Type<typeof fields>
 
 /**
  * `connect ECONNREFUSED 127.0.0.1:80 (connection refused)`, then the detail:
