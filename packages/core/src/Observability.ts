@@ -19,6 +19,10 @@ import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import type { Endpoint } from "./Driver.ts"
 
+/** A counter that only grows. */
+const counter = (name: string, description: string): Metric.Counter<number> =>
+  Metric.counter(name, { description, incremental: true })
+
 /**
  * Connections open right now (client and server sides).
  *
@@ -35,10 +39,10 @@ export const connectionsOpen: Metric.Gauge<number> = Metric.gauge("sluice_connec
  * @category metrics
  * @since 0.1.0
  */
-export const connectionsTotal: Metric.Counter<number> = Metric.counter("sluice_connections_total", {
-  description: "Sluice connections opened (connected or accepted)",
-  incremental: true
-})
+export const connectionsTotal: Metric.Counter<number> = counter(
+  "sluice_connections_total",
+  "Sluice connections opened (connected or accepted)"
+)
 
 /**
  * Connections refused by a server because `maxConnections` was reached.
@@ -46,10 +50,10 @@ export const connectionsTotal: Metric.Counter<number> = Metric.counter("sluice_c
  * @category metrics
  * @since 0.1.0
  */
-export const connectionsDropped: Metric.Counter<number> = Metric.counter("sluice_connections_dropped_total", {
-  description: "Connections refused because maxConnections was reached",
-  incremental: true
-})
+export const connectionsDropped: Metric.Counter<number> = counter(
+  "sluice_connections_dropped_total",
+  "Connections refused because maxConnections was reached"
+)
 
 /**
  * Failed `Network.connect` calls.
@@ -57,10 +61,10 @@ export const connectionsDropped: Metric.Counter<number> = Metric.counter("sluice
  * @category metrics
  * @since 0.1.0
  */
-export const connectFailures: Metric.Counter<number> = Metric.counter("sluice_connect_failures_total", {
-  description: "Failed Sluice connects",
-  incremental: true
-})
+export const connectFailures: Metric.Counter<number> = counter(
+  "sluice_connect_failures_total",
+  "Failed Sluice connects"
+)
 
 /**
  * Bytes received, reported when each connection closes.
@@ -68,10 +72,10 @@ export const connectFailures: Metric.Counter<number> = Metric.counter("sluice_co
  * @category metrics
  * @since 0.1.0
  */
-export const bytesRead: Metric.Counter<number> = Metric.counter("sluice_bytes_read_total", {
-  description: "Bytes received over Sluice connections (reported at close)",
-  incremental: true
-})
+export const bytesRead: Metric.Counter<number> = counter(
+  "sluice_bytes_read_total",
+  "Bytes received over Sluice connections (reported at close)"
+)
 
 /**
  * Bytes sent, reported when each connection closes.
@@ -79,10 +83,10 @@ export const bytesRead: Metric.Counter<number> = Metric.counter("sluice_bytes_re
  * @category metrics
  * @since 0.1.0
  */
-export const bytesWritten: Metric.Counter<number> = Metric.counter("sluice_bytes_written_total", {
-  description: "Bytes sent over Sluice connections (reported at close)",
-  incremental: true
-})
+export const bytesWritten: Metric.Counter<number> = counter(
+  "sluice_bytes_written_total",
+  "Bytes sent over Sluice connections (reported at close)"
+)
 
 /**
  * Records a connection opening.
