@@ -142,6 +142,10 @@ class SocketImpl implements Socket {
   private failure: SocketError | undefined = undefined
   private writeFailure: SocketError | undefined = undefined
   private waiter: Resume<NonEmptyReadonlyArray<Uint8Array>, SocketError | Cause.Done> | undefined = undefined
+  /** The engine asked to end the write side (peer ended, `allowHalfOpen` off). */
+  private endWritable = false
+  /** The reader was handed the end of input. */
+  private endSeen = false
 
   constructor(connection: Connection, scope: Scope.Closeable, options: SocketOptions | undefined) {
     this.connection = connection
@@ -201,7 +205,21 @@ class SocketImpl implements Socket {
 
   /** @internal engine event */
   onEndWritable(): void {
-    this.connection.shutdown(noop)
+    // As node:net ends its side only after 'end', i.e. once every byte was
+    // handed to the reader: bytes still buffered here may yet be answered
+    // (an echo), so the write side ends when the reader reaches the end.
+    this.endWritable = true
+    if (this.endSeen) this.connection.shutdown(noop)
+  }
+
+  /** The reader reached the clean end of input. */
+  private done(): Effect.Effect<never, Cause.Done> {
+    this.endSeen = true
+    if (this.endWritable) {
+      this.endWritable = false
+      this.connection.shutdown(noop)
+    }
+    return Cause.done()
   }
 
   get localAddress(): Endpoint | undefined {
@@ -225,7 +243,7 @@ class SocketImpl implements Socket {
     this.waiter = undefined
     if (this.chunks.length > 0) waiter(Effect.succeed(this.take()))
     else if (this.failure !== undefined) waiter(Effect.fail(this.failure))
-    else waiter(Cause.done())
+    else waiter(this.done())
   }
 
   private startReading(): void {
@@ -247,7 +265,7 @@ class SocketImpl implements Socket {
         return Effect.succeed(out)
       }
       if (this.failure !== undefined) return Effect.fail(this.failure)
-      if (this.ended) return Cause.done()
+      if (this.ended) return this.done()
       return Effect.callback<NonEmptyReadonlyArray<Uint8Array>, SocketError | Cause.Done>((resume) => {
         this.waiter = resume
         this.startReading()
