@@ -11,7 +11,7 @@ import type { Peer } from "./peers/common.ts"
 import * as NetPeer from "./peers/NetPeer.ts"
 
 /** The peers, by the name used on the command line and in the table. */
-export const PEERS = ["node:net", "effect/socket", "sluice", "compat"] as const
+export const PEERS = ["node:net", "effect/socket", "sluice", "sluice-stream", "compat"] as const
 
 /** A peer's name. */
 export type PeerName = (typeof PEERS)[number]
@@ -25,6 +25,8 @@ export const loadPeer = async (name: string): Promise<Peer> => {
       return (await import("./peers/EffectSocketPeer.ts")).peer
     case "sluice":
       return (await import("./peers/SluicePeer.ts")).peer
+    case "sluice-stream":
+      return (await import("./peers/SluicePeer.ts")).streamPeer
     case "compat": {
       // a variable specifier: the bench type-checks while compat is being written
       const specifier = "@sluice/compat"

@@ -126,7 +126,7 @@ const main = async () => {
   }
   const contenders: Array<Contender> = [
     duplex,
-    overMemory("Sluice Effect face over memory", (network) => SluicePeer.make(Network.make(network.driver)))
+    overMemory("Sluice Effect face over memory", (network) => SluicePeer.make(Network.make(network.driver), "pull"))
   ]
   const compat = await compatOverMemory()
   if (typeof compat === "string") process.stderr.write(`compat over memory: n/a (${compat})\n`)

@@ -27,8 +27,8 @@ const memoryBench = path.join(here, "memory.ts")
 const args = process.argv.slice(2)
 const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
 const quick = args.includes("--quick")
-const reps = Number(flag("reps") ?? 3)
-const ALL_PEERS = ["node:net", "effect/socket", "sluice", "compat"]
+const reps = Number(flag("reps") ?? (quick ? 1 : 3))
+const ALL_PEERS = ["node:net", "effect/socket", "sluice", "sluice-stream", "compat"]
 const peers = flag("peers")?.split(",") ?? ALL_PEERS
 
 const MiB = 1024 * 1024
@@ -342,11 +342,12 @@ const printTable = () => {
       const ratio = m / baseMedian
       let target = ""
       const t = targets[s.id]
-      if (t !== undefined && (peer === "sluice" || peer === "compat")) {
-        const want = peer === "sluice" ? t.sluice : t.compat
+      const effectFace = peer === "sluice" || peer === "sluice-stream"
+      if (t !== undefined && (effectFace || peer === "compat")) {
+        const want = effectFace ? t.sluice : t.compat
         const ok = s.higher ? ratio >= want : ratio <= want
         target = `${s.higher ? "≥" : "≤"} ${want} ${ok ? "✓" : "✗"}`
-        if (peer === "sluice") {
+        if (effectFace) {
           const vs = s.higher ? m / effMedian : effMedian / m
           target += `; ${fmt(vs)}× effect/socket (≥ ${t.vsEffect} ${vs >= t.vsEffect ? "✓" : "✗"})`
         }

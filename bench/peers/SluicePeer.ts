@@ -1,11 +1,18 @@
 /**
- * Sluice's Effect face over the node adapter: `Network.listen` /
- * `Network.connect`, reads as a `Stream`, writes through `Socket.write` or the
- * `writes` sink.
+ * Sluice's Effect face: `Network.listen` / `Network.connect`, over the node
+ * driver or any other. Two styles of the same face:
+ *
+ * - `pull`: reads with `socket.pull` (a batch of chunks per pull) and writes
+ *   with `socket.write` / `socket.writeAll`, like the effect/socket peer does
+ *   with `reader.pull` / `writer.writeAll`;
+ * - `stream`: reads as the `socket.reads` Stream and writes through the
+ *   `socket.writes` Sink (`Stream.run(socket.reads, socket.writes)`).
  */
 import * as Network from "@sluice/core/Network"
 import * as Socket from "@sluice/core/Socket"
 import { driver } from "@sluice/node-adapter/NodeDriver"
+import type { NonEmptyReadonlyArray } from "effect/Array"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type { Peer, PingPongResult, ServerMode } from "./common.ts"
@@ -14,15 +21,49 @@ import { encodeCount, MESSAGE, micros, readCount } from "./common.ts"
 const HOST = "127.0.0.1"
 const ONE = new Uint8Array([0x62])
 
+/** How the peer uses the face. */
+export type Style = "pull" | "stream"
+
 const countBytes = (n: number, c: Uint8Array) => n + c.length
 
-const sinkHandler = (s: Socket.Socket) =>
-  Socket.use(s, (s) => Effect.flatMap(Stream.runFold(s.reads, () => 0, countBytes), (n) => s.write(encodeCount(n))))
+const countChunks = (chunks: ReadonlyArray<Uint8Array>) => {
+  let n = 0
+  for (let i = 0; i < chunks.length; i++) n += chunks[i]!.length
+  return n
+}
 
-const echoHandler = (s: Socket.Socket) => Socket.use(s, (s) => Stream.run(s.reads, s.writes))
+/** Runs `f` on every batch until the clean end of input. */
+const eachBatch = <E>(
+  s: Socket.Socket,
+  f: (chunks: NonEmptyReadonlyArray<Uint8Array>) => Effect.Effect<void, E>
+) =>
+  Effect.catch(
+    Effect.forever(Effect.flatMap(s.pull, f)),
+    (e) => (Cause.isDone(e) ? Effect.void : Effect.fail(e))
+  )
 
 /** Builds the peer over a `Network` (the node driver's, or the memory network's). */
-export const make = (net: Network.NetworkShape): Peer => {
+export const make = (net: Network.NetworkShape, style: Style = "pull"): Peer => {
+  const stream = style === "stream"
+
+  const sinkHandler = (s: Socket.Socket) =>
+    Socket.use(s, (s) => {
+      if (stream) {
+        return Effect.flatMap(Stream.runFold(s.reads, () => 0, countBytes), (n) => s.write(encodeCount(n)))
+      }
+      let n = 0
+      return Effect.andThen(
+        eachBatch(s, (chunks) =>
+          Effect.sync(() => {
+            n += countChunks(chunks)
+          })),
+        Effect.suspend(() => s.write(encodeCount(n)))
+      )
+    })
+
+  const echoHandler = (s: Socket.Socket) =>
+    Socket.use(s, (s) => (stream ? Stream.run(s.reads, s.writes) : eachBatch(s, s.writeAll)))
+
   const server = (mode: ServerMode): Promise<number> =>
     new Promise((resolve, reject) => {
       const program = Effect.scoped(Effect.gen(function*() {
@@ -46,21 +87,39 @@ export const make = (net: Network.NetworkShape): Peer => {
       yield* s.endOfOutput
     })
 
+  const readAll = (s: Socket.Socket): Effect.Effect<Array<Uint8Array>, unknown> => {
+    if (stream) return Stream.runCollect(s.reads)
+    const out: Array<Uint8Array> = []
+    return Effect.as(
+      eachBatch(s, (chunks) =>
+        Effect.sync(() => {
+          out.push(...chunks)
+        })),
+      out
+    )
+  }
+
   const bulk = (port: number, total: number, chunk: Uint8Array): Promise<number> =>
     Effect.runPromise(Effect.scoped(Effect.gen(function*() {
       const s = yield* net.connect({ host: HOST, port, allowHalfOpen: true })
       yield* writeTotal(s, total, chunk)
-      const answer = yield* Stream.runCollect(s.reads)
+      const answer = yield* readAll(s)
       return readCount(Buffer.concat(answer))
     })))
 
   const echo = (port: number, total: number, chunk: Uint8Array): Promise<number> =>
     Effect.runPromise(Effect.scoped(Effect.gen(function*() {
       const s = yield* net.connect({ host: HOST, port })
-      const [, received] = yield* Effect.all([
-        writeTotal(s, total, chunk),
-        Stream.runFold(s.reads, () => 0, countBytes)
-      ], { concurrency: 2 })
+      let received = 0
+      const reader = stream
+        ? Effect.map(Stream.runFold(s.reads, () => 0, countBytes), (n) => {
+          received = n
+        })
+        : eachBatch(s, (chunks) =>
+          Effect.sync(() => {
+            received += countChunks(chunks)
+          }))
+      yield* Effect.all([writeTotal(s, total, chunk), reader], { concurrency: 2 })
       return received
     })))
 
@@ -68,15 +127,12 @@ export const make = (net: Network.NetworkShape): Peer => {
     const latencies: Array<number> = []
     const one = Effect.scoped(Effect.gen(function*() {
       const s = yield* net.connect({ host: HOST, port, noDelay: true })
-      const pull = yield* Stream.toPull(s.reads)
+      const pull = stream ? yield* Stream.toPull(s.reads) : s.pull
       while (true) {
         const t0 = performance.now()
         yield* s.write(MESSAGE)
         let got = 0
-        while (got < MESSAGE.length) {
-          const chunks = yield* pull
-          for (const c of chunks) got += c.length
-        }
+        while (got < MESSAGE.length) got += countChunks(yield* pull)
         latencies.push(micros(t0))
         if (performance.now() >= deadline) break
       }
@@ -91,7 +147,8 @@ export const make = (net: Network.NetworkShape): Peer => {
     const once = Effect.scoped(Effect.gen(function*() {
       const s = yield* net.connect({ host: HOST, port })
       yield* s.write(ONE)
-      yield* Stream.runForEach(s.reads, () => s.endOfOutput)
+      if (stream) yield* Stream.runForEach(s.reads, () => s.endOfOutput)
+      else yield* eachBatch(s, () => s.endOfOutput)
     }))
     const loop = Effect.gen(function*() {
       while (performance.now() < deadline) {
@@ -107,5 +164,8 @@ export const make = (net: Network.NetworkShape): Peer => {
   return { server, bulk, echo, pingpong, churn }
 }
 
-/** The peer over the node driver. */
-export const peer: Peer = make(Network.make(driver))
+/** The peer over the node driver, `pull` style. */
+export const peer: Peer = make(Network.make(driver), "pull")
+
+/** The peer over the node driver, `stream` style. */
+export const streamPeer: Peer = make(Network.make(driver), "stream")
