@@ -147,7 +147,7 @@ export const makeEffectSocket = (
 ): Effect.Effect<EffectSocket.Socket, never, Network.Network> =>
   Effect.gen(function*() {
     const network = yield* Network.Network
-    const latch = Latch.makeUnsafe(false)
+    const latch = yield* Latch.make(false)
     let current: Socket.Socket | undefined
     const reader: EffectSocket.Socket["reader"] = Effect.gen(function*() {
       const socket = yield* Effect.mapError(network.connect(options), openError)

@@ -172,11 +172,7 @@ export const make = (
     Effect.succeed(
       Effect.flatMap(queue.pull, (connections) =>
         // uninterruptible: a connection taken from the queue always gets its scope
-        Effect.uninterruptible(
-          Effect.forEach(connections, (connection) => Socket.make(connection, scope, options)) as Effect.Effect<
-            NonEmptyReadonlyArray<Socket.Socket>
-          >
-        ))
+        Effect.uninterruptible(Effect.forEach(connections, (connection) => Socket.make(connection, scope, options))))
     )
   )
 })
@@ -297,10 +293,10 @@ const serveImpl = <A, E, R>(
     const handlersScope = yield* Scope.fork(outer)
     const fibers = yield* Scope.provide(FiberSet.make<unknown, unknown>(), handlersScope)
     const concurrency = options?.concurrency ?? "unbounded"
-    const permits = concurrency === "unbounded" ? undefined : Semaphore.makeUnsafe(Math.max(1, concurrency))
+    const permits = concurrency === "unbounded" ? undefined : yield* Semaphore.make(Math.max(1, concurrency))
     const graceMs = Duration.toMillis(Duration.fromInputUnsafe(options?.gracePeriod ?? Duration.seconds(10)))
     const policy = options?.onHandlerError ?? "stop"
-    const ended = Deferred.makeUnsafe<void, HandlerError<E>>()
+    const ended = yield* Deferred.make<void, HandlerError<E>>()
     let accepted = 0
     let active = 0
     let succeeded = 0
