@@ -13,6 +13,7 @@ import type { NonEmptyReadonlyArray } from "effect/Array"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import { dual } from "effect/Function"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
 import * as Scope from "effect/Scope"
@@ -292,10 +293,10 @@ class SocketImpl implements Socket {
       }
       let waiting = true
       this.connection.write(chunks, (error) => {
-        if (error !== undefined) this.writeFailure ??= toSocketError(error)
+        const failure = error === undefined ? undefined : (this.writeFailure ??= toSocketError(error))
         if (waiting) {
           waiting = false
-          resume(error === undefined ? Effect.void : Effect.fail(this.writeFailure!))
+          resume(failure === undefined ? Effect.void : Effect.fail(failure))
         }
       })
       if (waiting && this.connection.queuedBytes < this.writeHighWaterMark) {
@@ -381,27 +382,32 @@ export const make = (
 
 /**
  * Runs `f` with the socket and closes the socket when `f` ends: gracefully
- * when it succeeds, with RST when it fails or is interrupted.
+ * when it succeeds, with RST when it fails or is interrupted. Data-first
+ * (`Socket.use(socket, f)`) or data-last (`Socket.use(f)`, for a pipeline).
  *
  * @example
  * ```ts
- * import { Effect, Stream } from "effect"
+ * import { Stream } from "effect"
  * import { Server, Socket } from "@sluice/core"
  *
  * declare const server: Server.Server
  * // echo every connection, one at a time
  * const program = server.accept.pipe(
- *   Stream.runForEach((socket) => Socket.use(socket, (s) => Stream.run(s.reads, s.writes)))
+ *   Stream.runForEach(Socket.use((s) => Stream.run(s.reads, s.writes)))
  * )
  * ```
  *
  * @category combinators
  * @since 0.1.0
  */
-export const use = <A, E, R>(
-  socket: Socket,
-  f: (socket: Socket) => Effect.Effect<A, E, R>
-): Effect.Effect<A, E, R> => Effect.onExit(Effect.suspend(() => f(socket)), (exit) => Scope.close(socket.scope, exit))
+export const use: {
+  <A, E, R>(f: (socket: Socket) => Effect.Effect<A, E, R>): (socket: Socket) => Effect.Effect<A, E, R>
+  <A, E, R>(socket: Socket, f: (socket: Socket) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R>
+} = dual(
+  2,
+  <A, E, R>(socket: Socket, f: (socket: Socket) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.onExit(Effect.suspend(() => f(socket)), (exit) => Scope.close(socket.scope, exit))
+)
 
 /**
  * `true` when the value is a `Socket`.

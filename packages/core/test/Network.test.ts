@@ -32,7 +32,7 @@ for (const d of drivers) {
         // echo server: one connection, reads until the client half-closes, then ends
         const served = yield* server.accept.pipe(
           Stream.take(1),
-          Stream.runForEach((socket) => Socket.use(socket, (s) => Stream.run(s.reads, s.writes))),
+          Stream.runForEach(Socket.use((s) => Stream.run(s.reads, s.writes))),
           Effect.forkScoped
         )
         const client = yield* Network.connect({ host: d.host, port })
