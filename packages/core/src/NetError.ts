@@ -42,6 +42,8 @@ export const Reason = Schema.Literals([
 ])
 
 /**
+ * A kind of network failure (`"ConnectionRefused"`, `"TimedOut"`, ...).
+ *
  * @category models
  * @since 0.1.0
  */
@@ -108,6 +110,8 @@ export const ConnectAttempt = Schema.Struct({
 })
 
 /**
+ * One connect attempt (see the {@link ConnectAttempt} schema).
+ *
  * @category models
  * @since 0.1.0
  */

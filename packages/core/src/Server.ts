@@ -29,6 +29,8 @@ import * as Observability from "./Observability.ts"
 import * as Socket from "./Socket.ts"
 
 /**
+ * The key that marks a value as a {@link Server} (see {@link isServer}).
+ *
  * @category type IDs
  * @since 0.1.0
  */

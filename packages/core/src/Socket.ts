@@ -27,6 +27,8 @@ import { fieldsFromDriver, SocketError } from "./NetError.ts"
 import * as Observability from "./Observability.ts"
 
 /**
+ * The key that marks a value as a {@link Socket} (see {@link isSocket}).
+ *
  * @category type IDs
  * @since 0.1.0
  */
