@@ -395,6 +395,8 @@ export class Server extends EventEmitter {
   }
 
   close(callback?: (err?: Error) => void): this {
+    // a listen still resolving its host is abandoned
+    this._listeningId++
     if (typeof callback === "function") {
       if (this._handle === null) this.once("close", () => callback(ERR_SERVER_NOT_RUNNING()))
       else this.once("close", callback)

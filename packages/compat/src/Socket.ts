@@ -635,7 +635,7 @@ export class Socket extends Duplex {
   }
 
   override _final(cb: (error?: Error | null) => void): void {
-    if (this.pending) {
+    if (this.connecting) {
       this.once("connect", () => this._final(cb))
       return
     }

@@ -7,6 +7,50 @@ import { accept, listen, once, scenario, serverEvents, socketEvents, socketProps
 import type { Scenario } from "../harness.ts"
 
 export const edgeScenarios: ReadonlyArray<Scenario> = [
+  scenario("write on a socket that never connected: ERR_SOCKET_CLOSED", async (net, rec) => {
+    const socket = rec.watch("client", new net.Socket(), socketEvents)
+    rec.log("client", "write returned", socket.write("x", (err) => rec.log("client", "callback", err)))
+    rec.props("client", "after write", socket, socketProps)
+    await once(socket, "close")
+    rec.log("client", "address()", socket.address())
+  }),
+  scenario("end on a socket that never connected waits for 'connect'", async (net, rec) => {
+    const socket = rec.watch("client", new net.Socket(), socketEvents)
+    socket.end(() => rec.log("client", "end callback"))
+    await rec.ticks(5)
+    rec.props("client", "after end", socket, socketProps)
+    socket.destroy()
+    await once(socket, "close")
+  }),
+  scenario("getConnections and address on a server that never listened", async (net, rec) => {
+    const server = rec.watch("server", net.createServer(), serverEvents)
+    await new Promise<void>((resolve) =>
+      server.getConnections((err, n) => {
+        rec.log("server", "getConnections", err, n)
+        resolve()
+      })
+    )
+    rec.log("server", "address", server.address())
+  }),
+  scenario("close while listen still resolves its host: the listen is abandoned", async (net, rec) => {
+    const server = rec.watch("server", net.createServer(), serverEvents)
+    server.listen(0, "localhost")
+    server.close((err) => rec.log("server", "close callback", err))
+    await once(server, "close")
+    await rec.ticks(20)
+    rec.props("server", "after", server, ["listening"])
+    rec.log("server", "address", server.address())
+  }, ["dns"]),
+  scenario("address() after destroy", async (net, rec) => {
+    const server = rec.track(net.createServer())
+    const port = await listen(server)
+    const socket = rec.watch("client", net.connect(port, "127.0.0.1"), socketEvents)
+    await once(socket, "connect")
+    socket.destroy()
+    rec.log("client", "address() after destroy", socket.address())
+    await once(socket, "close")
+    rec.props("client", "closed", socket, [...socketProps, "localPort"])
+  }),
   scenario("write after destroy: ERR_STREAM_DESTROYED in the callback", async (net, rec) => {
     const server = rec.track(net.createServer())
     const port = await listen(server)
