@@ -934,8 +934,12 @@ export class Socket extends Duplex {
     }
     const data = this._pendingData
     if (Array.isArray(data)) {
+      // a writev waiting for 'connect'; with `allBuffers` Node adds the entries' (undefined) `length`: NaN, kept
+      const allBuffers = (data as { allBuffers?: boolean }).allBuffers === true
       for (const el of data as Array<WriteChunk>) {
-        bytes += el.chunk instanceof Buffer ? el.chunk.length : Buffer.byteLength(el.chunk as string, el.encoding)
+        bytes += allBuffers || el instanceof Buffer
+          ? (el as unknown as { length: number }).length
+          : Buffer.byteLength(el.chunk as string, el.encoding)
       }
     } else if (data) {
       bytes += typeof data === "string"

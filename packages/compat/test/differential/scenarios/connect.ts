@@ -249,6 +249,25 @@ export const connectScenarios: ReadonlyArray<Scenario> = [
     await once(socket, "close")
     rec.props("client", "closed", socket, ["bytesWritten", "bytesRead"])
   }),
+  scenario("corked writes before connect: bytesWritten of a pending writev", async (net, rec) => {
+    const { port } = await echoServer(net, rec)
+    const socket = net.connect(port, "127.0.0.1")
+    rec.watch("client", socket, socketEvents)
+    socket.cork()
+    socket.write(Buffer.from("ab"))
+    socket.write(Buffer.from("cd"))
+    socket.uncork()
+    rec.props("client", "buffers pending", socket, ["bytesWritten", "writableLength"])
+    socket.cork()
+    socket.write("xy")
+    socket.write(Buffer.from("z"))
+    socket.uncork()
+    rec.props("client", "mixed pending", socket, ["bytesWritten", "writableLength"])
+    await once(socket, "connect")
+    socket.end()
+    await once(socket, "close")
+    rec.props("client", "closed", socket, ["bytesWritten"])
+  }),
   scenario("end before connect: FIN after connect", async (net, rec) => {
     const { port } = await echoServer(net, rec)
     const socket = net.connect(port, "127.0.0.1")
