@@ -18,11 +18,13 @@
  *   operation was cancelled (`connect`, `lookup` return a canceller).
  * - Callbacks that may run before the call that triggered them returns (as
  *   `node:net` does):
- *   - `listen`'s, when the bind succeeds on an IP address, every interface, a
- *     path or a descriptor (the address is readable at once). A failed bind,
- *     and a bind on a host name (looked up first), report on a later turn;
- *   - `Handle.write`'s, when the platform refuses the write at once (after an
- *     RST: `ECONNRESET`, then `EPIPE`);
+ *   - `listen`'s, when a bind on every interface, a path or a descriptor
+ *     succeeds (the address is readable at once). A failed bind, and a bind on
+ *     a host name (looked up first), report on a later turn. A bind on an IP
+ *     address: the memory driver reports it at once; `node:net` looks even an
+ *     IP address up first, so the node driver reports it on a later turn;
+ *   - `Handle.write`'s, when the platform refuses the write at once (the
+ *     handle has seen the peer's RST: `ECONNRESET` or `EPIPE`);
  *   - `Handle.shutdown`'s, when there is nothing left to do (the node driver,
  *     once the write side has finished or the socket is gone).
  * - Callbacks that never run inside the triggering call: `connect`'s,
@@ -292,9 +294,10 @@ export interface Driver {
   ): () => void
   /**
    * Bind and listen. The callback runs once, with the listener or the error:
-   * synchronously when a bind on an address succeeds (as `node:net`, whose
-   * address is readable as soon as `listen` returns), on a later turn when it
-   * fails or when `target.host` is a name to look up first.
+   * synchronously when a bind without a host, on a path or on a descriptor
+   * succeeds (as `node:net`, whose address is then readable as soon as
+   * `listen` returns), on a later turn when it fails or when `target.host` is
+   * looked up first (see the module's contract for IP addresses).
    */
   listen(
     target: ListenTarget,

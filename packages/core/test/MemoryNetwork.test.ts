@@ -1,7 +1,7 @@
 /**
  * The memory network's kernel-like semantics, at the driver level: addresses,
  * errors shaped like the node adapter's, FIN vs RST, half-open connections,
- * bounded buffers, backlog, host table, asynchronous callbacks, snapshots and
+ * bounded buffers, backlog, host table, callback timing, snapshots and
  * reproducible traces.
  */
 import { assert, describe, it } from "@effect/vitest"
@@ -126,7 +126,7 @@ describe("MemoryNetwork driver", () => {
     assert.strictEqual((await lookup("db.test")).addresses.length, 0)
   })
 
-  it("callbacks never run inside the call that triggered them", async () => {
+  it("connect and write callbacks never run inside the call that triggered them", async () => {
     const d = MemoryNetwork.make().driver
     const order: Array<string> = []
     const server = await listen(d, tcp("127.0.0.1", 0))
