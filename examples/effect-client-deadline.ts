@@ -14,8 +14,9 @@ import * as Effect from "effect/Effect"
 
 const program = Effect.gen(function*() {
   // a lookup that answers after 10 seconds stands in for an unreachable DNS server
+  // (its timer is unref'd: the connect gives up on it, it must not keep the process alive)
   const stuck: Engine.LookupFunction = (_host, _options, callback) => {
-    setTimeout(() => callback(undefined, [{ address: "127.0.0.1", family: 4 }]), 10_000)
+    setTimeout(() => callback(undefined, [{ address: "127.0.0.1", family: 4 }]), 10_000).unref()
   }
   const error = yield* Effect.flip(Effect.scoped(
     Network.connect({ host: "db.internal", port: 5432, lookup: stuck, timeout: "200 millis" })
@@ -42,10 +43,7 @@ const program = Effect.gen(function*() {
   }))
 })
 
-Effect.runPromise(program.pipe(Effect.provide(NodeNetwork.layer))).then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error)
-    process.exit(1)
-  }
-)
+Effect.runPromise(program.pipe(Effect.provide(NodeNetwork.layer))).catch((error: unknown) => {
+  console.error(error)
+  process.exitCode = 1
+})

@@ -39,10 +39,7 @@ const program = Effect.gen(function*() {
   if (reply !== "hello, sluice\n") return yield* Effect.die(new Error("unexpected echo"))
 })
 
-Effect.runPromise(Effect.scoped(program).pipe(Effect.provide(NodeNetwork.layer))).then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error)
-    process.exit(1)
-  }
-)
+Effect.runPromise(Effect.scoped(program).pipe(Effect.provide(NodeNetwork.layer))).catch((error: unknown) => {
+  console.error(error)
+  process.exitCode = 1
+})

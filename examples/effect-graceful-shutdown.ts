@@ -13,6 +13,7 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 
@@ -39,7 +40,8 @@ const program = Effect.gen(function*() {
   const slow = yield* Network.connect({ host: "127.0.0.1", port })
   yield* quick.write("quick")
   yield* slow.write("slow")
-  yield* Effect.repeat(serving.stats, { until: (s) => s.active === 2 })
+  // both handlers are running (checked every 5 ms, not in a busy loop)
+  yield* Effect.repeat(serving.stats, { until: (s) => s.active === 2, schedule: Schedule.spaced("5 millis") })
 
   yield* Console.log("shutting down")
   const start = Date.now()
@@ -55,10 +57,7 @@ const program = Effect.gen(function*() {
   if (stats.succeeded !== 1 || stats.aborted !== 1) return yield* Effect.die(new Error("unexpected shutdown"))
 })
 
-Effect.runPromise(Effect.scoped(program).pipe(Effect.provide(NodeNetwork.layer))).then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error)
-    process.exit(1)
-  }
-)
+Effect.runPromise(Effect.scoped(program).pipe(Effect.provide(NodeNetwork.layer))).catch((error: unknown) => {
+  console.error(error)
+  process.exitCode = 1
+})

@@ -102,10 +102,7 @@ const main = async () => {
   check(network.snapshot().open === 0, "nothing is left open on the network")
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error)
-    process.exit(1)
-  }
-)
+main().catch((error: unknown) => {
+  console.error(error)
+  process.exitCode = 1
+})

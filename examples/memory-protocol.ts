@@ -127,10 +127,9 @@ const program = Effect.gen(function*() {
 
 const network = Testing.layerMemory({ seed: 2024, faults: [{ slice: 5, latency: 40 }] })
 
-Effect.runPromise(program.pipe(Effect.provide(Layer.provideMerge(network, TestClock.layer())))).then(
-  () => process.exit(0),
+Effect.runPromise(program.pipe(Effect.provide(Layer.provideMerge(network, TestClock.layer())))).catch(
   (error: unknown) => {
     console.error(error)
-    process.exit(1)
+    process.exitCode = 1
   }
 )
