@@ -44,16 +44,25 @@ import * as Server from "./Server.ts"
 import type * as Socket from "./Socket.ts"
 
 /**
- * Something still open: a listener or one end of a connection.
+ * Something still open: a listener or one end of a connection, with its
+ * `description` (`127.0.0.1:5000`, or `127.0.0.1:41234 -> 127.0.0.1:5000` for
+ * a connection end).
  *
  * @category models
  * @since 0.1.0
  */
-export interface OpenResource {
-  readonly kind: "listener" | "connection"
-  /** `127.0.0.1:5000`, or `127.0.0.1:41234 -> 127.0.0.1:5000` for a connection end. */
-  readonly description: string
-}
+export const OpenResource = Schema.Struct({
+  kind: Schema.Literals(["listener", "connection"]),
+  description: Schema.String
+})
+
+/**
+ * Something still open (see the {@link OpenResource} schema).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type OpenResource = typeof OpenResource.Type
 
 /**
  * Sockets or listeners were still open when the test's scope closed.
@@ -62,7 +71,7 @@ export interface OpenResource {
  * @since 0.1.0
  */
 export class LeakError extends Schema.TaggedError<LeakError>()("LeakError", {
-  open: Schema.Array(Schema.Struct({ kind: Schema.Literals(["listener", "connection"]), description: Schema.String }))
+  open: Schema.Array(OpenResource)
 }) {
   override get message(): string {
     const n = this.open.length
