@@ -12,7 +12,7 @@ import * as path from "node:path"
 const root = path.resolve(import.meta.dirname, "../../..")
 const examples = fs.readdirSync(path.join(root, "examples"))
   .filter((f) => f.endsWith(".ts") && f !== "echo-server.ts")
-  .sort()
+  .toSorted()
 
 const run = (file: string): Promise<{ code: number | null; output: string }> =>
   new Promise((resolve) => {
