@@ -1,14 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
-import type { Driver, LookupAddress } from "@sluice/core/Driver"
+import type { LookupAddress } from "@sluice/core/Driver"
 import * as NetError from "@sluice/core/NetError"
 import * as Network from "@sluice/core/Network"
 import * as Effect from "effect/Effect"
-import * as Scope from "effect/Scope"
 import { drivers } from "./drivers.ts"
-import { ipcPath, tcpPort } from "./helpers.ts"
-
-const run = <A, E>(driver: Driver, effect: Effect.Effect<A, E, Network.Network | Scope.Scope>) =>
-  Effect.provide(Effect.scoped(effect), Network.layer(driver))
+import { ipcPath, run, tcpPort } from "./helpers.ts"
 
 describe("NetError", () => {
   it("classifies errno codes into reasons", () => {

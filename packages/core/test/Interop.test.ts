@@ -1,5 +1,4 @@
 import { assert, describe, it } from "@effect/vitest"
-import type { Driver } from "@sluice/core/Driver"
 import * as Interop from "@sluice/core/Interop"
 import * as Network from "@sluice/core/Network"
 import * as Effect from "effect/Effect"
@@ -16,10 +15,7 @@ import * as EffectSocket from "effect/socket/Socket"
 import * as SocketServer from "effect/socket/SocketServer"
 import * as Stream from "effect/Stream"
 import { drivers } from "./drivers.ts"
-import { tcpPort, text, utf8 } from "./helpers.ts"
-
-const run = <A, E>(driver: Driver, effect: Effect.Effect<A, E, Network.Network | Scope.Scope>) =>
-  Effect.provide(Effect.scoped(effect), Network.layer(driver))
+import { run, tcpPort, text, utf8 } from "./helpers.ts"
 
 const Shout = Rpc.make("Shout", { payload: { text: Schema.String }, success: Schema.String })
 const Divide = Rpc.make("Divide", {

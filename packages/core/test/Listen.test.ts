@@ -9,10 +9,7 @@ import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { drivers } from "./drivers.ts"
-import { eventually, ipcPath, tcpPort, text, tracked } from "./helpers.ts"
-
-const run = <A, E>(driver: Driver, effect: Effect.Effect<A, E, Network.Network | Scope.Scope>) =>
-  Effect.provide(Effect.scoped(effect), Network.layer(driver))
+import { eventually, ipcPath, run, tcpPort, text, tracked } from "./helpers.ts"
 
 const takeOne = (s: Stream.Stream<Socket.Socket>) =>
   Effect.flatMap(Stream.runHead(s), (o) => (Option.isSome(o) ? Effect.succeed(o.value) : Effect.die("no connection")))

@@ -1,15 +1,13 @@
 import { assert, describe, it } from "@effect/vitest"
-import type { Driver } from "@sluice/core/Driver"
 import * as Network from "@sluice/core/Network"
 import * as Observability from "@sluice/core/Observability"
 import * as Server from "@sluice/core/Server"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
-import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 import { drivers } from "./drivers.ts"
-import { eventually, tcpPort, text } from "./helpers.ts"
+import { eventually, run, tcpPort, text } from "./helpers.ts"
 
 const recordingTracer = () => {
   const spans: Array<Tracer.NativeSpan> = []
@@ -22,9 +20,6 @@ const recordingTracer = () => {
   })
   return { spans, tracer }
 }
-
-const run = <A, E>(driver: Driver, effect: Effect.Effect<A, E, Network.Network | Scope.Scope>) =>
-  Effect.provide(Effect.scoped(effect), Network.layer(driver))
 
 for (const d of drivers) {
   describe(`observability on the ${d.name} driver`, () => {

@@ -1,5 +1,4 @@
 import { assert, describe, it } from "@effect/vitest"
-import type { Driver } from "@sluice/core/Driver"
 import * as Network from "@sluice/core/Network"
 import * as Server from "@sluice/core/Server"
 import type * as Socket from "@sluice/core/Socket"
@@ -13,10 +12,7 @@ import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { drivers } from "./drivers.ts"
-import { eventually, tcpPort, text, tracked } from "./helpers.ts"
-
-const run = <A, E>(driver: Driver, effect: Effect.Effect<A, E, Network.Network | Scope.Scope>) =>
-  Effect.provide(Effect.scoped(effect), Network.layer(driver))
+import { eventually, run, tcpPort, text, tracked } from "./helpers.ts"
 
 class Boom extends Data.TaggedError("Boom")<{ readonly n: number }> {}
 

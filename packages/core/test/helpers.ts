@@ -11,10 +11,16 @@ import type {
   ListenerHandle,
   ListenTarget
 } from "@sluice/core/Driver"
+import * as Network from "@sluice/core/Network"
 import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+
+/** Runs a test body in its own scope with `Network` over `driver`. */
+export const run = <A, E>(driver: Driver, effect: Effect.Effect<A, E, Network.Network | Scope.Scope>) =>
+  Effect.provide(Effect.scoped(effect), Network.layer(driver))
 
 const decoder = new TextDecoder()
 
