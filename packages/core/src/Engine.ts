@@ -653,16 +653,19 @@ export const connect = (
   if (literal !== 0) {
     attemptOne({ address: tcp.host, family: literal }, undefined, undefined)
   } else {
-    const lookup: LookupFunction = tcp.lookup ?? ((h, o, cb) => driver.lookup(h, o, cb))
     const all = tcp.autoSelectFamily
     let cancelled = false
-    const cancelLookup = tcp.lookup === undefined
-      ? driver.lookup(tcp.host, { family: tcp.family, hints: tcp.hints, all }, (e, a) => onResolved(e, a))
-      : (lookup(tcp.host, { family: tcp.family, hints: tcp.hints, all }, (e, a) => onResolved(e, a)), noop)
+    let cancelLookup = noop
+    // the step is the lookup until it answers; set before the lookup runs,
+    // so that a custom lookup answering synchronously leaves the attempt's
+    // canceller in place (a custom lookup cannot be cancelled)
     cancelStep = () => {
       cancelled = true
       cancelLookup()
     }
+    const lookupOptions: LookupOptions = { family: tcp.family, hints: tcp.hints, all }
+    if (tcp.lookup === undefined) cancelLookup = driver.lookup(tcp.host, lookupOptions, onResolved)
+    else tcp.lookup(tcp.host, lookupOptions, onResolved)
     function onResolved(error: DriverError | undefined, addresses: ReadonlyArray<LookupAddress>) {
       if (cancelled || done) return
       if (error !== undefined || addresses.length === 0) {

@@ -111,6 +111,27 @@ for (const d of drivers) {
       )
     })
 
+    it.live("a custom lookup that answers synchronously: the deadline still cancels the attempt", () => {
+      const t = tracked(d.make())
+      const hole = blackhole(t.driver, () => true)
+      return run(
+        hole.driver,
+        Effect.gen(function*() {
+          const server = yield* Network.listen({ host: d.host, port: 0 })
+          const error = yield* Effect.flip(Effect.scoped(Network.connect({
+            host: "sync.test",
+            port: tcpPort(server.address),
+            lookup: (_host, _options, cb) => cb(undefined, [{ address: d.host, family: 4 }]),
+            timeout: "100 millis"
+          })))
+          assert.strictEqual(error.reason, "TimedOut")
+          assert.strictEqual(error.attempts?.[0]?.outcome, "cancelled")
+          assert.strictEqual(hole.pending(), 0)
+          assert.strictEqual(hole.cancelled(), 1)
+        }).pipe(Effect.scoped, Effect.andThen(eventually(() => t.open() === 0, "every handle closed")))
+      )
+    })
+
     it.live("the deadline spans lookup and attempts together: a slow lookup leaves less time to connect", () => {
       const t = tracked(d.make())
       const hole = blackhole(t.driver, () => true)
