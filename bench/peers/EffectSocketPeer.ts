@@ -22,7 +22,7 @@ const size = (c: Uint8Array | string) => (typeof c === "string" ? Buffer.byteLen
 const pullAll = (
   pull: Pull,
   f: (chunks: ReadonlyArray<Uint8Array | string>) => Effect.Effect<void, Socket.SocketError>
-) => Effect.ignore(Effect.forever(Effect.flatMap(pull, f)))
+) => Effect.ignore(Effect.forever(Effect.flatMap(pull, f), { disableYield: true }))
 
 const sinkHandler = (socket: Socket.Socket) =>
   Effect.scoped(Effect.gen(function*() {

@@ -38,7 +38,7 @@ const eachBatch = <E>(
   f: (chunks: NonEmptyReadonlyArray<Uint8Array>) => Effect.Effect<void, E>
 ) =>
   Effect.catch(
-    Effect.forever(Effect.flatMap(s.pull, f)),
+    Effect.forever(Effect.flatMap(s.pull, f), { disableYield: true }),
     (e) => (Cause.isDone(e) ? Effect.void : Effect.fail(e))
   )
 
