@@ -1,10 +1,11 @@
 /**
  * Typechecks every TypeScript and JavaScript code block of the READMEs a
- * newcomer copies from, against the packages' current sources.
+ * newcomer copies from, and every `@example` block of the public modules'
+ * JSDoc, against the packages' current sources.
  *
  * Each fenced block (`ts`, `typescript`, `js`) becomes its own module under
  * `.tsbuild/readme-snippets/`, checked by `tsc` with the repository's strict
- * settings; errors are reported at the README line they come from. A block is
+ * settings; errors are reported at the line they come from. A block is
  * checked as written: it must carry its own imports and declarations.
  *
  * Run: `node scripts/check-readme-snippets.ts` (exit 1 on any error). The core
@@ -23,6 +24,9 @@ export const readmes: ReadonlyArray<string> = [
   "packages/node-adapter/README.md"
 ]
 
+/** The modules whose JSDoc examples are checked. */
+const sourceDirs: ReadonlyArray<string> = ["packages/core/src", "packages/node-adapter/src"]
+
 interface Snippet {
   readonly readme: string
   /** The README line of the block's first code line (1-based). */
@@ -33,8 +37,10 @@ interface Snippet {
 
 const fence = /^```(ts|typescript|js)\s*$/
 
+/** The fenced blocks of a file; in a source file, those of its JSDoc comments (the ` * ` margin removed). */
 const extract = (readme: string): Array<Snippet> => {
-  const lines = fs.readFileSync(path.join(root, readme), "utf8").split("\n")
+  const raw = fs.readFileSync(path.join(root, readme), "utf8").split("\n")
+  const lines = readme.endsWith(".md") ? raw : raw.map((l) => /^\s*\* ?(.*)$/.exec(l)?.[1] ?? "")
   const slug = readme.replace(/[^A-Za-z0-9]+/g, "-").toLowerCase()
   const out: Array<Snippet> = []
   for (let i = 0; i < lines.length; i++) {
@@ -61,7 +67,10 @@ export const check = (): { readonly snippets: number; readonly errors: ReadonlyA
   const dir = path.join(root, ".tsbuild", "readme-snippets")
   fs.rmSync(dir, { recursive: true, force: true })
   fs.mkdirSync(dir, { recursive: true })
-  const snippets = readmes.filter((r) => fs.existsSync(path.join(root, r))).flatMap(extract)
+  const sources = sourceDirs.flatMap((dir) =>
+    fs.readdirSync(path.join(root, dir)).filter((f) => f.endsWith(".ts")).map((f) => `${dir}/${f}`)
+  )
+  const snippets = [...readmes.filter((r) => fs.existsSync(path.join(root, r))), ...sources].flatMap(extract)
   for (const s of snippets) fs.writeFileSync(path.join(dir, s.file), s.code)
   fs.writeFileSync(
     path.join(dir, "tsconfig.json"),
@@ -100,6 +109,6 @@ export const check = (): { readonly snippets: number; readonly errors: ReadonlyA
 if (import.meta.main) {
   const { errors, snippets } = check()
   for (const e of errors) console.error(e)
-  console.log(`${snippets} README code blocks checked, ${errors.length} errors`)
+  console.log(`${snippets} README and JSDoc code blocks checked, ${errors.length} errors`)
   process.exitCode = errors.length === 0 ? 0 : 1
 }
