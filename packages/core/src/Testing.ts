@@ -279,11 +279,7 @@ export const run = <A, E, R, ROut, E2>(
   network: Layer.Layer<ROut | Sockets, E2>,
   body: Effect.Effect<A, E, R>
 ): Effect.Effect<A, E | E2 | LeakError, Exclude<Exclude<R, Scope.Scope>, ROut | Sockets>> =>
-  Effect.provide(checked(body), network) as Effect.Effect<
-    A,
-    E | E2 | LeakError,
-    Exclude<Exclude<R, Scope.Scope>, ROut | Sockets>
-  >
+  Effect.provide(checked(body), network)
 
 /**
  * A server started by {@link serve}.
