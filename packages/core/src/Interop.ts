@@ -48,13 +48,7 @@ const writeError = (error: NetError.SocketError): EffectSocket.SocketError =>
   new EffectSocket.SocketError({ reason: new EffectSocket.SocketWriteError({ cause: error }) })
 
 const pullOf = (socket: Socket.Socket): Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, EffectSocket.SocketError> =>
-  Effect.catchCause(socket.pull, (cause) => {
-    const error = Cause.findErrorOption(cause)
-    if (error._tag === "Some") {
-      return Effect.fail(Cause.isDone(error.value) ? closeError(1000) : readError(error.value))
-    }
-    return Effect.failCause(cause as Cause.Cause<never>)
-  })
+  Effect.mapError(socket.pull, (error) => Cause.isDone(error) ? closeError(1000) : readError(error))
 
 const toBytes = (chunk: Uint8Array | string): Uint8Array => typeof chunk === "string" ? encodeUtf8(chunk) : chunk
 
