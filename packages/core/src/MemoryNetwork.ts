@@ -44,7 +44,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type { Driver, Endpoint, Timers } from "./Driver.ts"
-import { type FaultRule, type PerDirection, VirtualNetwork } from "./internal/memory.ts"
+import { type FaultRule, type PerDirection, type Pipe, VirtualNetwork } from "./internal/memory.ts"
 import * as Network from "./Network.ts"
 
 /**
@@ -238,6 +238,13 @@ export class MemoryNetwork extends Context.Service<MemoryNetwork, MemoryNetworkS
   "@sluice/core/MemoryNetwork"
 ) {}
 
+const directionOf = (pipe: Pipe): DirectionSnapshot => ({
+  queued: pipe.queued,
+  inFlight: pipe.flightBytes,
+  unread: pipe.recvBytes,
+  finSent: pipe.finSent
+})
+
 const snapshotOf = (net: VirtualNetwork): Snapshot => {
   const listeners: Array<ListenerSnapshot> = []
   for (const l of [...net.tcpListeners, ...net.ipcListeners.values()]) {
@@ -254,13 +261,8 @@ const snapshotOf = (net: VirtualNetwork): Snapshot => {
       server: c.server.local,
       clientOpen: !c.client.released,
       serverOpen: !c.server.released,
-      toServer: { queued: c.up.queued, inFlight: c.up.flightBytes, unread: c.up.recvBytes, finSent: c.up.finSent },
-      toClient: {
-        queued: c.down.queued,
-        inFlight: c.down.flightBytes,
-        unread: c.down.recvBytes,
-        finSent: c.down.finSent
-      },
+      toServer: directionOf(c.up),
+      toClient: directionOf(c.down),
       dropped: c.dropped,
       partitioned: net.partitioned(c.clientHost, c.serverHost)
     })
