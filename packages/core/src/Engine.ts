@@ -779,12 +779,14 @@ export class Listener {
   blocked: ((address: string, family: 4 | 6) => boolean) | undefined
   closed = false
   readonly driver: Driver
-  handle!: ListenerHandle
+  /** The driver's listening handle. */
+  readonly handle: ListenerHandle
   private readonly events: ListenerEvents
   private endpointCache: Endpoint | undefined
 
-  constructor(driver: Driver, events: ListenerEvents, options?: ListenerOptions) {
+  constructor(driver: Driver, handle: ListenerHandle, events: ListenerEvents, options?: ListenerOptions) {
     this.driver = driver
+    this.handle = handle
     this.events = events
     this.maxConnections = options?.maxConnections
     this.allowHalfOpen = options?.allowHalfOpen ?? false
@@ -848,16 +850,17 @@ export const listen = (
   options: ListenerOptions | undefined,
   callback: (error: DriverError | undefined, listener: Listener | undefined) => void
 ): void => {
-  const listener = new Listener(driver, events, options)
+  // connections arrive only once the bind succeeded, that is once the listener exists
+  let listener: Listener | undefined
   driver.listen(target, {
-    onConnection: (handle) => listener.accept(handle),
+    onConnection: (handle) => listener === undefined ? handle.close(noop) : listener.accept(handle),
     onError: (error) => events.onError(error)
   }, (error, handle) => {
     if (error !== undefined || handle === undefined) {
       callback(error ?? { code: "UNKNOWN", syscall: "listen" }, undefined)
       return
     }
-    listener.handle = handle
+    listener = new Listener(driver, handle, events, options)
     callback(undefined, listener)
   })
 }
