@@ -88,49 +88,38 @@ for (const d of drivers) {
       )
     })
 
-    it.live("timeout bounds an attempt to a blackhole: the attempt is cancelled and nothing stays open", () => {
-      const t = tracked(d.make())
-      const hole = blackhole(t.driver, () => true)
-      return run(
-        hole.driver,
-        Effect.gen(function*() {
-          const server = yield* Network.listen({ host: d.host, port: 0 })
-          const error = yield* Effect.flip(
-            Effect.scoped(Network.connect({ host: d.host, port: tcpPort(server.address), timeout: "100 millis" }))
-          )
-          assert.strictEqual(error.reason, "TimedOut")
-          assert.strictEqual(error.attempts?.length, 1)
-          assert.strictEqual(error.attempts?.[0]?.outcome, "cancelled")
-          assert.strictEqual(error.attempts?.[0]?.address, d.host)
-          assert.strictEqual(hole.pending(), 0)
-          assert.strictEqual(hole.cancelled(), 1)
-          // the blackholed connect may have opened a handle underneath: it was closed;
-          // the server side of it closes when the server's scope does
-          assert.isTrue(t.handles.every((h) => h.closes + h.resets <= 1))
-        }).pipe(Effect.scoped, Effect.andThen(eventually(() => t.open() === 0, "every handle closed")))
-      )
-    })
-
-    it.live("a custom lookup that answers synchronously: the deadline still cancels the attempt", () => {
-      const t = tracked(d.make())
-      const hole = blackhole(t.driver, () => true)
-      return run(
-        hole.driver,
-        Effect.gen(function*() {
-          const server = yield* Network.listen({ host: d.host, port: 0 })
-          const error = yield* Effect.flip(Effect.scoped(Network.connect({
-            host: "sync.test",
-            port: tcpPort(server.address),
-            lookup: (_host, _options, cb) => cb(undefined, [{ address: d.host, family: 4 }]),
-            timeout: "100 millis"
-          })))
-          assert.strictEqual(error.reason, "TimedOut")
-          assert.strictEqual(error.attempts?.[0]?.outcome, "cancelled")
-          assert.strictEqual(hole.pending(), 0)
-          assert.strictEqual(hole.cancelled(), 1)
-        }).pipe(Effect.scoped, Effect.andThen(eventually(() => t.open() === 0, "every handle closed")))
-      )
-    })
+    const blackholed: ReadonlyArray<readonly [string, Network.ConnectOptions]> = [
+      ["an address", { host: d.host }],
+      // the lookup's answer comes before the lookup returns: its canceller must not replace the attempt's
+      ["a name a custom lookup answers synchronously", {
+        host: "sync.test",
+        lookup: (_host, _options, cb) => cb(undefined, [{ address: d.host, family: 4 }])
+      }]
+    ]
+    for (const [what, target] of blackholed) {
+      it.live(`timeout bounds an attempt to a blackhole (${what}): cancelled, nothing stays open`, () => {
+        const t = tracked(d.make())
+        const hole = blackhole(t.driver, () => true)
+        return run(
+          hole.driver,
+          Effect.gen(function*() {
+            const server = yield* Network.listen({ host: d.host, port: 0 })
+            const error = yield* Effect.flip(
+              Effect.scoped(Network.connect({ ...target, port: tcpPort(server.address), timeout: "100 millis" }))
+            )
+            assert.strictEqual(error.reason, "TimedOut")
+            assert.strictEqual(error.attempts?.length, 1)
+            assert.strictEqual(error.attempts?.[0]?.outcome, "cancelled")
+            assert.strictEqual(error.attempts?.[0]?.address, d.host)
+            assert.strictEqual(hole.pending(), 0)
+            assert.strictEqual(hole.cancelled(), 1)
+            // the blackholed connect may have opened a handle underneath: it was closed;
+            // the server side of it closes when the server's scope does
+            assert.isTrue(t.handles.every((h) => h.closes + h.resets <= 1))
+          }).pipe(Effect.scoped, Effect.andThen(eventually(() => t.open() === 0, "every handle closed")))
+        )
+      })
+    }
 
     it.live("the deadline spans lookup and attempts together: a slow lookup leaves less time to connect", () => {
       const t = tracked(d.make())
