@@ -15,6 +15,7 @@ import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
+import { isIP } from "./Address.ts"
 import type { Driver, ListenTarget } from "./Driver.ts"
 import * as Engine from "./Engine.ts"
 import type { ConnectAttempt } from "./NetError.ts"
@@ -241,6 +242,11 @@ export const make = (driver: Driver): NetworkShape => {
             "connect",
             `path: give a path or a host and port, not both (got path ${JSON.stringify(o.path)})`
           )
+        )
+      }
+      if (o.localAddress !== undefined && isIP(o.localAddress) === 0) {
+        return yield* new ConnectError(
+          invalidOptions("connect", `localAddress: expected an IP address, got ${JSON.stringify(o.localAddress)}`)
         )
       }
       if (options.lookup !== undefined && typeof options.lookup !== "function") {

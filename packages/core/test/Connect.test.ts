@@ -44,6 +44,7 @@ for (const d of drivers) {
             [{ host: d.host, port: 1.5 }, "port", "1.5"],
             [{ host: d.host, port: 80, family: 5 as 4 }, "family", "5"],
             [{ host: d.host, port: 80, localPort: 99999 }, "localPort", "99999"],
+            [{ host: d.host, port: 80, localAddress: "not-an-ip" }, "localAddress", "not-an-ip"],
             [{ host: d.host, port: 80, readHighWaterMark: -3 }, "readHighWaterMark", "-3"],
             [{ host: d.host, port: 80, timeout: "soon" as "1 second" }, "timeout", "soon"],
             [{ host: d.host, port: 80, idleTimeout: "nope" as "1 second" }, "idleTimeout", "nope"],
