@@ -102,6 +102,23 @@ for (const d of drivers) {
         })
       ))
 
+    it.live("InvalidOptions (EINVAL on bind) when the local address is of the other family", () =>
+      run(
+        d.make(),
+        Effect.gen(function*() {
+          const server = yield* Network.listen({ host: "127.0.0.1", port: 0 })
+          const error = yield* Effect.flip(
+            Effect.scoped(Network.connect({ host: "127.0.0.1", port: tcpPort(server.address), localAddress: "::1" }))
+          )
+          assert.strictEqual(error.reason, "InvalidOptions")
+          assert.strictEqual(error.code, "EINVAL")
+          assert.strictEqual(error.errno, -22)
+          assert.strictEqual(error.syscall, "bind")
+          assert.strictEqual(error.address, "::1")
+          assert.deepStrictEqual(error.attempts?.map((a) => a.outcome), ["failed"])
+        })
+      ))
+
     it.live("NotFound when an IPC path has no socket", () =>
       run(
         d.make(),
