@@ -27,11 +27,11 @@ import * as Socket from "./Socket.ts"
 const Port = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 }))
 const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 
-/** Where: a host and port, or a path (IPC). */
+/** Where: a host and port, or a path (IPC). An empty host or path is a mistake, not a default. */
 const targetFields = {
-  host: Schema.optional(Schema.String),
+  host: Schema.optional(Schema.NonEmptyString),
   port: Schema.optional(Port),
-  path: Schema.optional(Schema.String)
+  path: Schema.optional(Schema.NonEmptyString)
 }
 
 /** How each socket behaves, for `connect` and for every socket a server accepts. */

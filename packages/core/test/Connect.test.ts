@@ -49,6 +49,8 @@ for (const d of drivers) {
             [{ host: d.host, port: 80, timeout: "soon" as "1 second" }, "timeout", "soon"],
             [{ host: d.host, port: 80, idleTimeout: "nope" as "1 second" }, "idleTimeout", "nope"],
             [{ host: 42 as unknown as string, port: 80 }, "host", "42"],
+            [{ host: "", port: 80 }, "host", `got ""`],
+            [{ path: "" }, "path", `got ""`],
             [{ host: d.host }, "port", "required"],
             [{ path: "/tmp/x", host: d.host, port: 80 }, "path", "not both"]
           ]

@@ -216,7 +216,9 @@ for (const d of drivers) {
               [{ port: 70000 }, "port"],
               [{ port: 0, backlog: -1 }, "backlog"],
               [{ port: 0, exclusive: "yes" as unknown as boolean }, "exclusive"],
-              [{ port: 0, idleTimeout: "later" as "1 second" }, "idleTimeout"]
+              [{ port: 0, idleTimeout: "later" as "1 second" }, "idleTimeout"],
+              [{ host: "", port: 0 }, "host"],
+              [{ path: "" }, "path"]
             ] as const
           ) {
             const error = yield* Effect.flip(Network.listen(options))
