@@ -203,7 +203,8 @@ export const fieldsFromDriver = (error: DriverError, detail?: string): Fields =>
   errno: error.errno ?? errnoOf(error.code),
   syscall: error.syscall,
   address: error.address,
-  port: error.port,
+  // node:net reports port -1 for local sockets: no port at all, for a person
+  port: error.port !== undefined && error.port >= 0 ? error.port : undefined,
   detail,
   cause: error.cause
 })

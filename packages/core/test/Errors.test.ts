@@ -85,6 +85,31 @@ for (const d of drivers) {
         })
       ))
 
+    it.live("AddressInUse on an IPC path: the path, no port", () =>
+      run(
+        d.make(),
+        Effect.gen(function*() {
+          const path = ipcPath("taken")
+          yield* Network.listen({ path })
+          const error = yield* Effect.flip(Network.listen({ path }))
+          assert.strictEqual(error.reason, "AddressInUse")
+          assert.strictEqual(error.address, path)
+          assert.isUndefined(error.port)
+          assert.strictEqual(error.message, `listen EADDRINUSE ${path} (address already in use)`)
+        })
+      ))
+
+    it.live("ConnectionRefused on port 0: no port in the error, as node reports it", () =>
+      run(
+        d.make(),
+        Effect.gen(function*() {
+          const error = yield* Effect.flip(Effect.scoped(Network.connect({ host: d.host, port: 0 })))
+          assert.strictEqual(error.reason, "ConnectionRefused")
+          assert.strictEqual(error.address, d.host)
+          assert.isUndefined(error.port)
+        })
+      ))
+
     it.live("HostNotFound when a name resolves to nothing", () =>
       run(
         d.make(),

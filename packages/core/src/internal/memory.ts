@@ -138,7 +138,8 @@ export const error = (
     errno: entry?.[0],
     syscall,
     address,
-    port,
+    // as node's errors: a port of 0 is left out
+    port: port === 0 ? undefined : port,
     cause: `${syscall} ${code}${entry === undefined ? "" : ` (${entry[1]})`} on the memory network`
   }
 }
