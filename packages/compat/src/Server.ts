@@ -92,10 +92,10 @@ type ListenState = { listener: Engine.Listener | undefined; closed: boolean }
  * @since 0.1.0
  */
 export class Server extends EventEmitter {
-  /** @internal set by `createNet` */
-  static [kDriver]: Driver | undefined = undefined
-  /** @internal set by `createNet` */
-  static [kSocket]: typeof Socket = Socket
+  /** @internal set on the prototype of a bound class by `createNet` */
+  declare readonly [kDriver]: Driver | undefined
+  /** @internal set on the prototype of a bound class by `createNet` */
+  declare readonly [kSocket]: typeof Socket
 
   _connections = 0
   _handle: ListenState | null = null
@@ -148,7 +148,7 @@ export class Server extends EventEmitter {
 
   /** The driver this server's class is bound to. */
   get driver(): Driver {
-    const driver = (this.constructor as typeof Server)[kDriver]
+    const driver = this[kDriver]
     if (driver === undefined) throw new TypeError("net.Server is not bound to a driver: use createNet(driver)")
     return driver
   }
@@ -361,7 +361,7 @@ export class Server extends EventEmitter {
     const listener = this._handle?.listener
     // `maxConnections` may change at any time, as in Node
     if (listener !== undefined) listener.maxConnections = (this.maxConnections as number | undefined) ?? undefined
-    const SocketClass = (this.constructor as typeof Server)[kSocket]
+    const SocketClass = this[kSocket]
     const socket = new SocketClass({
       [kConnection]: connection,
       [kPauseOnCreate]: this.pauseOnConnect,

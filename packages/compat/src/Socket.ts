@@ -354,8 +354,8 @@ function onReadableStreamEnd(this: Socket): void {
  * @since 0.1.0
  */
 export class Socket extends Duplex {
-  /** @internal set by `createNet` */
-  static [kDriver]: Driver | undefined = undefined
+  /** @internal set on the prototype of a bound class by `createNet` */
+  declare readonly [kDriver]: Driver | undefined
 
   connecting = false
   _hadError = false
@@ -494,7 +494,8 @@ export class Socket extends Duplex {
 
   /** The driver this socket's class is bound to. */
   get driver(): Driver {
-    const driver = (this.constructor as typeof Socket)[kDriver]
+    // looked up on the prototype chain, so that ES subclasses and util.inherits subclasses both find it
+    const driver = this[kDriver]
     if (driver === undefined) throw new TypeError("net.Socket is not bound to a driver: use createNet(driver)")
     return driver
   }

@@ -127,6 +127,29 @@ export interface ConnectFunction {
 }
 
 /**
+ * Node's `net.Socket` and `net.Server` are plain functions: `net.Socket()`
+ * without `new` returns a socket, and pre-ES2015 subclasses initialise
+ * themselves with `net.Socket.call(this, options)`. Classes cannot be called,
+ * so the bound classes are wrapped: a call without a receiver constructs; a
+ * call on an instance of a legacy subclass constructs one for it and moves its
+ * state onto the receiver.
+ */
+const callable = <C extends abstract new(...args: Array<never>) => object>(Class: C): C =>
+  new Proxy(Class, {
+    apply(target, thisArg: unknown, args: Array<unknown>) {
+      const construct = target as unknown as new(...args: Array<unknown>) => object
+      if (typeof thisArg !== "object" || thisArg === null || !(thisArg instanceof construct)) {
+        return Reflect.construct(construct, args)
+      }
+      const made = Reflect.construct(construct, args, (thisArg as { constructor: NewableFunction }).constructor)
+      for (const key of Reflect.ownKeys(made)) {
+        Object.defineProperty(thisArg, key, Object.getOwnPropertyDescriptor(made, key)!)
+      }
+      return undefined
+    }
+  })
+
+/**
  * Builds Node's `net` module over a driver.
  *
  * @example
@@ -142,13 +165,12 @@ export interface ConnectFunction {
  * @since 0.1.0
  */
 export const createNet = (driver: Driver): Net => {
-  class Socket extends BaseSocket {
-    static override [kDriver]: Driver | undefined = driver
-  }
-  class Server extends BaseServer {
-    static override [kDriver]: Driver | undefined = driver
-    static override [kSocket]: typeof BaseSocket = Socket
-  }
+  // the driver lives on the prototypes, where ES and util.inherits subclasses both find it
+  const Socket = callable(class Socket extends BaseSocket {})
+  Object.defineProperty(Socket.prototype, kDriver, { value: driver })
+  const Server = callable(class Server extends BaseServer {})
+  Object.defineProperty(Server.prototype, kDriver, { value: driver })
+  Object.defineProperty(Server.prototype, kSocket, { value: Socket })
   function connect(...args: Array<unknown>): BaseSocket {
     const normalized = normalizeArgs(args)
     const options = normalized[0] as SocketConstructorOpts & { timeout?: number }

@@ -2,6 +2,8 @@
  * Scenarios: module-level functions and classes — isIP, the autoSelectFamily
  * defaults, BlockList, SocketAddress, connect-time validation errors.
  */
+import type { Server, Socket } from "node:net"
+import * as util from "node:util"
 import { listen, once, scenario, serverEvents, socketEvents } from "../harness.ts"
 import type { Scenario } from "../harness.ts"
 
@@ -30,6 +32,41 @@ export const moduleScenarios: ReadonlyArray<Scenario> = [
     rec.log("module", "Stream === Socket", (net as unknown as { Stream: unknown }).Stream === net.Socket)
     rec.log("module", "socket instanceof Duplex", typeof new net.Socket().pipe === "function")
     rec.log("module", "server is an EventEmitter", typeof net.createServer().on === "function")
+  }),
+  scenario("Socket and Server called without new, legacy util.inherits and ES subclasses", async (net, rec) => {
+    const NetSocket = net.Socket as unknown as (o?: object) => Socket & { legacy?: boolean }
+    const plain = NetSocket()
+    rec.log("module", "Socket() is a Socket", plain instanceof net.Socket, plain.readyState)
+    function Legacy(this: Socket & { legacy: boolean }, options?: object) {
+      ;(net.Socket as unknown as { call(self: unknown, o?: object): void }).call(this, options)
+      this.legacy = true
+    }
+    util.inherits(Legacy, net.Socket)
+    class Modern extends net.Socket {
+      modern = true
+    }
+    const server = (net.Server as unknown as (l: (s: Socket) => void) => Server)((s) => s.end("hello"))
+    rec.track(server)
+    rec.log("module", "Server() is a Server", server instanceof net.Server)
+    const port = await listen(server)
+    const legacy = new (Legacy as unknown as new(o?: object) => Socket & { legacy: boolean })({
+      readableHighWaterMark: 7
+    })
+    rec.log(
+      "legacy",
+      "state",
+      legacy instanceof net.Socket,
+      legacy.legacy,
+      legacy.readableHighWaterMark,
+      legacy.readyState
+    )
+    rec.watch("legacy", legacy, socketEvents)
+    legacy.connect(port, "127.0.0.1")
+    await once(legacy, "close")
+    const modern = rec.watch("modern", new Modern(), socketEvents)
+    rec.log("modern", "state", modern instanceof net.Socket, modern.modern)
+    modern.connect(port, "127.0.0.1")
+    await once(modern, "close")
   }),
   scenario("autoSelectFamily defaults: get, set, validation", (net, rec) => {
     const family = net.getDefaultAutoSelectFamily()
