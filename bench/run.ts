@@ -33,7 +33,7 @@ const peers = flag("peers")?.split(",") ?? ALL_PEERS
 
 const MiB = 1024 * 1024
 const size = quick
-  ? { bulk: 128 * MiB, echo: 64 * MiB, pingMs: 400, churnMs: 400, idle: 1000, memBytes: 64 * MiB, memMs: 300 }
+  ? { bulk: 64 * MiB, echo: 32 * MiB, pingMs: 300, churnMs: 300, idle: 500, memBytes: 64 * MiB, memMs: 200 }
   : { bulk: 1024 * MiB, echo: 256 * MiB, pingMs: 2500, churnMs: 2000, idle: 5000, memBytes: 512 * MiB, memMs: 2000 }
 const processTimeoutMs = quick ? 30_000 : 90_000
 
