@@ -94,9 +94,8 @@ export class Connection {
   readonly driver: Driver
   readonly handle: Handle
   private events: ConnectionEvents = detachedEvents
-  private timeoutMs = 0
-  private lastActivity = 0
-  private cancelTimer: (() => void) | undefined = undefined
+  /** The idle timer, made on the first `setTimeout` (most connections never have one). */
+  private idle: IdleTimer | undefined = undefined
   private readonly closeHooks: Array<() => void> = []
   private local: Endpoint | undefined = undefined
   private remote: Endpoint | undefined = undefined
@@ -108,13 +107,13 @@ export class Connection {
     handle.bind({
       onData: (chunk) => {
         this.bytesRead += chunk.length
-        if (this.timeoutMs > 0) this.touch()
+        this.idle?.touch()
         this.events.onData(chunk)
       },
       onEnd: () => {
         if (this.readEnded) return
         this.readEnded = true
-        if (this.timeoutMs > 0) this.touch()
+        this.idle?.touch()
         this.events.onEnd()
         if (!this.allowHalfOpen && !this.writeEnded && !this.closed) this.events.onEndWritable()
       },
@@ -158,10 +157,10 @@ export class Connection {
     for (let i = 0; i < chunks.length; i++) size += chunks[i]!.length
     this.bytesWritten += size
     this.pendingBytes += size
-    if (this.timeoutMs > 0) this.touch()
+    this.idle?.touch()
     this.handle.write(chunks, (error) => {
       this.pendingBytes -= size
-      if (this.timeoutMs > 0) this.touch()
+      this.idle?.touch()
       callback(error)
     })
   }
@@ -244,7 +243,7 @@ export class Connection {
     this.remoteEndpoint()
     this.closed = true
     this.events = detachedEvents
-    this.clearTimer()
+    this.idle?.clear()
     const hooks = this.closeHooks.splice(0)
     for (const hook of hooks) hook()
   }
@@ -254,43 +253,18 @@ export class Connection {
    * read or a write, and again after each further idle period. `0` disarms.
    */
   setTimeout(ms: number): void {
-    this.clearTimer()
-    this.timeoutMs = ms
-    if (ms > 0 && !this.closed) {
-      this.lastActivity = this.driver.timers.now()
-      this.arm(ms)
+    if (this.idle === undefined) {
+      if (ms <= 0) return
+      this.idle = new IdleTimer(this.driver.timers, () => {
+        if (!this.closed) this.events.onTimeout()
+      })
     }
+    if (this.closed) this.idle.clear()
+    else this.idle.set(ms)
   }
 
   get timeout(): number {
-    return this.timeoutMs
-  }
-
-  private touch(): void {
-    this.lastActivity = this.driver.timers.now()
-    if (this.cancelTimer === undefined && !this.closed) this.arm(this.timeoutMs)
-  }
-
-  private arm(ms: number): void {
-    this.cancelTimer = this.driver.timers.schedule(ms, this.onTimer)
-  }
-
-  private readonly onTimer = (): void => {
-    this.cancelTimer = undefined
-    if (this.closed || this.timeoutMs <= 0) return
-    const idle = this.driver.timers.now() - this.lastActivity
-    if (idle < this.timeoutMs) {
-      this.arm(this.timeoutMs - idle)
-      return
-    }
-    this.events.onTimeout()
-  }
-
-  private clearTimer(): void {
-    if (this.cancelTimer !== undefined) {
-      this.cancelTimer()
-      this.cancelTimer = undefined
-    }
+    return this.idle?.timeout ?? 0
   }
 
   localEndpoint(): Endpoint | undefined {
