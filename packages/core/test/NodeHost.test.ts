@@ -26,6 +26,29 @@ const staleSocket = (path: string) =>
     child.once("exit", () => resume(Effect.void))
   })
 
+/** Runs fixtures/listen-privileged-port.ts as `nobody` (we are root) and parses what it prints. */
+const listenAsNobody = () =>
+  new Promise<unknown>((resolve, reject) => {
+    const fixture = new URL("./fixtures/listen-privileged-port.ts", import.meta.url).pathname
+    const child = spawn("setpriv", [
+      "--reuid=nobody",
+      "--regid=nogroup",
+      "--clear-groups",
+      process.execPath,
+      fixture
+    ], { stdio: ["ignore", "pipe", "inherit"] })
+    let out = ""
+    child.stdout.setEncoding("utf8")
+    child.stdout.on("data", (chunk: string) => {
+      out += chunk
+    })
+    child.once("error", reject)
+    child.once("exit", (code) => {
+      if (code === 0) resolve(JSON.parse(out))
+      else reject(new Error(`fixture exited with ${String(code)}: ${out}`))
+    })
+  })
+
 describe("node driver: host-only behaviours", () => {
   it.live("a stale IPC socket file is removed only when asked", () =>
     run(Effect.gen(function*() {
@@ -79,8 +102,11 @@ describe("node driver: host-only behaviours", () => {
     run(Effect.gen(function*() {
       const exit = yield* Effect.exit(Network.listen({ host: "127.0.0.1", port: 1 }))
       if (process.getuid?.() === 0) {
-        // root may bind any port: the listen succeeds
+        // root may bind any port: the listen succeeds; the same listen by an
+        // unprivileged user (a child process run as `nobody`) is refused
         assert.strictEqual(exit._tag, "Success")
+        const result = yield* Effect.promise(() => listenAsNobody())
+        assert.deepStrictEqual(result, { reason: "AccessDenied", code: "EACCES", syscall: "listen", port: 1 })
       } else {
         assert.strictEqual(exit._tag, "Failure")
         const error = yield* Effect.flip(Network.listen({ host: "127.0.0.1", port: 1 }))
