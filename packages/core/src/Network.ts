@@ -179,6 +179,49 @@ const describeSchemaError = (error: Schema.SchemaError, input: object): string =
 }
 
 const decodeConnect = Schema.decodeUnknownEffect(ConnectOptionsSchema)
+
+/**
+ * Plain predicates that accept a subset of what the option Schemas accept
+ * (checked field by field against `ConnectOptionsSchema`). Valid options,
+ * the common case, skip the Schema parser on every connect; anything else
+ * goes through the Schema, which names the field in its error.
+ */
+type FieldCheck = (u: unknown) => boolean
+const isBoolean: FieldCheck = (u) => typeof u === "boolean"
+const isString: FieldCheck = (u) => typeof u === "string"
+const isNonEmptyString: FieldCheck = (u) => typeof u === "string" && u.length > 0
+const isNonNegativeInt: FieldCheck = (u) => typeof u === "number" && Number.isSafeInteger(u) && u >= 0
+const isPort: FieldCheck = (u) => typeof u === "number" && Number.isSafeInteger(u) && u >= 0 && u <= 65535
+const isFamily: FieldCheck = (u) => u === 0 || u === 4 || u === 6
+
+const connectChecks: { readonly [K in keyof typeof ConnectOptionsSchema.fields]: FieldCheck } = {
+  host: isNonEmptyString,
+  port: isPort,
+  path: isNonEmptyString,
+  localAddress: isString,
+  localPort: isPort,
+  family: isFamily,
+  hints: isNonNegativeInt,
+  autoSelectFamily: isBoolean,
+  noDelay: isBoolean,
+  keepAlive: isBoolean,
+  allowHalfOpen: isBoolean,
+  readHighWaterMark: isNonNegativeInt,
+  writeHighWaterMark: isNonNegativeInt
+}
+const connectKeys = Object.keys(connectChecks) as ReadonlyArray<keyof typeof connectChecks>
+
+/** `options` itself when every field is valid by {@link connectChecks}. */
+const validConnectOptions = (options: unknown): typeof ConnectOptionsSchema.Type | undefined => {
+  if (typeof options !== "object" || options === null) return undefined
+  const record = options as Record<string, unknown>
+  for (let i = 0; i < connectKeys.length; i++) {
+    const key = connectKeys[i]!
+    const value = record[key]
+    if (value !== undefined && !connectChecks[key](value)) return undefined
+  }
+  return options as typeof ConnectOptionsSchema.Type
+}
 const decodeListen = Schema.decodeUnknownEffect(ListenOptionsSchema)
 
 const toAttempt = (a: Engine.Attempt): ConnectAttempt =>
@@ -225,9 +268,9 @@ const connectError = (failure: Engine.ConnectFailure): ConnectError => {
 export const make = (driver: Driver): NetworkShape => {
   const connect = (options: ConnectOptions): Effect.Effect<Socket.Socket, ConnectError, Scope.Scope> =>
     Effect.gen(function*() {
-      const o = yield* decodeConnect(options).pipe(
+      const o = validConnectOptions(options) ?? (yield* decodeConnect(options).pipe(
         Effect.mapError((e) => new ConnectError(invalidOptions("connect", describeSchemaError(e, options))))
-      )
+      ))
       const ms = millisOf(options, [
         "timeout",
         "autoSelectFamilyAttemptTimeout",
@@ -314,11 +357,11 @@ export const make = (driver: Driver): NetworkShape => {
             closeTimeoutMs: ms.closeTimeout,
             attempts
           })
-          yield* Effect.annotateCurrentSpan({
-            ...Observability.endpointAttributes("net.peer", socket.remoteAddress),
-            ...Observability.endpointAttributes("net.local", socket.localAddress),
-            "sluice.attempts": attempts.length
-          })
+          const attributes: Record<string, unknown> = {}
+          Observability.putEndpointAttributes(attributes, "net.peer", socket.remoteAddress)
+          Observability.putEndpointAttributes(attributes, "net.local", socket.localAddress)
+          attributes["sluice.attempts"] = attempts.length
+          yield* Effect.annotateCurrentSpan(attributes)
           return socket
         })
       )

@@ -15,6 +15,7 @@
  *
  * @since 0.1.0
  */
+import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import type { Endpoint } from "./Driver.ts"
@@ -94,10 +95,22 @@ export const bytesWritten: Metric.Counter<number> = counter(
  * @category reporting
  * @since 0.1.0
  */
-export const opened: Effect.Effect<void> = Effect.andThen(
-  Metric.modify(connectionsOpen, 1),
-  Metric.update(connectionsTotal, 1)
-)
+export const opened: Effect.Effect<void> = Effect.withFiber((fiber) => {
+  openedUnsafe(fiber.context)
+  return Effect.void
+})
+
+/**
+ * Records a connection opening, from plain code that holds the fiber's
+ * context (the per-connection acquire path runs no extra Effect steps).
+ *
+ * @category reporting
+ * @since 0.1.0
+ */
+export const openedUnsafe = (context: Context.Context<never>): void => {
+  connectionsOpen.modifyUnsafe(1, context)
+  connectionsTotal.updateUnsafe(1, context)
+}
 
 /**
  * Records a connection closing with its byte counts.
@@ -106,11 +119,23 @@ export const opened: Effect.Effect<void> = Effect.andThen(
  * @since 0.1.0
  */
 export const closed = (read: number, written: number): Effect.Effect<void> =>
-  Effect.all([
-    Metric.modify(connectionsOpen, -1),
-    Metric.update(bytesRead, read),
-    Metric.update(bytesWritten, written)
-  ], { discard: true })
+  Effect.withFiber((fiber) => {
+    closedUnsafe(read, written, fiber.context)
+    return Effect.void
+  })
+
+/**
+ * Records a connection closing, from plain code that holds the fiber's
+ * context (the per-connection release path runs no extra Effect steps).
+ *
+ * @category reporting
+ * @since 0.1.0
+ */
+export const closedUnsafe = (read: number, written: number, context: Context.Context<never>): void => {
+  connectionsOpen.modifyUnsafe(-1, context)
+  bytesRead.updateUnsafe(read, context)
+  bytesWritten.updateUnsafe(written, context)
+}
 
 /**
  * Span attributes for an endpoint: `net.peer.address` / `net.peer.port` or
@@ -120,12 +145,50 @@ export const closed = (read: number, written: number): Effect.Effect<void> =>
  * @since 0.1.0
  */
 export const endpointAttributes = (prefix: string, endpoint: Endpoint | undefined): Record<string, unknown> =>
-  endpoint === undefined
-    ? {}
-    : endpoint._tag === "Ipc"
-    ? { [`${prefix}.path`]: endpoint.path }
-    : {
-      [`${prefix}.address`]: endpoint.address,
-      [`${prefix}.port`]: endpoint.port,
-      [`${prefix}.family`]: endpoint.family
+  putEndpointAttributes({}, prefix, endpoint)
+
+/**
+ * Adds the attributes of {@link endpointAttributes} to `out` (one attribute
+ * object per connection instead of one per endpoint plus a merge).
+ *
+ * @category attributes
+ * @since 0.1.0
+ */
+export const putEndpointAttributes = (
+  out: Record<string, unknown>,
+  prefix: string,
+  endpoint: Endpoint | undefined
+): Record<string, unknown> => {
+  if (endpoint === undefined) return out
+  const keys = endpointKeys(prefix)
+  if (endpoint._tag === "Ipc") out[keys.path] = endpoint.path
+  else {
+    out[keys.address] = endpoint.address
+    out[keys.port] = endpoint.port
+    out[keys.family] = endpoint.family
+  }
+  return out
+}
+
+interface EndpointKeys {
+  readonly path: string
+  readonly address: string
+  readonly port: string
+  readonly family: string
+}
+
+/** The attribute names under a prefix, built once per prefix (there are two: `net.peer`, `net.local`). */
+const keysByPrefix = new Map<string, EndpointKeys>()
+const endpointKeys = (prefix: string): EndpointKeys => {
+  let keys = keysByPrefix.get(prefix)
+  if (keys === undefined) {
+    keys = {
+      path: `${prefix}.path`,
+      address: `${prefix}.address`,
+      port: `${prefix}.port`,
+      family: `${prefix}.family`
     }
+    if (keysByPrefix.size < 16) keysByPrefix.set(prefix, keys)
+  }
+  return keys
+}

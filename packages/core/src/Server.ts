@@ -324,10 +324,11 @@ const serveImpl = <A, E, R>(
         ),
         Effect.withSpan("sluice.connection", {
           kind: "server",
-          attributes: {
-            ...Observability.endpointAttributes("net.peer", peer),
-            ...Observability.endpointAttributes("net.local", socket.localAddress)
-          }
+          attributes: Observability.putEndpointAttributes(
+            Observability.endpointAttributes("net.peer", peer),
+            "net.local",
+            socket.localAddress
+          )
         }, { captureStackTrace: false })
       )
       // accounting and the failure policy run as the handler's finalizer, so

@@ -347,18 +347,20 @@ class SocketImpl implements Socket {
    * interruption, RST. Reports the byte counts to the metrics.
    */
   readonly release = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> =>
-    Effect.andThen(
+    Effect.withFiber((fiber) =>
       Effect.callback<void>((resume) => {
         const connection = this.connection
-        const done = () => resume(Effect.void)
+        const done = () => {
+          Observability.closedUnsafe(connection.bytesRead, connection.bytesWritten, fiber.context)
+          resume(Effect.void)
+        }
         this.failure ??= scopeClosed()
         this.writeFailure ??= this.failure
         this.settle()
         if (connection.closed) return done()
         if (Exit.isFailure(exit)) return connection.reset(done)
         connection.end(this.closeTimeoutMs, done)
-      }),
-      Effect.suspend(() => Observability.closed(this.connection.bytesRead, this.connection.bytesWritten))
+      })
     )
 }
 
@@ -374,12 +376,12 @@ export const make = (
   parent: Scope.Scope,
   options?: SocketOptions
 ): Effect.Effect<Socket> =>
-  Effect.gen(function*() {
-    const scope = yield* Scope.fork(parent)
+  // one fiber step and one finalizer registration per connection
+  Effect.withFiber((fiber) => {
+    const scope = Scope.forkUnsafe(parent)
     const socket = new SocketImpl(connection, scope, options)
-    yield* Observability.opened
-    yield* Scope.addFinalizerExit(scope, socket.release)
-    return socket
+    Observability.openedUnsafe(fiber.context)
+    return Effect.as(Scope.addFinalizerExit(scope, socket.release), socket)
   })
 
 /**
