@@ -21,6 +21,7 @@ import {
   ERR_INVALID_ADDRESS_FAMILY,
   ERR_INVALID_ARG_TYPE,
   ERR_INVALID_ARG_VALUE,
+  ERR_INVALID_FD_TYPE,
   ERR_INVALID_HANDLE_TYPE,
   ERR_INVALID_IP_ADDRESS,
   ERR_IP_BLOCKED,
@@ -434,7 +435,9 @@ export class Socket extends Duplex {
       this.attachConnection(connection)
     } else if (opts.fd !== undefined) {
       Validate.validateInt32(opts.fd, "fd", 0)
-      throw unsupported("open", `adopting a file descriptor is not supported by the ${this.driver.name} driver`)
+      const adopted = this.adopt(opts.fd)
+      this._handle = new SocketHandle(adopted.localEndpoint()?._tag === "Ipc", adopted)
+      this.attachConnection(adopted)
     }
 
     const onread = opts.onread
@@ -503,6 +506,27 @@ export class Socket extends Duplex {
   // ---------------------------------------------------------------------------
   // engine wiring
   // ---------------------------------------------------------------------------
+
+  /**
+   * Adopts a descriptor through the driver (`new net.Socket({ fd })`): a
+   * synchronous open, whose failures are thrown as Node throws them.
+   */
+  private adopt(fd: number): Engine.Connection {
+    const driver = this.driver
+    if (!driver.capabilities.fd || driver.open === undefined) {
+      throw unsupported("open", `adopting a file descriptor is not supported by the ${driver.name} driver`)
+    }
+    let failure: DriverError | undefined
+    let connection: Engine.Connection | undefined
+    driver.open(fd, (error, handle) => {
+      if (error !== undefined || handle === undefined) failure = error ?? { code: "UNKNOWN", syscall: "open" }
+      else connection = new Engine.Connection(driver, handle, { allowHalfOpen: this.allowHalfOpen })
+    })
+    if (connection !== undefined) return connection
+    if (failure === undefined) throw unsupported("open", `the ${driver.name} driver did not open the descriptor`)
+    if (failure.code === "ERR_INVALID_FD_TYPE") throw ERR_INVALID_FD_TYPE(failure.address ?? "UNKNOWN")
+    throw errnoException(failure, "open")
+  }
 
   private attachConnection(connection: Engine.Connection): void {
     connection.attach({

@@ -264,7 +264,7 @@ export interface Timers {
 export interface Capabilities {
   /** Local (Unix-domain / named-pipe) sockets by path. */
   readonly ipc: boolean
-  /** Listening on an inherited file descriptor. */
+  /** Listening on, and adopting a connection from, an inherited file descriptor (`Driver.open`). */
   readonly fd: boolean
   /** Several listeners sharing one address and port (`SO_REUSEPORT`). */
   readonly reusePort: boolean
@@ -304,6 +304,18 @@ export interface Driver {
     events: ListenerEvents,
     callback: (error: DriverError | undefined, listener: ListenerHandle | undefined) => void
   ): void
+  /**
+   * Adopt an open file descriptor: a connected stream socket (TCP or local)
+   * the process inherited or was handed. Only drivers whose
+   * `capabilities.fd` is `true` have it. The callback runs once, before
+   * `open` returns (as a libuv `open`), with the handle (paused, as an
+   * accepted one) or the error: `ERR_INVALID_FD_TYPE` when the descriptor is
+   * not a stream socket or pipe (or not open) — then `address` names what it
+   * is, with libuv's handle type names (`"FILE"`, `"TTY"`, `"UDP"`,
+   * `"UNKNOWN"`) — or the errno of a failed `open`. On success the handle
+   * owns the descriptor: closing it closes the descriptor.
+   */
+  open?(fd: number, callback: (error: DriverError | undefined, handle: Handle | undefined) => void): void
   /**
    * Resolve a host name. The callback runs once, on a later turn; the
    * returned function cancels (the callback then never runs).

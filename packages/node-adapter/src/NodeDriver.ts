@@ -235,6 +235,41 @@ const connect = (
   }
 }
 
+const open = (
+  fd: number,
+  callback: (error: DriverError | undefined, handle: Handle | undefined) => void
+): void => {
+  let handle: NodeHandle | undefined
+  let socket: net.Socket
+  try {
+    // paused from the start (node:net's own option for accepted sockets):
+    // nothing is read before the engine asks; reads are pooled as a client's
+    const options = {
+      fd,
+      allowHalfOpen: true,
+      pauseOnCreate: true,
+      onread: {
+        buffer: readBuffer,
+        callback: (n: number, buffer: Uint8Array) => {
+          handle?.onData(Uint8Array.prototype.slice.call(buffer, 0, n))
+          return true
+        }
+      }
+    }
+    socket = new net.Socket(options as net.SocketConstructorOpts)
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException
+    if (e.code === "ERR_INVALID_FD_TYPE") {
+      // node:net names the descriptor's kind in its message ("Unsupported fd type: FILE")
+      const kind = /: (\w+)$/.exec(e.message)?.[1] ?? "UNKNOWN"
+      callback({ code: "ERR_INVALID_FD_TYPE", syscall: "open", address: kind, cause: error }, undefined)
+    } else callback(toDriverError(error, "open"), undefined)
+    return
+  }
+  handle = new NodeHandle(socket, undefined, true)
+  callback(undefined, handle)
+}
+
 const listen = (
   target: ListenTarget,
   events: ListenerEvents,
@@ -390,5 +425,6 @@ export const driver: Driver = {
   timers,
   connect,
   listen,
+  open,
   lookup
 }

@@ -4,6 +4,7 @@
 import type { Scenario } from "../harness.ts"
 import { connectScenarios } from "./connect.ts"
 import { edgeScenarios } from "./edges.ts"
+import { fdScenarios } from "./fd.ts"
 import { moduleScenarios } from "./module.ts"
 import { serverScenarios } from "./server.ts"
 import { socketScenarios } from "./socket.ts"
@@ -13,5 +14,6 @@ export const allScenarios: ReadonlyArray<Scenario> = [
   ...socketScenarios,
   ...serverScenarios,
   ...moduleScenarios,
-  ...edgeScenarios
+  ...edgeScenarios,
+  ...fdScenarios
 ]
