@@ -213,13 +213,7 @@ export class Connection {
       return
     }
     let settled = false
-    const cancel = Number.isFinite(graceMs)
-      ? this.driver.timers.schedule(Math.max(0, graceMs), () => {
-        if (settled) return
-        settled = true
-        this.reset(() => callback(false))
-      })
-      : noop
+    let cancel = noop
     const finish = () => {
       if (settled) return
       settled = true
@@ -228,6 +222,16 @@ export class Connection {
     }
     this.writeEnded = true
     this.handle.shutdown(finish)
+    // already flushed (a half-closed socket, the usual end of a short
+    // exchange): no grace timer to arm and cancel per connection
+    if (settled) return
+    if (Number.isFinite(graceMs)) {
+      cancel = this.driver.timers.schedule(Math.max(0, graceMs), () => {
+        if (settled) return
+        settled = true
+        this.reset(() => callback(false))
+      })
+    }
     this.onClose(() => {
       // closed from elsewhere (an error, a reset) while flushing
       if (settled) return
