@@ -24,7 +24,7 @@ import {
   uvExceptionWithHostPort
 } from "./errors.ts"
 import * as Validate from "./internal/validate.ts"
-import { isPipeName, kConnection, kDriver, kPauseOnCreate, normalizeArgs, Socket } from "./Socket.ts"
+import { isPipeName, kConnection, kDriver, kPauseOnCreate, normalizeArgs, Socket, SocketHandle } from "./Socket.ts"
 
 /** @internal the `Socket` class a bound `Server` creates */
 export const kSocket: unique symbol = Symbol("sluice.socketClass")
@@ -83,7 +83,24 @@ const toNumber = (x: unknown): number | false => {
   return n >= 0 ? n : false
 }
 
-type ListenState = { listener: Engine.Listener | undefined; closed: boolean }
+/**
+ * What a listening server's `_handle` holds, as Node's holds a libuv handle:
+ * the engine listener, and the server its connections go to. Another server
+ * given it (`listen(server)`, `listen({ handle: server._handle })`) becomes
+ * that owner, as in Node: both then share one listener, and closing either
+ * stops it.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export class ServerHandle {
+  listener: Engine.Listener | undefined = undefined
+  closed = false
+  owner: Server
+  constructor(owner: Server) {
+    this.owner = owner
+  }
+}
 
 /**
  * `net.Server` over Sluice's engine.
@@ -98,7 +115,7 @@ export class Server extends EventEmitter {
   declare readonly [kSocket]: typeof Socket
 
   _connections = 0
-  _handle: ListenState | null = null
+  _handle: ServerHandle | null = null
   _usingWorkers = false
   _workers: Array<unknown> = []
   _unref = false
@@ -180,6 +197,16 @@ export class Server extends EventEmitter {
     const backlogFromArgs = toNumber(args.length > 1 && args[1]) || toNumber(args.length > 2 && args[2])
     options = ((options["_handle"] as typeof options | undefined) || options.handle || options) as typeof options
     this._listeningId++
+    if (options instanceof ServerHandle) {
+      this.listenOnHandle(options)
+      return this
+    }
+    if (options instanceof SocketHandle) {
+      // a socket's handle is connected (or connecting): the platform refuses to listen on it
+      const error = uvExceptionWithHostPort({ code: "EINVAL", syscall: "listen" }, "listen", undefined, -1)
+      process.nextTick(() => this.emit("error", Object.assign(error, { address: null })))
+      return this
+    }
     if (options.signal !== undefined) {
       Validate.validateAbortSignal(options.signal, "options.signal")
       const signal = options.signal
@@ -245,6 +272,29 @@ export class Server extends EventEmitter {
     throw ERR_INVALID_ARG_VALUE("options", options)
   }
 
+  /** `listen(handle)` with another server's handle: take its listener over, as Node takes over a libuv handle. */
+  private listenOnHandle(shared: ServerHandle): void {
+    if (shared.closed || shared.listener === undefined) {
+      const error = uvExceptionWithHostPort({ code: "EBADF", syscall: "listen" }, "listen", undefined, -1)
+      process.nextTick(() => this.emit("error", Object.assign(error, { address: null })))
+      return
+    }
+    const e = shared.listener.endpoint()
+    if (e._tag === "Ipc") {
+      // Node takes over only a TCP handle; a pipe's is opened again by its descriptor, which the loop already watches
+      const error = uvExceptionWithHostPort({ code: "EEXIST", syscall: "listen" }, "listen", undefined, undefined)
+      process.nextTick(() => this.emit("error", Object.assign(error, { address: null })))
+      return
+    }
+    shared.owner = this
+    this._handle = shared
+    this._connectionKey = `${e.family === "IPv6" ? 6 : 4}:${e.address}:${e.port}`
+    if (this._unref) shared.listener.handle.unref()
+    process.nextTick(() => {
+      if (this._handle === shared) this.emit("listening")
+    })
+  }
+
   private lookupAndListen(
     host: string,
     tcp: { port: number; backlog: number; exclusive: boolean; ipv6Only: boolean; reusePort: boolean }
@@ -288,16 +338,17 @@ export class Server extends EventEmitter {
       process.nextTick(() => this.emit("error", error))
       return
     }
-    const state: ListenState = { listener: undefined, closed: false }
+    const state = new ServerHandle(this)
     this._handle = state
     let sync = true
     Engine.listen(
       driver,
       target,
       {
-        onConnection: (connection) => this.onConnection(connection),
-        onDrop: (info) => this.onDrop(info),
-        onError: (error) => this.emit("error", errnoException(error, "accept"))
+        // to the handle's owner: another server may have taken it over (`listen(server)`)
+        onConnection: (connection) => state.owner.onConnection(connection),
+        onDrop: (info) => state.owner.onDrop(info),
+        onError: (error) => state.owner.emit("error", errnoException(error, "accept"))
       },
       {
         allowHalfOpen: this.allowHalfOpen,

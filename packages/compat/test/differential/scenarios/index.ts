@@ -5,6 +5,7 @@ import type { Scenario } from "../harness.ts"
 import { connectScenarios } from "./connect.ts"
 import { edgeScenarios } from "./edges.ts"
 import { fdScenarios } from "./fd.ts"
+import { handleScenarios } from "./handle.ts"
 import { moduleScenarios } from "./module.ts"
 import { serverScenarios } from "./server.ts"
 import { socketScenarios } from "./socket.ts"
@@ -15,5 +16,6 @@ export const allScenarios: ReadonlyArray<Scenario> = [
   ...serverScenarios,
   ...moduleScenarios,
   ...edgeScenarios,
-  ...fdScenarios
+  ...fdScenarios,
+  ...handleScenarios
 ]
