@@ -438,7 +438,8 @@ export class Server extends EventEmitter {
     const listener = this._handle?.listener
     if (listener !== undefined) {
       const e = listener.endpoint()
-      if (e._tag === "Ipc") return this._pipeName ?? e.path
+      // a pipe has no name to ask for: Node answers with the path it listened on, `null` after `listen({ fd })`
+      if (e._tag === "Ipc") return this._pipeName ?? null
       return { address: e.address, family: e.family, port: e.port }
     }
     if (this._pipeName) return this._pipeName

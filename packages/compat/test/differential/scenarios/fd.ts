@@ -47,32 +47,58 @@ const child = (
 
 const peerEvents = ["data", "end", "error", "close"] as const
 
-/** A connected pair over node:net: `[client, server side]`. */
-const pair = async (rec: Recorder): Promise<[NodeNet.Socket, NodeNet.Socket, NodeNet.Server]> => {
+/** A connected pair over node:net (TCP, or a unix socket at `path`): `[client, server side]`. */
+const pair = async (
+  rec: Recorder,
+  path?: string
+): Promise<[NodeNet.Socket, NodeNet.Socket, NodeNet.Server]> => {
   const server = rec.track(NodeNet.createServer({ allowHalfOpen: true, pauseOnConnect: true }))
-  server.listen(0, "127.0.0.1")
+  if (path === undefined) server.listen(0, "127.0.0.1")
+  else server.listen(path)
   await once(server, "listening")
   const accepted = once(server, "connection")
-  const client = NodeNet.connect({ port: (server.address() as NodeNet.AddressInfo).port, host: "127.0.0.1" })
+  const client = path === undefined
+    ? NodeNet.connect({ port: (server.address() as NodeNet.AddressInfo).port, host: "127.0.0.1" })
+    : NodeNet.connect({ path })
   client.pause()
   await once(client, "connect")
   const [peer] = (await accepted) as [NodeNet.Socket]
   return [client, peer, server]
 }
 
+const adoptConnected = async (net: NetLike, rec: Recorder, path?: string) => {
+  const [client, peer, server] = await pair(rec, path)
+  rec.watch("peer", peer, peerEvents)
+  peer.on("data", () => peer.write("bye"))
+  peer.on("end", () => peer.end())
+  peer.resume()
+  const run = child(net, rec, "socket", fdOf(client))
+  client.destroy() // the child holds the only other copy now
+  rec.log("child", "exit code", await run.exited)
+  if (!peer.closed) await once(peer, "close")
+  server.close()
+}
+
 export const fdScenarios: ReadonlyArray<Scenario> = [
-  scenario("new Socket({ fd }) adopts a connected TCP socket: props, write, read, end, close", async (net, rec) => {
-    const [client, peer, server] = await pair(rec)
-    rec.watch("peer", peer, peerEvents)
-    peer.on("data", () => peer.write("bye"))
-    peer.on("end", () => peer.end())
-    peer.resume()
-    const run = child(net, rec, "socket", fdOf(client))
-    client.destroy() // the child holds the only other copy now
+  scenario(
+    "new Socket({ fd }) adopts a connected TCP socket: props, write, read, end, close",
+    (net, rec) => adoptConnected(net, rec),
+    ["fd"]
+  ),
+  scenario(
+    "new Socket({ fd }) adopts a connected unix socket",
+    (net, rec) => adoptConnected(net, rec, rec.path("pair.sock")),
+    ["fd", "ipc"]
+  ),
+  scenario("server.listen({ fd }) on a listening unix socket: address()", async (net, rec) => {
+    // the parent's copy stays open until the child is done (closing it would unlink the path); nobody connects
+    const origin = NodeNet.createServer()
+    origin.listen(rec.path("listen.sock"))
+    await once(origin, "listening")
+    const run = child(net, rec, "listen-address", fdOf(origin))
     rec.log("child", "exit code", await run.exited)
-    if (!peer.closed) await once(peer, "close")
-    server.close()
-  }, ["fd"]),
+    origin.close()
+  }, ["fd", "ipc"]),
   scenario("new Socket({ fd, writable: false }): a read-only adopted socket", async (net, rec) => {
     const [client, peer, server] = await pair(rec)
     rec.watch("peer", peer, peerEvents)
