@@ -113,6 +113,16 @@ export interface Options {
    * Default 924 600 (Linux: 15 retransmissions).
    */
   readonly retransmissionTimeout?: number | undefined
+  /**
+   * Model Nagle's algorithm and delayed ACKs on TCP connections without
+   * latency, bandwidth or slicing faults, as Linux does on loopback: a small
+   * write waits while an earlier small segment is unacknowledged, and a peer
+   * that answers its reads delays its ACKs by 40 ms. Byte timing then matches
+   * real sockets (a write just before a destroy can be lost, as with
+   * node:net). Under `TestClock` such a held write waits for 40 ms of virtual
+   * time: advance the clock, set `noDelay`, or turn this off. Default `true`.
+   */
+  readonly nagle?: boolean | undefined
 }
 
 /**
@@ -124,7 +134,7 @@ export interface Options {
 export interface DirectionSnapshot {
   /** Accepted by `write`, not yet taken by the network (the writer is blocked on these). */
   readonly queued: number
-  /** On the way (latency, bandwidth, partition). */
+  /** On the way (latency, bandwidth, partition), or held by Nagle's algorithm until an ACK. */
   readonly inFlight: number
   /** Arrived, not yet read by the receiver. */
   readonly unread: number
@@ -240,7 +250,7 @@ export class MemoryNetwork extends Context.Service<MemoryNetwork, MemoryNetworkS
 
 const directionOf = (pipe: Pipe): DirectionSnapshot => ({
   queued: pipe.queued,
-  inFlight: pipe.flightBytes,
+  inFlight: pipe.unsentBytes + pipe.flightBytes,
   unread: pipe.recvBytes,
   finSent: pipe.finSent
 })

@@ -200,6 +200,26 @@ export interface NetworkOptions extends Options {
 type Direction = "toServer" | "toClient"
 
 const READ_CHUNK = 65536
+/** Linux loopback MSS (MTU 65536 less IP and TCP headers and the timestamp option). */
+const LOOPBACK_MSS = { IPv4: 65483, IPv6: 65464 } as const
+/** Linux's minimum receive MSS estimate (TCP_MSS_DEFAULT). */
+const INITIAL_RCV_MSS = 536
+/** Linux TCP_MAX_QUICKACKS: segments acknowledged at once at the start of a connection. */
+const QUICK_ACKS = 16
+/** Linux TCP_DELACK_MIN / TCP_ATO_MIN (ms): the delayed ACK timeout, and the pingpong window. */
+const DELAYED_ACK = 40
+/** Linux TCP_RTO_MIN (ms): a receive after a longer silence refills the quick ACKs. */
+const RTO_MIN = 200
+
+/**
+ * How many unacknowledged bytes a read must free for the receiver to
+ * announce the larger window at once (Linux tcp_cleanup_rbuf), given how many
+ * bytes the connection received before: the window starts small and grows
+ * with the first kilobytes. Measured on Linux 6.18 loopback, default
+ * `tcp_rmem`: about 9.8 KB up to 700 bytes received, then rising to ~50 KB
+ * by 2 KB received.
+ */
+const windowUpdateAfter = (received: number): number => Math.min(50_000, 9_840 + Math.max(0, received - 700) * 35)
 const EPSILON = 1e-6
 const SYN_RETRIES = [1000, 2000, 4000, 8000, 16000, 32000, 64000]
 
@@ -225,6 +245,8 @@ interface Segment {
   readonly at: number
   /** The pipe run that sent it: it arrives in a later run (a later turn of the loop). */
   readonly run: number
+  /** The reverse direction's bytes this segment acknowledges (-1: none); the sender learns it on arrival. */
+  readonly ack: number
 }
 
 /** One direction of a connection. */
@@ -248,6 +270,38 @@ export class Pipe implements Task {
   rstArrived = false
   /** Bytes accepted from the sender so far. */
   sent = 0
+  /**
+   * Kernel send queue (bytes accepted, write completed, not yet on the wire):
+   * only used where Nagle's algorithm is modelled (`nagle`).
+   */
+  unsent: Array<Uint8Array> = []
+  unsentBytes = 0
+  /**
+   * Nagle's algorithm and delayed ACKs, as Linux does them on loopback: TCP
+   * links without faults. A sub-MSS segment is held while an earlier
+   * sub-MSS segment is unacknowledged (Minshall's variant, unless the sender
+   * set no-delay); the receiver acknowledges at once in quick-ACK mode (the
+   * first segments) and otherwise delays the ACK (40 ms) unless it sends
+   * data (the ACK rides along) or more than a full segment is unacknowledged.
+   * A receiver that answers within 40 ms of receiving is interactive
+   * ("pingpong") and leaves quick-ACK mode until a delayed ACK fires.
+   */
+  readonly nagle: boolean
+  readonly mss: number
+  /** Sequence (in bytes put on the wire) ending the last sub-MSS segment. */
+  private smallEnd = 0
+  private wire = 0
+  private acked = 0
+  private arrived = 0
+  // the receiver's ACK state for this direction
+  private quick = 0
+  private receiving = false
+  private lastReceived = 0
+  private pingpong = false
+  private rcvMss = INITIAL_RCV_MSS
+  private pushed = 0
+  private unacked = 0
+  private delayedAck: (() => void) | undefined = undefined
   private txFree = 0
   private lastArrival = 0
   private scheduled = false
@@ -262,6 +316,9 @@ export class Pipe implements Task {
     this.conn = conn
     this.dir = dir
     this.link = link
+    this.nagle = net.nagle && conn.serverHost !== undefined && link.latency <= 0 && link.bandwidth <= 0
+      && link.slice <= 0
+    this.mss = LOOPBACK_MSS[conn.serverHost === undefined ? "IPv4" : familyOf(conn.serverHost)]
   }
 
   schedule(): void {
@@ -297,7 +354,7 @@ export class Pipe implements Task {
   }
 
   private space(): number {
-    return this.net.bufferSize - this.flightBytes - this.recvBytes
+    return this.net.bufferSize - this.unsentBytes - this.flightBytes - this.recvBytes
   }
 
   /** Moves bytes from the write queue into the network; returns whether anything moved. */
@@ -315,7 +372,10 @@ export class Pipe implements Task {
         resetNow = true
       }
       if (n > 0) {
-        this.push(chunk.slice(request.offset, request.offset + n), now)
+        if (this.nagle) {
+          this.unsent.push(chunk.slice(request.offset, request.offset + n))
+          this.unsentBytes += n
+        } else this.push(chunk.slice(request.offset, request.offset + n), now)
         this.sent += n
         request.offset += n
         request.remaining -= n
@@ -323,6 +383,7 @@ export class Pipe implements Task {
         moved = true
       }
       if (resetNow) {
+        this.transmit(now, true)
         this.net.record(`${this.conn.id} ${this.dir} reset at byte ${this.sent}`)
         this.conn.injectReset()
         return true
@@ -336,7 +397,11 @@ export class Pipe implements Task {
         request.callback(undefined)
       }
     }
-    if (this.writes.length === 0 && this.finRequested && !this.finSent && !this.from.aborted && !this.conn.killed) {
+    // a FIN pushes what Nagle holds (Linux sends it with TCP_NAGLE_OFF)
+    const finNow = this.writes.length === 0 && this.finRequested && !this.finSent && !this.from.aborted
+      && !this.conn.killed
+    if (this.transmit(now, finNow)) moved = true
+    if (finNow) {
       this.finSent = true
       this.pushSegment(FIN, undefined, now, this.link.slowClose)
       this.net.record(`${this.conn.id} ${this.dir} fin`)
@@ -359,13 +424,127 @@ export class Pipe implements Task {
     } else this.pushSegment(DATA, bytes, now, 0)
   }
 
+  /**
+   * Puts the kernel send queue on the wire as far as Nagle's algorithm lets
+   * it (all of it when `force`); returns whether anything was sent.
+   */
+  private transmit(now: number, force: boolean): boolean {
+    let moved = false
+    while (this.unsentBytes > 0) {
+      const small = this.unsentBytes < this.mss
+      if (small && !force && !this.from.noDelay && this.smallEnd > this.acked) break
+      const size = Math.min(this.unsentBytes, this.mss)
+      const first = this.unsent[0]!
+      let bytes: Uint8Array
+      if (first.length === size) bytes = this.unsent.shift()!
+      else if (first.length > size) {
+        bytes = first.subarray(0, size)
+        this.unsent[0] = first.subarray(size)
+      } else {
+        bytes = new Uint8Array(size)
+        let offset = 0
+        while (offset < size) {
+          const head = this.unsent[0]!
+          const take = Math.min(head.length, size - offset)
+          bytes.set(head.subarray(0, take), offset)
+          offset += take
+          if (take === head.length) this.unsent.shift()
+          else this.unsent[0] = head.subarray(take)
+        }
+      }
+      this.unsentBytes -= size
+      this.wire += size
+      if (size < this.mss) this.smallEnd = this.wire
+      this.pushSegment(DATA, bytes, now, 0)
+      moved = true
+    }
+    return moved
+  }
+
+  /** Drops the kernel send queue (the connection was reset). */
+  dropUnsent(): void {
+    this.unsent = []
+    this.unsentBytes = 0
+  }
+
+  /** The receiver acknowledged: nothing is pending on its side any more. */
+  private ackSent(): void {
+    if (this.delayedAck !== undefined) {
+      this.delayedAck()
+      this.delayedAck = undefined
+    }
+    this.unacked = 0
+    this.pushed = 0
+  }
+
+  /** The sender learns that `ack` bytes arrived: Nagle may send what it held. */
+  ackArrived(ack: number): void {
+    if (ack <= this.acked) return
+    this.acked = ack
+    if (this.unsentBytes > 0) this.schedule()
+  }
+
+  /** The receiver acknowledges everything that arrived with a bare ACK (on loopback: at once). */
+  private ackNow(): void {
+    this.ackSent()
+    this.ackArrived(this.arrived)
+  }
+
+  /**
+   * The receiver sends a segment (returns the acknowledgement it carries): the
+   * ACK rides along; data sent within 40 ms of receiving makes it interactive
+   * (a bare FIN does not: Linux counts data).
+   */
+  private receiverSends(now: number, data: boolean): number {
+    if (data && this.receiving && now - this.lastReceived < DELAYED_ACK) this.pingpong = true
+    this.ackSent()
+    return this.arrived
+  }
+
+  /** A data segment reached the receiver: acknowledge at once or later. */
+  private dataArrived(size: number, now: number): void {
+    this.arrived += size
+    if (!this.receiving || now - this.lastReceived > RTO_MIN) this.quick = QUICK_ACKS
+    this.receiving = true
+    this.lastReceived = now
+    if (size >= this.rcvMss) this.rcvMss = Math.min(size, this.mss)
+    else this.pushed++
+    this.unacked += size
+    if (!this.pingpong && this.quick > 0) {
+      this.quick--
+      this.ackNow()
+    } else if (this.unacked > this.rcvMss) this.ackNow()
+    else if (this.delayedAck === undefined) {
+      this.delayedAck = this.net.timers.schedule(DELAYED_ACK, () => {
+        this.delayedAck = undefined
+        // a delayed ACK that had to fire ends the interactive mode
+        this.pingpong = false
+        this.ackNow()
+      })
+    }
+  }
+
+  /**
+   * The receiving application read (Linux tcp_cleanup_rbuf): small segments
+   * are acknowledged now, except one in interactive mode, and so is a read
+   * that frees enough to announce a window update.
+   */
+  private consumed(): void {
+    if (this.unacked === 0) return
+    if (
+      this.pushed >= 2 || (this.pushed >= 1 && !this.pingpong)
+      || this.unacked >= windowUpdateAfter(this.arrived - this.unacked)
+    ) this.ackNow()
+  }
+
   pushSegment(kind: 0 | 1 | 2, bytes: Uint8Array | undefined, now: number, extraDelay: number): void {
+    const ack = this.nagle && kind !== RST ? this.from.in.receiverSends(now, kind === DATA) : -1
     const size = bytes === undefined ? 0 : bytes.length
     const start = Math.max(now, this.txFree)
     this.txFree = this.link.bandwidth > 0 ? start + (size * 1000) / this.link.bandwidth : start
     const at = Math.max(this.txFree + this.link.latency + extraDelay, this.lastArrival)
     this.lastArrival = at
-    this.flight.push({ kind, bytes, at, run: this.runs })
+    this.flight.push({ kind, bytes, at, run: this.runs, ack })
     this.flightBytes += size
   }
 
@@ -390,6 +569,7 @@ export class Pipe implements Task {
           }
           this.recv.push(bytes)
           this.recvBytes += bytes.length
+          if (this.nagle) this.dataArrived(bytes.length, now)
           break
         }
         case FIN:
@@ -402,6 +582,8 @@ export class Pipe implements Task {
           to.onReset()
           break
       }
+      // the acknowledgement it carries, after its data (Linux queues the data, then acts on the ACK)
+      if (segment.ack >= 0) this.from.in.ackArrived(segment.ack)
     }
   }
 
@@ -434,6 +616,7 @@ export class Pipe implements Task {
       this.net.record(`${this.conn.id} ${this.dir} data ${chunk.length}`)
       to.events?.onData(chunk)
     }
+    if (delivered && this.nagle) this.consumed()
     if (this.recv.length > 0 && to.reading && !to.released) this.schedule()
     if (this.recv.length === 0 && to.reading && !to.released) {
       if (this.finArrived && !to.endDelivered) {
@@ -643,6 +826,7 @@ export class End implements Handle {
   abort(): void {
     this.aborted = true
     this.out.failWrites("ECANCELED")
+    this.out.dropUnsent()
     this.out.pushSegment(RST, undefined, this.net.timers.now(), 0)
     this.out.schedule()
   }
@@ -669,6 +853,7 @@ export class End implements Handle {
       this.pendingError = code
     }
     // bytes still on their way to the peer are discarded by the peer; an RST in flight stays
+    this.out.dropUnsent()
     const kept = this.out.flight.filter((s) => s.kind === RST)
     this.out.flight.length = 0
     this.out.flight.push(...kept)
@@ -688,6 +873,7 @@ export class End implements Handle {
       this.out.failWrites("EPIPE")
       this.pendingError = "ETIMEDOUT"
     }
+    this.out.dropUnsent()
     this.out.flight.length = 0
     this.out.flightBytes = 0
     this.in.schedule()
@@ -772,6 +958,7 @@ export class Conn {
     this.killed = true
     const now = this.net.timers.now()
     for (const pipe of [this.up, this.down]) {
+      pipe.dropUnsent()
       if (pipe.to.aborted || pipe.to.released) continue
       pipe.pushSegment(RST, undefined, now, 0)
       pipe.schedule()
@@ -889,6 +1076,7 @@ export class VirtualNetwork {
   readonly timers: Timers
   readonly bufferSize: number
   readonly retransmissionTimeout: number
+  readonly nagle: boolean
   readonly ephemeral: readonly [number, number]
   readonly hosts = new Map<string, Array<LookupAddress>>()
   readonly tcpListeners: Array<MemoryListener> = []
@@ -908,6 +1096,7 @@ export class VirtualNetwork {
     this.bufferSize = Math.max(1, options?.bufferSize ?? 65536)
     // Linux gives up after tcp_retries2 = 15 retransmissions: about 924.6 s
     this.retransmissionTimeout = options?.retransmissionTimeout ?? 924_600
+    this.nagle = options?.nagle ?? true
     this.ephemeral = options?.ephemeralPorts ?? [32768, 60999]
     this.log = options?.trace === true ? [] : undefined
     this.setHost("localhost", ["127.0.0.1", "::1"])
