@@ -287,6 +287,12 @@ export class Server extends EventEmitter {
       return
     }
     shared.owner = this
+    // the new owner's policy applies from now on, as Node's onconnection reads it from the handle's owner
+    const listener = shared.listener
+    listener.allowHalfOpen = this.allowHalfOpen
+    listener.blocked = this.blockList === undefined
+      ? undefined
+      : (address, family) => this.blockList?.check(address, `ipv${family}`) === true
     this._handle = shared
     this._connectionKey = `${e.family === "IPv6" ? 6 : 4}:${e.address}:${e.port}`
     if (this._unref) shared.listener.handle.unref()

@@ -58,6 +58,30 @@ const takeOver = (how: "listen(server)" | "listen({ handle: server._handle })") 
 export const handleScenarios: ReadonlyArray<Scenario> = [
   takeOver("listen(server)"),
   takeOver("listen({ handle: server._handle })"),
+  scenario("listen(server): the new owner's allowHalfOpen applies to what it accepts", async (net, rec) => {
+    const first = rec.track(net.createServer())
+    const port = await listen(first)
+    const second = rec.watch(
+      "second",
+      net.createServer({ allowHalfOpen: true }, (s) => {
+        rec.log("accepted", "allowHalfOpen", s.allowHalfOpen)
+        s.on("end", () => {
+          rec.log("accepted", "end")
+          s.end("after the client's end")
+        })
+        s.resume()
+      }),
+      serverEvents
+    )
+    second.listen(first)
+    await once(second, "listening")
+    const client = rec.watch("client", net.connect({ port, host: "127.0.0.1", allowHalfOpen: true }), socketEvents)
+    client.end("half")
+    client.resume()
+    await once(client, "close")
+    await closeServer(second)
+    await closeServer(first)
+  }),
   scenario(
     "listen(server) whose listener the first server closed, then listen(first) after close",
     async (net, rec) => {
