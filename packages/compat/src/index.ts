@@ -1,7 +1,7 @@
 /**
  * `@sluice/compat`: a drop-in `node:net` on Sluice's engine, over the node
  * driver. `import net from "@sluice/compat"` (or the named exports) replaces
- * `require("net")`; `createNet(driver)` builds the same module over any driver.
+ * a `require` of `net`; `createNet(driver)` builds the same module over any driver.
  *
  * @since 0.1.0
  */

@@ -4,7 +4,7 @@
  * The module it returns has the shape of `node:net` (`createServer`,
  * `connect`, `createConnection`, `Socket`, `Server`, `Stream`, `isIP`, ...);
  * its classes are bound to the driver, so legacy code written for
- * `require('net')` runs unchanged on real sockets (the node driver) or on an
+ * a `require` of `net` runs unchanged on real sockets (the node driver) or on an
  * in-process network (the memory driver).
  *
  * @since 0.1.0

@@ -1,8 +1,8 @@
 /**
  * The module hooks behind `node --import @sluice/compat/register`: a synchronous,
  * in-thread resolve hook (`module.registerHooks`) that answers every `net` and
- * `node:net` specifier — `require("net")`, `require("node:net")`,
- * `import … from "net" | "node:net"`, `import("node:net")` — with compat's module,
+ * `node:net` specifier — `require` and static or dynamic
+ * `import` of `net` or `node:net` — with compat's module,
  * so unmodified programs and their dependencies run on Sluice.
  *
  * One importer is let through to the real `node:net`: the node driver
@@ -14,7 +14,7 @@
  * `require("node:…")` (nodejs/node#60005: 22.15–22.22.2, 23.x, 24.0–24.13.0, early
  * 25.x). `install` finds out by requiring an empty probe module through the hook
  * under a `node:` specifier, and refuses with a readable error instead of letting
- * the program crash later on its first `require("node:net")`.
+ * the program crash later on its first `require` of `node:net`.
  *
  * @since 0.1.0
  */
@@ -29,7 +29,7 @@ import * as nodeModule from "node:module"
 export const netSpecifiers: ReadonlySet<string> = new Set(["net", "node:net"])
 
 /**
- * The specifier of the start-up probe: a `node:` specifier, like `require("node:net")`.
+ * The specifier of the start-up probe: a `node:` specifier, as a `require` of `node:net` uses.
  *
  * @category hooks
  * @since 0.1.0
@@ -152,7 +152,7 @@ export const install = (
     } catch (cause) {
       hooks.deregister()
       throw new Error(
-        `@sluice/compat/register: the module hooks of Node ${process.version} cannot redirect require("node:net") `
+        `@sluice/compat/register: the module hooks of Node ${process.version} cannot redirect a require of node:net `
           + `(nodejs/node#60005); it needs ${requiredVersions}. ${advice}`,
         { cause }
       )

@@ -1,8 +1,8 @@
 /**
  * The module that `net` and `node:net` resolve to under
  * `node --import @sluice/compat/register`: compat over the node driver, shaped like
- * the built-in. `import net from "net"` gets the module object, the named imports
- * its members, and `require("net")` the module object itself (the
+ * the built-in. a default import of `net` gets the module object, the named imports
+ * its members, and a `require` of `net` the module object itself (the
  * `"module.exports"` export), exactly as with `node:net`.
  *
  * @since 0.1.0

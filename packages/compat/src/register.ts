@@ -1,6 +1,6 @@
 /**
- * `node --import @sluice/compat/register app.js`: every `require("net")`,
- * `require("node:net")` and `import … from "net" | "node:net"` in the process —
+ * `node --import @sluice/compat/register app.js`: every `require` and
+ * `import` of `net` or `node:net` in the process —
  * the program's and its dependencies' — gets `@sluice/compat` over the node driver,
  * so unmodified code runs on Sluice's engine.
  *
