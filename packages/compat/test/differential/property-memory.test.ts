@@ -64,6 +64,17 @@ const found: ReadonlyArray<readonly [string, ReadonlyArray<Op>]> = [
     ]
   ],
   [
+    "how much of the window a read must free grows with the bytes received before",
+    [
+      act("peer", "resume"),
+      write("client", 909),
+      write("peer", 9583),
+      write("client", 14023),
+      write("client", 8303),
+      setTimeout("peer", 60_000)
+    ]
+  ],
+  [
     "an acknowledgement riding on data counts when that data arrives (after the data it acknowledges left)",
     [
       write("peer", 11590),

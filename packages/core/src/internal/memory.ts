@@ -213,13 +213,37 @@ const RTO_MIN = 200
 
 /**
  * How many unacknowledged bytes a read must free for the receiver to
- * announce the larger window at once (Linux tcp_cleanup_rbuf), given how many
- * bytes the connection received before: the window starts small and grows
- * with the first kilobytes. Measured on Linux 6.18 loopback, default
- * `tcp_rmem`: about 9.8 KB up to 700 bytes received, then rising to ~50 KB
- * by 2 KB received.
+ * announce the larger window at once (Linux tcp_cleanup_rbuf), by how many
+ * bytes the connection had received before: the window starts small and grows
+ * with the first kilobytes. Measured on Linux 6.18 loopback with the default
+ * `tcp_rmem` (the same for either end); linear in between.
  */
-const windowUpdateAfter = (received: number): number => Math.min(50_000, 9_840 + Math.max(0, received - 700) * 35)
+const WINDOW_UPDATE: ReadonlyArray<readonly [received: number, bytes: number]> = [
+  [850, 9_840],
+  [1_000, 16_440],
+  [1_200, 26_090],
+  [1_400, 33_830],
+  [1_500, 37_390],
+  [1_800, 43_990],
+  [2_000, 45_500],
+  [3_000, 50_200],
+  [5_000, 53_760],
+  [10_000, 55_800],
+  [20_000, 53_250],
+  [65_000, 47_670]
+]
+
+const windowUpdateAfter = (received: number): number => {
+  let [x0, y0] = WINDOW_UPDATE[0]!
+  if (received <= x0) return y0
+  for (const [x1, y1] of WINDOW_UPDATE) {
+    if (received <= x1) return y0 + ((y1 - y0) * (received - x0)) / (x1 - x0)
+    x0 = x1
+    y0 = y1
+  }
+  return y0
+}
+
 const EPSILON = 1e-6
 const SYN_RETRIES = [1000, 2000, 4000, 8000, 16000, 32000, 64000]
 
