@@ -14,7 +14,9 @@ import type { Socket } from "node:net"
 import { accept, listen, once, scenario, socketEvents } from "./harness.ts"
 import type { NetLike, Recorder } from "./harness.ts"
 
+/** Which end an operation acts on: the dialing client or the accepted peer. */
 export type Actor = "client" | "peer"
+/** One operation of a sequence. */
 export type Op =
   | { readonly actor: Actor; readonly kind: "write"; readonly size: number }
   | { readonly actor: Actor; readonly kind: "end" | "pause" | "resume" | "destroy" | "destroyWithError" }
