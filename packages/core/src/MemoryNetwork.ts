@@ -116,8 +116,10 @@ export interface Options {
   /**
    * Model Nagle's algorithm and delayed ACKs on TCP connections without
    * latency, bandwidth or slicing faults, as Linux does on loopback: a small
-   * write waits while an earlier small segment is unacknowledged, and a peer
-   * that answers its reads delays its ACKs by 40 ms. Byte timing then matches
+   * write waits while an earlier small segment is unacknowledged (a segment is
+   * small below the MSS, bounded by half the largest window the receiver has
+   * announced: about 32 KiB on a young connection), and a peer that answers
+   * its reads delays its ACKs by 40 ms. Byte timing then matches
    * real sockets (a write just before a destroy can be lost, as with
    * node:net). Under `TestClock` such a held write waits for 40 ms of virtual
    * time: advance the clock, set `noDelay`, or turn this off. Default `true`.

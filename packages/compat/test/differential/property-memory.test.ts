@@ -103,6 +103,19 @@ const found: ReadonlyArray<readonly [string, ReadonlyArray<Op>]> = [
     ]
   ],
   [
+    "a young connection's sender sends segments of half the window the receiver announced: held bytes past it go",
+    [
+      write("client", 778),
+      write("peer", 3367),
+      write("peer", 13471),
+      write("client", 8257),
+      write("client", 15254),
+      write("client", 19998),
+      write("peer", 1),
+      act("peer", "end")
+    ]
+  ],
+  [
     "a paused reader, then the writer destroys",
     [
       write("client", 2013),
