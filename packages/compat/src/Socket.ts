@@ -9,7 +9,8 @@
  * @since 0.1.0
  */
 import { isIP } from "@sluice/core/Address"
-import type { Driver, DriverError, Endpoint } from "@sluice/core/Driver"
+import type * as DriverTypes from "@sluice/core/Driver"
+import type { Driver, DriverError, Endpoint, PendingConnect } from "@sluice/core/Driver"
 import * as Engine from "@sluice/core/Engine"
 import { Buffer } from "node:buffer"
 import { Duplex } from "node:stream"
@@ -97,11 +98,17 @@ export const autoSelectDefaults = initialAutoSelect()
 export class SocketHandle {
   connection: Engine.Connection | undefined = undefined
   reading = false
-  cancel: (() => void) | undefined = undefined
+  cancel: PendingConnect | undefined = undefined
+  /** a connect on the connected handle was answered with success (a later one is refused) */
+  reconnected = false
   readonly ipc: boolean
   constructor(ipc: boolean, connection?: Engine.Connection) {
     this.ipc = ipc
-    if (connection !== undefined) this.connection = connection
+    if (connection !== undefined) {
+      // accepted or adopted: the kernel refuses any connect on it
+      this.connection = connection
+      this.reconnected = true
+    }
   }
   get bytesRead(): number {
     return this.connection?.bytesRead ?? 0
@@ -900,12 +907,13 @@ export class Socket extends Duplex {
 
   /** @internal */
   _getsockname(): Info {
-    const connection = this._handle?.connection
-    if (connection === undefined || this.connecting) return this._sockname ?? {}
+    // as Node: asked once per connection of the handle and kept, even when the
+    // platform had no address yet (a connect whose system call is still to come)
+    const handle = this._handle
+    if (handle == null) return {}
     if (this._sockname === null) {
-      const info = endpointInfo(connection.localEndpoint())
-      if (info === undefined) return {}
-      this._sockname = info
+      const endpoint = handle.connection !== undefined ? handle.connection.localEndpoint() : handle.cancel?.local?.()
+      this._sockname = endpointInfo(endpoint) ?? {}
     }
     return this._sockname
   }
@@ -1044,6 +1052,16 @@ export class Socket extends Duplex {
     }
     this.emit("connectionAttempt", path, undefined, undefined)
     const handle = this._handle!
+    if (handle.cancel !== undefined || handle.connection !== undefined) {
+      // a local socket connects within the system call: connecting it again is refused, reported after this tick
+      const ex = exceptionWithHostPort({ code: "EISCONN", syscall: "connect" }, "connect", path, undefined)
+      process.nextTick(() => {
+        if (this.destroyed) return
+        this.emit("connectionAttemptFailed", path, undefined, undefined, ex)
+        this.destroy(ex)
+      })
+      return
+    }
     handle.cancel = Engine.connect(driver, { _tag: "Ipc", path }, {}, (failure, connected) => {
       handle.cancel = undefined
       if (failure !== undefined) {
@@ -1142,11 +1160,28 @@ export class Socket extends Duplex {
   ): void {
     const handle = this._handle!
     if (handle.cancel !== undefined) {
-      // a second connect while the first is in flight: the platform refuses it
-      this.emit("connectionAttempt", request.host, request.port, isIP(request.host) || undefined)
-      this.destroy(
-        exceptionWithHostPort({ code: "EALREADY", syscall: "connect" }, "connect", request.host, request.port)
-      )
+      this.connectAgain(request, named, state, (address, port) => {
+        // the platform refuses a second connect on one handle before the first completes
+        const ex = exceptionWithHostPort({ code: "EALREADY", syscall: "connect" }, "connect", address, port)
+        return () => ex
+      })
+      return
+    }
+    if (handle.connection !== undefined) {
+      this.connectAgain(request, named, state, (address, port) => {
+        // a connected socket: the kernel answers the first connect after the
+        // handshake with success and keeps the connection it has; any later
+        // one with EISCONN
+        if (handle.reconnected) {
+          const ex = exceptionWithHostPort({ code: "EISCONN", syscall: "connect" }, "connect", address, port)
+          return () => ex
+        }
+        handle.reconnected = true
+        setImmediate(() => {
+          if (!this.destroyed && this._handle === handle) this.connected(handle.connection!)
+        })
+        return undefined
+      })
       return
     }
     let multiple = false
@@ -1207,6 +1242,58 @@ export class Socket extends Duplex {
     })
   }
 
+  /**
+   * A connect on a socket whose handle is connecting or connected, as Node
+   * runs it on its one handle: the name is looked up again, the attempt is
+   * announced, then `issue` makes the system call. When that fails at once
+   * the error's message names the local address the handle reports, read
+   * after this tick (through the node driver, the first attempt's system call
+   * happens on the tick after it started).
+   */
+  private connectAgain(
+    request: Engine.ConnectRequest & { _tag: "Tcp" },
+    named: boolean,
+    state: { lookupError: Error | undefined } | undefined,
+    issue: (address: string, port: number) => (() => SystemError) | undefined
+  ): void {
+    const attempt = (address: string, family: 4 | 6) => {
+      this.emit("connectionAttempt", address, request.port, family)
+      const failed = issue(address, request.port)
+      if (failed === undefined) return
+      process.nextTick(() => {
+        if (this.destroyed) return
+        const ex = failed()
+        const local = this._getsockname()
+        const details = ` - Local (${local.address}:${local.port})`
+        ex.message += details
+        if (typeof ex.stack === "string") ex.stack = ex.stack.replace(/^(Error: [^\n]*)/, `$1${details}`)
+        this.destroy(ex)
+      })
+    }
+    if (!named) {
+      attempt(request.host, request.family === 6 ? 6 : 4)
+      return
+    }
+    const answer = (error: DriverError | undefined, addresses: ReadonlyArray<DriverTypes.LookupAddress>) => {
+      // with several candidate families Node drops the answer of a socket no longer connecting, unreported
+      if (request.autoSelectFamily && !this.connecting) return
+      const first = error === undefined ? addresses[0] : undefined
+      if (first === undefined) {
+        const e = error ?? { code: "ENOTFOUND", syscall: "getaddrinfo", address: request.host }
+        const ex = state?.lookupError ?? dnsException(e, request.host)
+        this.emit("lookup", ex, undefined, undefined, request.host)
+        if (this.connecting) process.nextTick(() => this.destroy(ex))
+        return
+      }
+      this.emit("lookup", null, first.address, first.family, request.host)
+      if (!this.connecting || this.destroyed) return
+      attempt(first.address, first.family)
+    }
+    const options: DriverTypes.LookupOptions = { family: request.family, hints: request.hints, all: false }
+    if (request.lookup !== undefined) request.lookup(request.host, options, answer)
+    else this.driver.lookup(request.host, options, answer)
+  }
+
   private connectError(error: DriverError, address: string | undefined, port: number | undefined): SystemError {
     return exceptionWithHostPort(error, "connect", address, port)
   }
@@ -1219,6 +1306,10 @@ export class Socket extends Duplex {
     const connection = new Engine.Connection(this.driver, connected.handle, { allowHalfOpen: this.allowHalfOpen })
     this._handle.connection = connection
     this.attachConnection(connection)
+    this.connected(connection)
+  }
+
+  private connected(connection: Engine.Connection): void {
     this.connecting = false
     this._sockname = null
     this._unrefTimer()

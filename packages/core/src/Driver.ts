@@ -273,6 +273,21 @@ export interface Capabilities {
 }
 
 /**
+ * A connect attempt in flight, as `Driver.connect` returns it: calling it
+ * cancels the attempt. `local`, where the driver has it, reads the local
+ * address the platform bound for the attempt (a kernel binds it when the
+ * connect system call is made, before the handshake completes); `undefined`
+ * before that, or on a local socket.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface PendingConnect {
+  (): void
+  readonly local?: (() => Endpoint | undefined) | undefined
+}
+
+/**
  * A platform driver.
  *
  * @category models
@@ -286,12 +301,12 @@ export interface Driver {
    * Dial a resolved target. The callback runs once, on a later turn, with the
    * connected handle (paused, as an accepted one) or the error. The returned
    * function cancels a pending attempt: the callback then never runs and
-   * nothing stays open.
+   * nothing stays open (see `PendingConnect` for its optional `local`).
    */
   connect(
     target: ConnectTarget,
     callback: (error: DriverError | undefined, handle: Handle | undefined) => void
-  ): () => void
+  ): PendingConnect
   /**
    * Bind and listen. The callback runs once, with the listener or the error:
    * synchronously when a bind without a host, on a path or on a descriptor

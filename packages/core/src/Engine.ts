@@ -23,7 +23,8 @@ import type {
   ListenerHandle,
   ListenTarget,
   LookupAddress,
-  LookupOptions
+  LookupOptions,
+  PendingConnect
 } from "./Driver.ts"
 
 /**
@@ -495,7 +496,8 @@ export const interleave = (addresses: ReadonlyArray<LookupAddress>): Array<Looku
  * then one attempt or, with `autoSelectFamily`, attempts over interleaved
  * families each bounded by the attempt timeout, all under the optional
  * deadline. Returns a canceller; after cancelling, no callback runs and
- * nothing stays open.
+ * nothing stays open. Its `local` reads the local address of the attempt in
+ * flight, where the driver tells it (`PendingConnect`).
  *
  * @category connect
  * @since 0.1.0
@@ -505,9 +507,11 @@ export const connect = (
   request: ConnectRequest,
   observer: ConnectObserver,
   callback: (failure: ConnectFailure | undefined, connected: Connected | undefined) => void
-): () => void => {
+): PendingConnect => {
   let done = false
   let cancelStep: (() => void) | undefined
+  // the attempt in flight (not the lookup), for `local`
+  let inFlight: PendingConnect | undefined
   let cancelDeadline: (() => void) | undefined
   const attempts: Array<Attempt> = []
   const errors: Array<DriverError> = []
@@ -530,18 +534,19 @@ export const connect = (
   }
 
   if (request._tag === "Ipc") {
-    cancelStep = driver.connect({ _tag: "Ipc", path: request.path }, (error, handle) => {
+    cancelStep = inFlight = driver.connect({ _tag: "Ipc", path: request.path }, (error, handle) => {
+      inFlight = undefined
       if (error !== undefined || handle === undefined) {
         const e = error ?? { code: "UNKNOWN", syscall: "connect" }
         errors.push(e)
         fail(e, false)
       } else finish(undefined, { handle, attempts })
     })
-    return () => {
+    return pending(() => {
       done = true
       cancelStep?.()
       cancelDeadline?.()
-    }
+    }, () => inFlight?.local?.())
   }
 
   const tcp = request
@@ -576,6 +581,7 @@ export const connect = (
           return
         }
         settled = true
+        inFlight = undefined
         cancelTimeout?.()
         const durationMs = driver.timers.now() - start
         if (error !== undefined || handle === undefined) {
@@ -592,9 +598,11 @@ export const connect = (
         finish(undefined, { handle, attempts })
       }
     )
+    inFlight = cancelConnect
     cancelStep = () => {
       if (settled) return
       settled = true
+      inFlight = undefined
       cancelTimeout?.()
       cancelConnect()
       attempts.push({
@@ -608,6 +616,7 @@ export const connect = (
       cancelTimeout = driver.timers.schedule(timeoutMs, () => {
         if (settled || done) return
         settled = true
+        inFlight = undefined
         cancelConnect()
         attempts.push({ ...address, port: tcp.port, outcome: "timedOut", durationMs: driver.timers.now() - start })
         observer.onAttemptTimeout?.(address.address, tcp.port, address.family)
@@ -691,13 +700,16 @@ export const connect = (
     }
   }
 
-  return () => {
+  return pending(() => {
     if (done) return
     done = true
     cancelStep?.()
     cancelDeadline?.()
-  }
+  }, () => inFlight?.local?.())
 }
+
+const pending = (cancel: () => void, local: () => Endpoint | undefined): PendingConnect =>
+  Object.assign(cancel, { local })
 
 // ---------------------------------------------------------------------------
 // listen

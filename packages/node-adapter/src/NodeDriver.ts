@@ -19,6 +19,7 @@ import type {
   ListenTarget,
   LookupAddress,
   LookupOptions,
+  PendingConnect,
   Timers
 } from "@sluice/core/Driver"
 import dns from "node:dns"
@@ -185,7 +186,7 @@ const timers: Timers = {
 const connect = (
   target: ConnectTarget,
   callback: (error: DriverError | undefined, handle: Handle | undefined) => void
-): () => void => {
+): PendingConnect => {
   let handle: NodeHandle | undefined
   // pooled reads: node:net reads into one shared buffer and skips its
   // Readable machinery; the chunk handed to the engine is an owned copy
@@ -228,11 +229,18 @@ const connect = (
     if (target.localPort !== undefined) options.localPort = target.localPort
     socket.connect(options)
   }
-  return () => {
+  const cancel = () => {
     if (settled) return
     settled = true
     socket.destroy()
   }
+  // node:net makes the connect system call on a later tick; from then the kernel has bound the local address
+  const local = (): Endpoint | undefined => {
+    if (settled || target._tag === "Ipc") return undefined
+    const name = socket.address()
+    return "port" in name && name.port !== 0 ? tcpEndpoint(name.address, name.port, name.family) : undefined
+  }
+  return Object.assign(cancel, { local })
 }
 
 const open = (

@@ -27,6 +27,7 @@ import type {
   ListenTarget,
   LookupAddress,
   LookupOptions,
+  PendingConnect,
   Timers
 } from "../Driver.ts"
 import type { Options } from "../MemoryNetwork.ts"
@@ -1419,15 +1420,22 @@ export class VirtualNetwork {
   connect(
     target: ConnectTarget,
     callback: (error: DriverError | undefined, handle: Handle | undefined) => void
-  ): () => void {
+  ): PendingConnect {
     let done = false
     let cancelStep: () => void = () => {}
     let established: Conn | undefined = undefined
+    // a kernel binds the local port when connect(2) is called: reserved at once, released if no connection takes it
+    let reserved: Endpoint | undefined = undefined
+    const release = () => {
+      if (reserved?._tag === "Tcp" && established === undefined) this.usedPorts.delete(reserved.port)
+      reserved = undefined
+    }
     const entry = {
       cancel: () => {
         if (done) return
         done = true
         this.pendingConnects.delete(entry)
+        release()
         cancelStep()
         // the handshake completed but nobody took the socket: close it, the server sees FIN
         established?.client.close(() => {})
@@ -1441,8 +1449,10 @@ export class VirtualNetwork {
       }
       done = true
       this.pendingConnects.delete(entry)
+      release()
       callback(e, handle)
     }
+    const pending = Object.assign(entry.cancel, { local: () => reserved })
     if (target._tag === "Ipc") {
       const path = target.path
       const rules = this.rulesFor({ host: undefined, port: undefined, path })
@@ -1474,7 +1484,7 @@ export class VirtualNetwork {
         listener.enqueue(conn)
         cancelStep = this.after(down.latency, () => finish(undefined, conn.client))
       })
-      return entry.cancel
+      return pending
     }
 
     // TCP
@@ -1490,11 +1500,11 @@ export class VirtualNetwork {
       // a socket of the target's family cannot bind an address of the other one
       const localPort = target.localPort === 0 ? undefined : target.localPort
       cancelStep = this.after(0, () => finish(error("EINVAL", "bind", target.localAddress, localPort), undefined))
-      return entry.cancel
+      return pending
     }
     if (target.localPort !== undefined && target.localPort !== 0 && this.findListener(src, target.localPort)) {
       cancelStep = this.after(0, () => finish(error("EADDRINUSE", "bind", src, target.localPort), undefined))
-      return entry.cancel
+      return pending
     }
     const syn = (attempt: number): void => {
       if (this.partitioned(srcKey, dstKey)) {
@@ -1517,9 +1527,7 @@ export class VirtualNetwork {
         cancelStep = this.after(wait, () => syn(attempt + 1))
         return
       }
-      const localPort = target.localPort !== undefined && target.localPort !== 0
-        ? target.localPort
-        : this.ephemeralPort()
+      const localPort = reserved?._tag === "Tcp" ? reserved.port : undefined
       if (localPort === undefined) {
         return finish(error("EADDRNOTAVAIL", "connect", dst, port), undefined)
       }
@@ -1546,8 +1554,13 @@ export class VirtualNetwork {
       listener.enqueue(conn)
       cancelStep = this.after(down.latency, () => finish(undefined, conn.client))
     }
+    const chosen = target.localPort !== undefined && target.localPort !== 0 ? target.localPort : this.ephemeralPort()
+    if (chosen !== undefined) {
+      reserved = { _tag: "Tcp", address: src, port: chosen, family: familyOf(src) }
+      this.usedPorts.add(chosen)
+    }
     cancelStep = this.after(up.latency, () => syn(0))
-    return entry.cancel
+    return pending
   }
 
   // -- lookup ---------------------------------------------------------------

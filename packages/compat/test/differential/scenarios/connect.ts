@@ -214,6 +214,66 @@ export const connectScenarios: ReadonlyArray<Scenario> = [
     socket.connect({ path: rec.path("missing.sock") })
     await once(socket, "close")
   }, ["ipc"]),
+  scenario(
+    "connect() again while connecting: EALREADY names the local address of the first attempt",
+    async (net, rec) => {
+      const { port } = await echoServer(net, rec)
+      const socket = new net.Socket()
+      rec.watch("client", socket, socketEvents)
+      socket.connect(port, "127.0.0.1")
+      socket.connect(port, "127.0.0.1")
+      rec.props("client", "after the second connect", socket, socketProps)
+      await once(socket, "close")
+      rec.props("client", "closed", socket, socketProps)
+    }
+  ),
+  scenario("connect() again after the first attempt started: EALREADY names its local address", async (net, rec) => {
+    const { port } = await echoServer(net, rec)
+    const socket = new net.Socket()
+    rec.watch("client", socket, socketEvents)
+    socket.connect(port, "127.0.0.1")
+    await once(socket, "connectionAttempt")
+    socket.connect(port, "127.0.0.1")
+    await once(socket, "close")
+    rec.props("client", "closed", socket, socketProps)
+  }),
+  scenario("connect() again on a connected socket keeps its connection; a third connect: EISCONN", async (net, rec) => {
+    const server = rec.track(net.createServer((s) => {
+      rec.log("server", "connection")
+      s.on("error", () => {})
+      s.pipe(s)
+    }))
+    const port = await listen(server)
+    const socket = new net.Socket()
+    rec.watch("client", socket, socketEvents)
+    socket.connect(port, "127.0.0.1")
+    await once(socket, "connect")
+    socket.write("one")
+    await once(socket, "data")
+    socket.connect(port, "127.0.0.1")
+    rec.props("client", "after the second connect", socket, socketProps)
+    await once(socket, "connect")
+    rec.props("client", "connected again", socket, socketProps)
+    socket.write("two")
+    await once(socket, "data")
+    socket.connect(port, "127.0.0.1")
+    await once(socket, "close")
+    rec.props("client", "closed", socket, socketProps)
+  }),
+  scenario("connect() again on a connected local socket: EISCONN", async (net, rec) => {
+    const server = rec.track(net.createServer((s) => s.on("error", () => {})))
+    const p = rec.path("again2.sock")
+    server.listen(p)
+    await once(server, "listening")
+    const socket = new net.Socket()
+    rec.watch("client", socket, socketEvents)
+    socket.connect(p)
+    await once(socket, "connect")
+    socket.connect(p)
+    rec.props("client", "after the second connect", socket, socketProps)
+    await once(socket, "close")
+    rec.props("client", "closed", socket, socketProps)
+  }, ["ipc"]),
   scenario("reconnect a destroyed socket", async (net, rec) => {
     const { port } = await echoServer(net, rec)
     const socket = net.connect(port, "127.0.0.1")
