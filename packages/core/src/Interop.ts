@@ -196,21 +196,21 @@ export interface SocketServerOptions {
  * Listens with the `Network` and exposes the server as effect's
  * `SocketServer`: `run(handler)` serves every connection with `handler`
  * (concurrently, with graceful shutdown when the scope closes) and never
- * returns. A listen failure is a `SocketServerOpenError` whose `cause` is the
- * Sluice `ListenError`.
+ * returns. A listen failure, or an invalid `gracePeriod` when `run` starts,
+ * is a `SocketServerOpenError` whose `cause` is the Sluice `ListenError`.
  *
  * @category constructors
  * @since 0.1.0
  */
+const serverOpenError = (cause: NetError.ListenError): SocketServer.SocketServerError =>
+  new SocketServer.SocketServerError({ reason: new SocketServer.SocketServerOpenError({ cause }) })
+
 export const makeSocketServer = (
   listenOptions: Network.ListenOptions,
   options?: SocketServerOptions
 ): Effect.Effect<SocketServer.SocketServer["Service"], SocketServer.SocketServerError, Network.Network | Scope.Scope> =>
   Effect.gen(function*() {
-    const server = yield* Effect.mapError(
-      Network.listen(listenOptions),
-      (cause) => new SocketServer.SocketServerError({ reason: new SocketServer.SocketServerOpenError({ cause }) })
-    )
+    const server = yield* Effect.mapError(Network.listen(listenOptions), serverOpenError)
     const report = options?.onHandlerError
       ?? ((error: Server.HandlerError<unknown>) => Effect.logError("SocketServer handler failed", error.cause))
     let running = false
@@ -228,10 +228,13 @@ export const makeSocketServer = (
         running = true
         return Effect.scoped(
           Effect.andThen(
-            Server.serve(server, (socket) => handler(toEffectSocket(socket)), {
-              onHandlerError: report,
-              gracePeriod: options?.gracePeriod
-            }),
+            Effect.mapError(
+              Server.serve(server, (socket) => handler(toEffectSocket(socket)), {
+                onHandlerError: report,
+                gracePeriod: options?.gracePeriod
+              }),
+              serverOpenError
+            ),
             Effect.never
           )
         ).pipe(Effect.ensuring(Effect.sync(() => {

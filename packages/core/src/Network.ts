@@ -9,7 +9,7 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
@@ -18,6 +18,7 @@ import * as Scope from "effect/Scope"
 import { isIP } from "./Address.ts"
 import type { Driver, ListenTarget } from "./Driver.ts"
 import * as Engine from "./Engine.ts"
+import { millisOf } from "./internal/duration.ts"
 import type { ConnectAttempt } from "./NetError.ts"
 import { ConnectError, fieldsFromDriver, invalidOptions, ListenError, unsupported } from "./NetError.ts"
 import * as Observability from "./Observability.ts"
@@ -141,31 +142,6 @@ export interface NetworkShape {
  * @since 0.1.0
  */
 export class Network extends Context.Service<Network, NetworkShape>()("@sluice/core/Network") {}
-
-/**
- * The named durations in milliseconds (`undefined` when absent or infinite),
- * or the message naming the first invalid one.
- */
-const millisOf = <K extends string>(
-  options: { readonly [k in K]?: Duration.Input | undefined },
-  fields: ReadonlyArray<K>
-): Record<K, number | undefined> | string => {
-  const out = {} as Record<K, number | undefined>
-  for (const field of fields) {
-    const input = options[field]
-    if (input === undefined) {
-      out[field] = undefined
-      continue
-    }
-    const d = Duration.fromInput(input)
-    if (d._tag === "None") return `${field}: expected a duration, got ${String(input)}`
-    const ms = Duration.toMillis(d.value)
-    if (Number.isFinite(ms) && ms >= 0) out[field] = ms
-    else if (ms === Infinity) out[field] = undefined
-    else return `${field}: expected a duration ≥ 0, got ${String(input)}`
-  }
-  return out
-}
 
 /** `port: Expected a value between 0 and 65535, got 70000` */
 const describeSchemaError = (error: Schema.SchemaError, input: object): string => {

@@ -24,7 +24,8 @@ import * as Stream from "effect/Stream"
 import * as Address from "./Address.ts"
 import type { DriverError, Endpoint } from "./Driver.ts"
 import type { Connection, Listener } from "./Engine.ts"
-import { fieldsFromDriver, ListenError } from "./NetError.ts"
+import { millisOrMessage } from "./internal/duration.ts"
+import { fieldsFromDriver, invalidOptions, ListenError } from "./NetError.ts"
 import * as Observability from "./Observability.ts"
 import * as Socket from "./Socket.ts"
 
@@ -71,8 +72,12 @@ export interface Server extends Pipeable {
    * server keeps listening; they are counted here, with the latest one.
    */
   readonly acceptFailures: Effect.Effect<{ readonly count: number; readonly latest: ListenError | undefined }>
-  /** Sets or clears (`undefined`) the limit of open connections; excess ones are refused and counted. */
-  readonly setMaxConnections: (max: number | undefined) => Effect.Effect<void>
+  /**
+   * Sets or clears (`undefined`) the limit of open connections; excess ones
+   * are refused and counted. A limit that is not an integer ≥ 0 fails with
+   * `InvalidOptions`.
+   */
+  readonly setMaxConnections: (max: number | undefined) => Effect.Effect<void, ListenError>
   /** The engine listener underneath. */
   readonly listener: Listener
 }
@@ -166,10 +171,13 @@ export const make = (
   connections: Effect.sync(() => listener.connections),
   acceptFailures: Effect.sync(() => ({ count: queue.failures, latest: queue.latestFailure })),
   dropped: Effect.sync(() => listener.dropped),
-  setMaxConnections: (max) =>
-    Effect.sync(() => {
+  setMaxConnections: (max) => {
+    const invalid = checkMaxConnections(max)
+    if (invalid !== undefined) return Effect.fail(new ListenError(invalidOptions("setMaxConnections", invalid)))
+    return Effect.sync(() => {
       listener.maxConnections = max
-    }),
+    })
+  },
   accept: Stream.fromPull(
     Effect.succeed(
       Effect.flatMap(queue.pull, (connections) =>
@@ -285,18 +293,31 @@ export interface Serving<E> {
   readonly await: Effect.Effect<void, HandlerError<E>>
 }
 
+/** The message naming a limit of connections that is not an integer ≥ 0, if it is not. */
+const checkMaxConnections = (max: number | undefined): string | undefined =>
+  max === undefined || (Number.isInteger(max) && max >= 0)
+    ? undefined
+    : `maxConnections: expected an integer ≥ 0, got ${String(max)}`
+
 const serveImpl = <A, E, R>(
   server: Server,
   handler: (socket: Socket.Socket) => Effect.Effect<A, E, R>,
   options?: ServeOptions<E, R>
-): Effect.Effect<Serving<E>, never, R | Scope.Scope> =>
+): Effect.Effect<Serving<E>, ListenError, R | Scope.Scope> =>
   Effect.gen(function*() {
+    const concurrency = options?.concurrency ?? "unbounded"
+    const graceMs = millisOrMessage("gracePeriod", options?.gracePeriod ?? Duration.seconds(10))
+    const invalid = concurrency !== "unbounded" && !(Number.isInteger(concurrency) && concurrency >= 1)
+      ? `concurrency: expected an integer ≥ 1 or "unbounded", got ${String(concurrency)}`
+      : checkMaxConnections(options?.maxConnections)
+    if (invalid !== undefined || typeof graceMs === "string") {
+      return yield* new ListenError(invalidOptions("serve", invalid ?? String(graceMs)))
+    }
+    const grace = graceMs === undefined ? Duration.infinity : Duration.millis(graceMs)
     const outer = yield* Scope.Scope
     const handlersScope = yield* Scope.fork(outer)
     const fibers = yield* Scope.provide(FiberSet.make<unknown, unknown>(), handlersScope)
-    const concurrency = options?.concurrency ?? "unbounded"
-    const permits = concurrency === "unbounded" ? undefined : yield* Semaphore.make(Math.max(1, concurrency))
-    const graceMs = Duration.toMillis(Duration.fromInputUnsafe(options?.gracePeriod ?? Duration.seconds(10)))
+    const permits = concurrency === "unbounded" ? undefined : yield* Semaphore.make(concurrency)
     const policy = options?.onHandlerError ?? "stop"
     const ended = yield* Deferred.make<void, HandlerError<E>>()
     let accepted = 0
@@ -382,7 +403,7 @@ const serveImpl = <A, E, R>(
       return Effect.gen(function*() {
         yield* server.stopAccepting
         yield* Fiber.interrupt(acceptFiber)
-        yield* Effect.timeoutOption(FiberSet.awaitEmpty(fibers), Duration.millis(graceMs))
+        yield* Effect.timeoutOption(FiberSet.awaitEmpty(fibers), grace)
         yield* FiberSet.clear(fibers)
         yield* firstFailure === undefined ? Deferred.succeed(ended, undefined) : Deferred.fail(ended, firstFailure)
       }).pipe(
@@ -448,10 +469,10 @@ export const serve: {
   <A, E, R>(
     handler: (socket: Socket.Socket) => Effect.Effect<A, E, R>,
     options?: ServeOptions<E, R>
-  ): (server: Server) => Effect.Effect<Serving<E>, never, R | Scope.Scope>
+  ): (server: Server) => Effect.Effect<Serving<E>, ListenError, R | Scope.Scope>
   <A, E, R>(
     server: Server,
     handler: (socket: Socket.Socket) => Effect.Effect<A, E, R>,
     options?: ServeOptions<E, R>
-  ): Effect.Effect<Serving<E>, never, R | Scope.Scope>
+  ): Effect.Effect<Serving<E>, ListenError, R | Scope.Scope>
 } = dual((args) => isServer(args[0]), serveImpl)

@@ -11,6 +11,7 @@
  */
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import * as Cause from "effect/Cause"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { dual } from "effect/Function"
@@ -21,9 +22,10 @@ import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import type { DriverError, Endpoint } from "./Driver.ts"
 import type { Connection } from "./Engine.ts"
+import { millisOrMessage } from "./internal/duration.ts"
 import { encodeUtf8 } from "./internal/text.ts"
 import type { ConnectAttempt } from "./NetError.ts"
-import { fieldsFromDriver, SocketError } from "./NetError.ts"
+import { fieldsFromDriver, invalidOptions, SocketError } from "./NetError.ts"
 import * as Observability from "./Observability.ts"
 
 /**
@@ -80,8 +82,12 @@ export interface Socket extends Pipeable {
   readonly queuedBytes: Effect.Effect<number>
   /** Turns Nagle's algorithm off (`true`) or on (`false`) on the live connection. */
   readonly setNoDelay: (enable: boolean) => Effect.Effect<void>
-  /** Turns TCP keep-alive probes on or off on the live connection, after `initialDelayMs` idle. */
-  readonly setKeepAlive: (enable: boolean, initialDelayMs?: number) => Effect.Effect<void>
+  /**
+   * Turns TCP keep-alive probes on or off on the live connection; the first
+   * probe goes after `initialDelay` idle (default: the system's). A delay that
+   * is not a duration ≥ 0 fails with `InvalidOptions`.
+   */
+  readonly setKeepAlive: (enable: boolean, initialDelay?: Duration.Input) => Effect.Effect<void, SocketError>
   /** The engine connection underneath (for building other faces). */
   readonly connection: Connection
   /** The scope this socket lives in; closing it closes the socket. */
@@ -339,8 +345,11 @@ class SocketImpl implements Socket {
 
   readonly setNoDelay = (enable: boolean): Effect.Effect<void> => Effect.sync(() => this.connection.setNoDelay(enable))
 
-  readonly setKeepAlive = (enable: boolean, initialDelayMs = 0): Effect.Effect<void> =>
-    Effect.sync(() => this.connection.setKeepAlive(enable, initialDelayMs))
+  readonly setKeepAlive = (enable: boolean, initialDelay?: Duration.Input): Effect.Effect<void, SocketError> => {
+    const ms = millisOrMessage("initialDelay", initialDelay)
+    if (typeof ms === "string") return Effect.fail(new SocketError(invalidOptions("setKeepAlive", ms)))
+    return Effect.sync(() => this.connection.setKeepAlive(enable, ms ?? 0))
+  }
 
   /**
    * Flush, FIN, release, bounded by the close timeout; on failure or

@@ -1,4 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
+import type { SocketError } from "@sluice/core/NetError"
 import * as Network from "@sluice/core/Network"
 import * as Server from "@sluice/core/Server"
 import type * as Socket from "@sluice/core/Socket"
@@ -47,6 +48,35 @@ for (const d of drivers) {
           const other = yield* Network.listen({ host: d.host, port: 0 })
           yield* Server.serve(other, echo, { concurrency: 1 })
           assert.strictEqual(yield* roundTrip(tcpPort(other.address), d.host, "data-first"), "data-first")
+        })
+      ))
+
+    it.live("bad serve options and a bad connection limit are typed InvalidOptions errors naming the field", () =>
+      run(
+        d.make(),
+        Effect.gen(function*() {
+          const server = yield* Network.listen({ host: d.host, port: 0 })
+          const cases: ReadonlyArray<[Server.ServeOptions<SocketError, never>, string]> = [
+            [{ concurrency: 0 }, `concurrency: expected an integer ≥ 1 or "unbounded", got 0`],
+            [{ concurrency: 1.5 }, `concurrency: expected an integer ≥ 1 or "unbounded", got 1.5`],
+            [{ maxConnections: -1 }, "maxConnections: expected an integer ≥ 0, got -1"],
+            [{ gracePeriod: -5 }, "gracePeriod: expected a duration ≥ 0, got -5"]
+          ]
+          for (const [options, detail] of cases) {
+            const error = yield* Effect.flip(Server.serve(server, echo, options))
+            assert.strictEqual(error._tag, "ListenError")
+            assert.strictEqual(error.reason, "InvalidOptions")
+            assert.strictEqual(error.syscall, "serve")
+            assert.include(error.message, detail)
+          }
+          const limit = yield* Effect.flip(server.setMaxConnections(Number.NaN))
+          assert.strictEqual(limit.reason, "InvalidOptions")
+          assert.include(limit.message, "maxConnections: expected an integer ≥ 0, got NaN")
+          yield* server.setMaxConnections(0)
+          // the server still serves after the refusals: a valid call works
+          yield* server.setMaxConnections(undefined)
+          yield* Server.serve(server, echo, { concurrency: 2, gracePeriod: "1 second", maxConnections: 10 })
+          assert.strictEqual(yield* roundTrip(tcpPort(server.address), d.host, "ok"), "ok")
         })
       ))
 
