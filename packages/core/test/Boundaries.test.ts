@@ -26,7 +26,7 @@ const sources = (dir: string): Array<string> =>
  */
 const specifiers = (text: string): Array<string> => {
   const found: Array<string> = []
-  // the code with comments removed and every string literal replaced by a numbered placeholder
+  // the code with comments removed and every string literal replaced by its number, quoted
   const strings: Array<string> = []
   let code = ""
   for (let i = 0; i < text.length;) {
@@ -41,14 +41,14 @@ const specifiers = (text: string): Array<string> => {
       let j = i + 1
       while (j < text.length && text[j] !== c) j += text[j] === "\\" ? 2 : 1
       strings.push(text.slice(i + 1, j))
-      code += ` \u0000${strings.length - 1}\u0000 `
+      code += ` "${strings.length - 1}" `
       i = j + 1
     } else {
       code += c
       i++
     }
   }
-  const pattern = /(?:\bfrom|\bimport|\bimport\s*\(|\brequire\s*\()\s*\u0000(\d+)\u0000/g
+  const pattern = /(?:\bfrom|\bimport|\bimport\s*\(|\brequire\s*\()\s*"(\d+)"/g
   for (const match of code.matchAll(pattern)) found.push(strings[Number(match[1])]!)
   return found
 }
