@@ -101,6 +101,12 @@ export class SocketHandle {
   cancel: PendingConnect | undefined = undefined
   /** a connect on the connected handle was answered with success (a later one is refused) */
   reconnected = false
+  /** that connect's success is still to be reported: another one now is refused as in flight */
+  reconnecting = false
+  /** a connect to an IP address, started on the next tick, already owns the handle */
+  starting = false
+  /** the path of a second connect made while a local socket's first is in flight */
+  ipcAgain: string | undefined = undefined
   readonly ipc: boolean
   constructor(ipc: boolean, connection?: Engine.Connection) {
     this.ipc = ipc
@@ -910,7 +916,7 @@ export class Socket extends Duplex {
     // as Node: asked once per connection of the handle and kept, even when the
     // platform had no address yet (a connect whose system call is still to come)
     const handle = this._handle
-    if (handle == null) return {}
+    if (handle == null || handle.ipc) return {}
     if (this._sockname === null) {
       const endpoint = handle.connection !== undefined ? handle.connection.localEndpoint() : handle.cancel?.local?.()
       this._sockname = endpointInfo(endpoint) ?? {}
@@ -1052,7 +1058,12 @@ export class Socket extends Duplex {
     }
     this.emit("connectionAttempt", path, undefined, undefined)
     const handle = this._handle!
-    if (handle.cancel !== undefined || handle.connection !== undefined) {
+    if (handle.cancel !== undefined) {
+      // the first attempt decides: when it fails, its error ends the socket; when it connects, this one is refused
+      handle.ipcAgain ??= path
+      return
+    }
+    if (handle.connection !== undefined) {
       // a local socket connects within the system call: connecting it again is refused, reported after this tick
       const ex = exceptionWithHostPort({ code: "EISCONN", syscall: "connect" }, "connect", path, undefined)
       process.nextTick(() => {
@@ -1067,6 +1078,16 @@ export class Socket extends Duplex {
       if (failure !== undefined) {
         const ex = exceptionWithHostPort(failure.error, "connect", path, undefined)
         this.emit("connectionAttemptFailed", path, undefined, undefined, ex)
+        this.destroy(ex)
+        return
+      }
+      const again = handle.ipcAgain
+      if (again !== undefined) {
+        handle.ipcAgain = undefined
+        connected!.handle.close(noop)
+        if (this.destroyed) return
+        const ex = exceptionWithHostPort({ code: "EISCONN", syscall: "connect" }, "connect", again, undefined)
+        this.emit("connectionAttemptFailed", again, undefined, undefined, ex)
         this.destroy(ex)
         return
       }
@@ -1109,7 +1130,10 @@ export class Socket extends Duplex {
       autoSelectFamilyAttemptTimeoutMs: autoSelectFamilyAttemptTimeout
     }
     if (literal !== 0) {
+      const handle = this._handle!
+      handle.starting = true
       process.nextTick(() => {
+        handle.starting = false
         if (this.connecting) this.startConnect({ ...base, family: literal, hints: 0, autoSelectFamily: false }, false)
       })
       return
@@ -1159,7 +1183,7 @@ export class Socket extends Duplex {
     options?: AnyConnectOpts
   ): void {
     const handle = this._handle!
-    if (handle.cancel !== undefined) {
+    if (handle.cancel !== undefined || handle.starting || handle.reconnecting) {
       this.connectAgain(request, named, state, (address, port) => {
         // the platform refuses a second connect on one handle before the first completes
         const ex = exceptionWithHostPort({ code: "EALREADY", syscall: "connect" }, "connect", address, port)
@@ -1172,12 +1196,18 @@ export class Socket extends Duplex {
         // a connected socket: the kernel answers the first connect after the
         // handshake with success and keeps the connection it has; any later
         // one with EISCONN
+        if (handle.reconnecting) {
+          const ex = exceptionWithHostPort({ code: "EALREADY", syscall: "connect" }, "connect", address, port)
+          return () => ex
+        }
         if (handle.reconnected) {
           const ex = exceptionWithHostPort({ code: "EISCONN", syscall: "connect" }, "connect", address, port)
           return () => ex
         }
         handle.reconnected = true
+        handle.reconnecting = true
         setImmediate(() => {
+          handle.reconnecting = false
           if (!this.destroyed && this._handle === handle) this.connected(handle.connection!)
         })
         return undefined
@@ -1201,8 +1231,11 @@ export class Socket extends Duplex {
         this._unrefTimer()
       },
       onAttempt: (address, port, family) => {
-        if (multiple) this.autoSelectFamilyAttemptedAddresses.push(`${address}:${port}`)
-        else if (named) this._unrefTimer()
+        // with several addresses each attempt is a new handle in Node, whose local address is asked anew
+        if (multiple) {
+          this._sockname = null
+          this.autoSelectFamilyAttemptedAddresses.push(`${address}:${port}`)
+        } else if (named) this._unrefTimer()
         this.emit("connectionAttempt", address, port, family)
       },
       onAttemptFailed: (address, port, family, error) => {
@@ -1257,16 +1290,25 @@ export class Socket extends Duplex {
     issue: (address: string, port: number) => (() => SystemError) | undefined
   ): void {
     const attempt = (address: string, family: 4 | 6) => {
+      if (request.localAddress !== undefined || request.localPort !== undefined) {
+        // the handle is bound already: binding it again is refused, before any attempt
+        const local = request.localAddress ?? (family === 6 ? "::" : "0.0.0.0")
+        this.destroy(exceptionWithHostPort({ code: "EINVAL", syscall: "bind" }, "bind", local, request.localPort))
+        return
+      }
       this.emit("connectionAttempt", address, request.port, family)
+      if (request.blocked?.(address, family) === true) {
+        this.destroy(ERR_IP_BLOCKED(address))
+        return
+      }
       const failed = issue(address, request.port)
       if (failed === undefined) return
       process.nextTick(() => {
         if (this.destroyed) return
         const ex = failed()
         const local = this._getsockname()
-        const details = ` - Local (${local.address}:${local.port})`
-        ex.message += details
-        if (typeof ex.stack === "string") ex.stack = ex.stack.replace(/^(Error: [^\n]*)/, `$1${details}`)
+        // the stack is formatted on first read, from the message as it is then
+        ex.message += ` - Local (${local.address}:${local.port})`
         this.destroy(ex)
       })
     }

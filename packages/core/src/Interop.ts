@@ -192,6 +192,10 @@ export interface SocketServerOptions {
   readonly gracePeriod?: Server.ServeOptions<unknown, never>["gracePeriod"]
 }
 
+/** A Sluice listen or serve failure as effect's `SocketServerError`. */
+const serverOpenError = (cause: NetError.ListenError): SocketServer.SocketServerError =>
+  new SocketServer.SocketServerError({ reason: new SocketServer.SocketServerOpenError({ cause }) })
+
 /**
  * Listens with the `Network` and exposes the server as effect's
  * `SocketServer`: `run(handler)` serves every connection with `handler`
@@ -202,9 +206,6 @@ export interface SocketServerOptions {
  * @category constructors
  * @since 0.1.0
  */
-const serverOpenError = (cause: NetError.ListenError): SocketServer.SocketServerError =>
-  new SocketServer.SocketServerError({ reason: new SocketServer.SocketServerOpenError({ cause }) })
-
 export const makeSocketServer = (
   listenOptions: Network.ListenOptions,
   options?: SocketServerOptions

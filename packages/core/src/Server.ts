@@ -224,8 +224,8 @@ export class HandlerError<E> extends Data.TaggedError("HandlerError")<{
  */
 export interface ServeOptions<E, R> {
   /**
-   * How many handlers run at once (default `"unbounded"`). Connections beyond
-   * it wait, unread, until a handler finishes.
+   * How many handlers run at once: an integer ≥ 1, or `"unbounded"` (the
+   * default). Connections beyond it wait, unread, until a handler finishes.
    */
   readonly concurrency?: number | "unbounded" | undefined
   /**
@@ -444,7 +444,9 @@ const serveImpl = <A, E, R>(
  *
  * Closing the scope — or `Serving.shutdown` — shuts down gracefully: stop
  * accepting, let running handlers finish within `gracePeriod`, interrupt the
- * rest.
+ * rest. Invalid options (a `concurrency` below 1, a `maxConnections` that is
+ * not an integer ≥ 0, a negative `gracePeriod`) fail with a `ListenError`
+ * whose reason is `InvalidOptions`, before anything is served.
  *
  * **Example** (An echo server)
  *

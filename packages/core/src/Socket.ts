@@ -85,7 +85,7 @@ export interface Socket extends Pipeable {
   /**
    * Turns TCP keep-alive probes on or off on the live connection; the first
    * probe goes after `initialDelay` idle (default: the system's). A delay that
-   * is not a duration ≥ 0 fails with `InvalidOptions`.
+   * is not a finite duration ≥ 0 fails with `InvalidOptions`.
    */
   readonly setKeepAlive: (enable: boolean, initialDelay?: Duration.Input) => Effect.Effect<void, SocketError>
   /** The engine connection underneath (for building other faces). */
@@ -346,9 +346,12 @@ class SocketImpl implements Socket {
   readonly setNoDelay = (enable: boolean): Effect.Effect<void> => Effect.sync(() => this.connection.setNoDelay(enable))
 
   readonly setKeepAlive = (enable: boolean, initialDelay?: Duration.Input): Effect.Effect<void, SocketError> => {
-    const ms = millisOrMessage("initialDelay", initialDelay)
-    if (typeof ms === "string") return Effect.fail(new SocketError(invalidOptions("setKeepAlive", ms)))
-    return Effect.sync(() => this.connection.setKeepAlive(enable, ms ?? 0))
+    const ms = initialDelay === undefined ? 0 : millisOrMessage("initialDelay", initialDelay)
+    if (typeof ms !== "number") {
+      const detail = ms ?? `initialDelay: expected a finite duration, got ${String(initialDelay)}`
+      return Effect.fail(new SocketError(invalidOptions("setKeepAlive", detail)))
+    }
+    return Effect.sync(() => this.connection.setKeepAlive(enable, ms))
   }
 
   /**

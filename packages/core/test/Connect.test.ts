@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import type { Driver, LookupAddress, LookupOptions } from "@sluice/core/Driver"
 import * as Network from "@sluice/core/Network"
 import type * as Socket from "@sluice/core/Socket"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -356,6 +357,8 @@ for (const d of drivers) {
           assert.strictEqual(bad.reason, "InvalidOptions")
           assert.strictEqual(bad.syscall, "setKeepAlive")
           assert.include(bad.message, "initialDelay: expected a duration ≥ 0, got -1")
+          const never = yield* Effect.flip(socket.setKeepAlive(true, Duration.infinity))
+          assert.include(never.message, "initialDelay: expected a finite duration, got Infinity")
           assert.deepStrictEqual(log.noDelay, [true, false])
           assert.deepStrictEqual(log.keepAlive, [[true, 2000], [false, 0], [true, 500], [true, 3000]])
         }))

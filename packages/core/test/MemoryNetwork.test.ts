@@ -5,6 +5,7 @@
  * reproducible traces.
  */
 import { assert, describe, it } from "@effect/vitest"
+import type { Endpoint } from "@sluice/core/Driver"
 import * as MemoryNetwork from "@sluice/core/MemoryNetwork"
 import { closed, dial, dialError, ipc, listen, Recorder, settle, tcp, to, write } from "./MemoryHelpers.ts"
 
@@ -34,6 +35,35 @@ describe("MemoryNetwork driver", () => {
     await closed(client)
     await closed(accepted)
     await server.close()
+    assert.strictEqual(net.snapshot().open, 0)
+  })
+
+  it("a connect's local port is reserved while it is in flight and never freed from under another socket", async () => {
+    // one ephemeral port: who holds it decides every later connect
+    const net = MemoryNetwork.make({ ephemeralPorts: [40000, 40000] })
+    const d = net.driver
+    const server = await listen(d, tcp("10.0.0.1", 7000))
+    const at = (port: number): Endpoint => ({ _tag: "Tcp", address: "10.0.0.1", port, family: "IPv4" })
+    const first = await dial(d, to("10.0.0.1", 7000))
+    assert.deepStrictEqual(first.localEndpoint(), at(40000))
+    // an attempt bound to the port the first connection holds fails (nobody listens there) and leaves it held
+    const refused = await dialError(d, { _tag: "Tcp", address: "10.0.0.1", port: 7001, family: 4, localPort: 40000 })
+    assert.strictEqual(refused.code, "ECONNREFUSED")
+    const exhausted = await dialError(d, to("10.0.0.1", 7000))
+    assert.strictEqual(exhausted.code, "EADDRNOTAVAIL")
+    await closed(first)
+    await closed(await server.next())
+    await settle()
+    // in flight, an attempt holds its port and reports it; cancelled, it frees it
+    const pending = d.connect(to("10.0.0.1", 7000), () => assert.fail("cancelled"))
+    assert.deepStrictEqual(pending.local?.(), at(40000))
+    pending()
+    const second = await dial(d, to("10.0.0.1", 7000))
+    assert.deepStrictEqual(second.localEndpoint(), at(40000))
+    await closed(second)
+    await closed(await server.next())
+    await server.close()
+    await settle()
     assert.strictEqual(net.snapshot().open, 0)
   })
 

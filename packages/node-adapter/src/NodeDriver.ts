@@ -217,8 +217,14 @@ const connect = (
     handle = new NodeHandle(socket, target._tag === "Ipc" ? target.path : undefined, true)
     callback(undefined, handle)
   })
+  // node:net emits 'connectionAttempt' just before its connect system call, on a later tick; the
+  // local address is asked only after it, as node:net keeps the first answer (even an empty one)
+  let attempted = false
   if (target._tag === "Ipc") socket.connect({ path: target.path })
   else {
+    socket.once("connectionAttempt", () => {
+      attempted = true
+    })
     const options: net.TcpSocketConnectOpts = {
       host: target.address,
       port: target.port,
@@ -234,9 +240,8 @@ const connect = (
     settled = true
     socket.destroy()
   }
-  // node:net makes the connect system call on a later tick; from then the kernel has bound the local address
   const local = (): Endpoint | undefined => {
-    if (settled || target._tag === "Ipc") return undefined
+    if (settled || !attempted) return undefined
     const name = socket.address()
     return "port" in name && name.port !== 0 ? tcpEndpoint(name.address, name.port, name.family) : undefined
   }

@@ -1426,8 +1426,13 @@ export class VirtualNetwork {
     let established: Conn | undefined = undefined
     // a kernel binds the local port when connect(2) is called: reserved at once, released if no connection takes it
     let reserved: Endpoint | undefined = undefined
+    // whether this attempt took the port (a given localPort may already be another socket's)
+    let owned = false
     const release = () => {
-      if (reserved?._tag === "Tcp" && established === undefined) this.usedPorts.delete(reserved.port)
+      if (reserved?._tag === "Tcp" && owned && established === undefined) {
+        const port = reserved.port
+        if (!this.tcpListeners.some((l) => l.port === port)) this.usedPorts.delete(port)
+      }
       reserved = undefined
     }
     const entry = {
@@ -1557,6 +1562,7 @@ export class VirtualNetwork {
     const chosen = target.localPort !== undefined && target.localPort !== 0 ? target.localPort : this.ephemeralPort()
     if (chosen !== undefined) {
       reserved = { _tag: "Tcp", address: src, port: chosen, family: familyOf(src) }
+      owned = !this.usedPorts.has(chosen)
       this.usedPorts.add(chosen)
     }
     cancelStep = this.after(up.latency, () => syn(0))

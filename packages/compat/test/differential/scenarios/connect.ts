@@ -260,6 +260,46 @@ export const connectScenarios: ReadonlyArray<Scenario> = [
     await once(socket, "close")
     rec.props("client", "closed", socket, socketProps)
   }),
+  scenario("connect() twice in one tick on a connected socket: the second is EALREADY", async (net, rec) => {
+    const { port } = await echoServer(net, rec)
+    const socket = new net.Socket()
+    rec.watch("client", socket, socketEvents)
+    socket.connect(port, "127.0.0.1")
+    await once(socket, "connect")
+    socket.connect(port, "127.0.0.1")
+    socket.connect(port, "127.0.0.1")
+    await once(socket, "close")
+    rec.props("client", "closed", socket, socketProps)
+  }),
+  scenario("connect() again with a local address: bind EINVAL before any attempt", async (net, rec) => {
+    const { port } = await echoServer(net, rec)
+    const socket = new net.Socket()
+    rec.watch("client", socket, socketEvents)
+    socket.connect(port, "127.0.0.1")
+    await once(socket, "connect")
+    socket.connect({ port, host: "127.0.0.1", localAddress: "127.0.0.1" })
+    await once(socket, "close")
+    rec.props("client", "closed", socket, socketProps)
+  }),
+  scenario("connect() again to an address the blockList blocks: ERR_IP_BLOCKED", async (net, rec) => {
+    const { port } = await echoServer(net, rec)
+    const blockList = new net.BlockList()
+    blockList.addAddress("127.0.0.2")
+    const socket = new net.Socket({ blockList } as ConstructorParameters<NetLike["Socket"]>[0])
+    rec.watch("client", socket, socketEvents)
+    socket.connect(port, "127.0.0.1")
+    socket.connect(port, "127.0.0.2")
+    await once(socket, "close")
+    rec.props("client", "closed", socket, socketProps)
+  }),
+  scenario("connect() again on a local socket whose first connect fails: the first's error", async (net, rec) => {
+    const socket = new net.Socket()
+    rec.watch("client", socket, socketEvents)
+    socket.connect(rec.path("missing-again.sock"))
+    socket.connect(rec.path("missing-again.sock"))
+    await once(socket, "close")
+    rec.props("client", "closed", socket, socketProps)
+  }, ["ipc"]),
   scenario("connect() again on a connected local socket: EISCONN", async (net, rec) => {
     const server = rec.track(net.createServer((s) => s.on("error", () => {})))
     const p = rec.path("again2.sock")
