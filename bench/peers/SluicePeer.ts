@@ -9,6 +9,7 @@
  *   `socket.writes` Sink (`Stream.run(socket.reads, socket.writes)`).
  */
 import * as Network from "@sluice/core/Network"
+import type { SocketError } from "@sluice/core/NetError"
 import * as Socket from "@sluice/core/Socket"
 import { driver } from "@sluice/node-adapter/NodeDriver"
 import type { NonEmptyReadonlyArray } from "effect/Array"
@@ -51,14 +52,19 @@ export const make = (net: Network.NetworkShape, style: Style = "pull"): Peer => 
       if (stream) {
         return Effect.flatMap(Stream.runFold(s.reads, () => 0, countBytes), (n) => s.write(encodeCount(n)))
       }
+      // a byte counter keeps no chunk: it reads into one reused buffer
+      const buffer = new Uint8Array(65536)
       let n = 0
-      return Effect.andThen(
-        eachBatch(s, (chunks) =>
-          Effect.sync(() => {
-            n += countChunks(chunks)
-          })),
-        Effect.suspend(() => s.write(encodeCount(n)))
+      const loop: Effect.Effect<void, SocketError> = Effect.catch(
+        Effect.forever(
+          Effect.map(s.readInto(buffer), (k) => {
+            n += k
+          }),
+          { disableYield: true }
+        ),
+        (e) => (Cause.isDone(e) ? Effect.void : Effect.fail(e))
       )
+      return Effect.andThen(loop, Effect.suspend(() => s.write(encodeCount(n))))
     })
 
   const echoHandler = (s: Socket.Socket) =>

@@ -543,7 +543,7 @@ export class Socket extends Duplex {
 
   private attachConnection(connection: Engine.Connection): void {
     connection.attach({
-      onData: (chunk) => this.onData(chunk),
+      onData: (chunk, borrowed) => this.onData(chunk, borrowed === true),
       onEnd: () => this.onEof(),
       onError: (error) => this.destroy(errnoException(error, error.syscall)),
       onTimeout: noop,
@@ -554,7 +554,8 @@ export class Socket extends Duplex {
     if (!this[kRef]) connection.unref()
   }
 
-  private onData(chunk: Uint8Array): void {
+  /** A borrowed chunk is valid only during the call: the `onread` path copies it out, the stream path keeps a copy. */
+  private onData(chunk: Uint8Array, borrowed: boolean): void {
     const handle = this._handle
     if (handle === null) return
     this._unrefTimer()
@@ -574,7 +575,7 @@ export class Socket extends Duplex {
       }
       return
     }
-    const ret = this.push(toBuffer(chunk))
+    const ret = this.push(borrowed ? Buffer.from(chunk) : toBuffer(chunk))
     if (!ret && handle.reading) {
       handle.reading = false
       if (!this.destroyed) handle.connection?.readStop()

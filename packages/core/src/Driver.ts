@@ -137,8 +137,15 @@ export type ListenTarget =
  * @since 0.1.0
  */
 export interface HandleEvents {
-  /** Bytes arrived. The chunk is owned by the receiver from now on. */
-  readonly onData: (chunk: Uint8Array) => void
+  /**
+   * Bytes arrived. Without `borrowed` (or with `false`) the chunk is owned by
+   * the receiver from now on. With `borrowed: true` it is a view of the
+   * driver's read buffer, valid only until `onData` returns (the driver reads
+   * the next bytes into the same memory): the receiver copies what it keeps.
+   * Borrowed reads let a driver read every connection into one reused buffer
+   * and let a reader that copies into its own buffer allocate nothing per read.
+   */
+  readonly onData: (chunk: Uint8Array, borrowed?: boolean) => void
   /** The peer sent FIN: no more bytes will arrive. */
   readonly onEnd: () => void
   /** Reading failed (for example `ECONNRESET`). No more events follow. */

@@ -34,8 +34,11 @@ import type {
  * @since 0.1.0
  */
 export interface ConnectionEvents {
-  /** Bytes arrived (already counted). */
-  readonly onData: (chunk: Uint8Array) => void
+  /**
+   * Bytes arrived (already counted). With `borrowed: true` the chunk is valid
+   * only until `onData` returns: copy what is kept (see `HandleEvents.onData`).
+   */
+  readonly onData: (chunk: Uint8Array, borrowed?: boolean) => void
   /** The peer half-closed. */
   readonly onEnd: () => void
   /** The connection failed while reading. */
@@ -106,10 +109,10 @@ export class Connection {
     this.handle = handle
     this.allowHalfOpen = options?.allowHalfOpen ?? false
     handle.bind({
-      onData: (chunk) => {
+      onData: (chunk, borrowed) => {
         this.bytesRead += chunk.length
         this.idle?.touch()
-        this.events.onData(chunk)
+        this.events.onData(chunk, borrowed)
       },
       onEnd: () => {
         if (this.readEnded) return

@@ -55,6 +55,34 @@ export interface Socket extends Pipeable {
    * this pull as a `Stream`; use one or the other.
    */
   readonly pull: Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, SocketError | Cause.Done>
+  /**
+   * Reads into `buffer`: waits until bytes arrive, copies as many as fit
+   * (bytes that do not fit wait for the next read) and succeeds with their
+   * count; `Cause.Done` at the clean end of input. A reader that reuses its
+   * buffer (a parser, a byte counter, a copy into a file) allocates nothing
+   * per read: bytes the driver hands over while this read waits are copied
+   * straight from the driver's read buffer. An empty buffer succeeds with 0
+   * at once. One read side: use `readInto`, `pull` or `reads`, one at a time.
+   *
+   * @example
+   * ```ts
+   * import { Cause, Effect } from "effect"
+   * import type { Socket } from "@sluice/core"
+   *
+   * // counts the bytes until the peer half-closes
+   * const count = (socket: Socket.Socket) =>
+   *   Effect.gen(function*() {
+   *     const buffer = new Uint8Array(65536)
+   *     let total = 0
+   *     while (true) {
+   *       const n = yield* Effect.catchIf(socket.readInto(buffer), Cause.isDone, () => Effect.succeed(-1))
+   *       if (n < 0) return total
+   *       total += n
+   *     }
+   *   })
+   * ```
+   */
+  readonly readInto: (buffer: Uint8Array) => Effect.Effect<number, SocketError | Cause.Done>
   /** A sink that writes every chunk; completes when the driver accepted them. */
   readonly writes: Sink.Sink<void, Uint8Array, never, SocketError>
   /** Writes one chunk (strings are UTF-8 encoded). */
@@ -121,6 +149,9 @@ const toSocketError = (error: DriverError): SocketError => new SocketError(field
 
 const noop = (): void => {}
 
+/** The `readInto` buffer while no `readInto` waits. */
+const noBuffer = new Uint8Array(0)
+
 /** One shared value: closing a socket must not build an Error (and its stack) per connection. */
 let scopeClosedError: SocketError | undefined
 const scopeClosed = (): SocketError =>
@@ -151,6 +182,9 @@ class SocketImpl implements Socket {
   private failure: SocketError | undefined = undefined
   private writeFailure: SocketError | undefined = undefined
   private waiter: Resume<NonEmptyReadonlyArray<Uint8Array>, SocketError | Cause.Done> | undefined = undefined
+  /** A waiting `readInto` and its buffer. */
+  private intoWaiter: Resume<number, SocketError | Cause.Done> | undefined = undefined
+  private intoBuffer: Uint8Array = noBuffer
   /** The engine asked to end the write side (peer ended, `allowHalfOpen` off). */
   private endWritable = false
   /** The reader was handed the end of input. */
@@ -171,14 +205,34 @@ class SocketImpl implements Socket {
   }
 
   /** @internal engine event */
-  onData(chunk: Uint8Array): void {
-    this.chunks.push(chunk)
-    this.buffered += chunk.length
+  onData(chunk: Uint8Array, borrowed?: boolean): void {
+    const into = this.intoWaiter
+    if (into !== undefined) {
+      // straight into the reader's buffer: no chunk is kept
+      const buffer = this.intoBuffer
+      this.intoWaiter = undefined
+      this.intoBuffer = noBuffer
+      const n = Math.min(buffer.length, chunk.length)
+      buffer.set(n === chunk.length ? chunk : chunk.subarray(0, n))
+      if (n < chunk.length) {
+        const rest = chunk.subarray(n)
+        this.keep(borrowed === true ? rest.slice() : rest)
+      }
+      into(Effect.succeed(n))
+      return
+    }
+    this.keep(borrowed === true ? chunk.slice() : chunk)
     const waiter = this.waiter
     if (waiter !== undefined) {
       this.waiter = undefined
       waiter(Effect.succeed(this.take()))
-    } else if (this.buffered >= this.readHighWaterMark && this.reading) {
+    }
+  }
+
+  private keep(chunk: Uint8Array): void {
+    this.chunks.push(chunk)
+    this.buffered += chunk.length
+    if (this.waiter === undefined && this.buffered >= this.readHighWaterMark && this.reading) {
       this.reading = false
       this.connection.readStop()
     }
@@ -246,7 +300,34 @@ class SocketImpl implements Socket {
     return out
   }
 
+  /** Copies buffered bytes into `buffer`, as many as fit. */
+  private drainInto(buffer: Uint8Array): number {
+    const chunks = this.chunks
+    let n = 0
+    let used = 0
+    while (used < chunks.length && n < buffer.length) {
+      const chunk = chunks[used]!
+      const k = Math.min(chunk.length, buffer.length - n)
+      buffer.set(k === chunk.length ? chunk : chunk.subarray(0, k), n)
+      n += k
+      if (k === chunk.length) used++
+      else chunks[used] = chunk.subarray(k)
+    }
+    if (used > 0) chunks.splice(0, used)
+    this.buffered -= n
+    return n
+  }
+
   private settle(): void {
+    const into = this.intoWaiter
+    if (into !== undefined) {
+      this.intoWaiter = undefined
+      const buffer = this.intoBuffer
+      this.intoBuffer = noBuffer
+      if (this.chunks.length > 0) into(Effect.succeed(this.drainInto(buffer)))
+      else if (this.failure !== undefined) into(Effect.fail(this.failure))
+      else into(this.done())
+    }
     const waiter = this.waiter
     if (waiter === undefined) return
     this.waiter = undefined
@@ -284,6 +365,29 @@ class SocketImpl implements Socket {
       })
     }))
   }
+
+  readonly readInto = (buffer: Uint8Array): Effect.Effect<number, SocketError | Cause.Done> =>
+    Effect.suspend(() => {
+      if (buffer.length === 0) return Effect.succeed(0)
+      if (this.chunks.length > 0) {
+        const n = this.drainInto(buffer)
+        this.startReading()
+        return Effect.succeed(n)
+      }
+      if (this.failure !== undefined) return Effect.fail(this.failure)
+      if (this.ended) return this.done()
+      return Effect.callback<number, SocketError | Cause.Done>((resume) => {
+        this.intoWaiter = resume
+        this.intoBuffer = buffer
+        this.startReading()
+        return Effect.sync(() => {
+          if (this.intoWaiter === resume) {
+            this.intoWaiter = undefined
+            this.intoBuffer = noBuffer
+          }
+        })
+      })
+    })
 
   get reads(): Stream.Stream<Uint8Array, SocketError> {
     return (this.readsCache ??= Stream.fromPull(Effect.succeed(this.pull)))

@@ -25,6 +25,7 @@ import type {
 import dns from "node:dns"
 import * as fs from "node:fs"
 import * as net from "node:net"
+import * as util from "node:util"
 
 interface ErrnoLike {
   readonly code?: unknown
@@ -58,25 +59,40 @@ const tcpEndpoint = (address: string | undefined, port: number | undefined, fami
     ? undefined
     : ({ _tag: "Tcp", address, port, family: family === "IPv6" ? "IPv6" : "IPv4" } as const)
 
-const noData = (_chunk: Uint8Array): void => {}
+const noData = (_chunk: Uint8Array, _borrowed: boolean): void => {}
 
 /**
- * The buffer every client socket reads into (node:net's `onread` option):
- * bytes are copied out synchronously, so one buffer serves them all.
+ * The buffer every socket reads into (node:net's `onread` option, which skips
+ * its `Readable` machinery): each read is handed to the engine as a borrowed
+ * view, valid until the callback returns, so one buffer serves every socket,
+ * an idle socket holds no read buffer, and a reader that copies into its own
+ * buffer (`Socket.readInto`) allocates nothing per read. 64 KiB, node:net's
+ * own read size.
  */
-const readBuffer = new Uint8Array(65536)
+const sharedBuffer = new Uint8Array(65536)
+
+/** Hands each read of one socket to its handle. */
+class PooledReader {
+  handle: NodeHandle | undefined = undefined
+  readonly buffer = sharedBuffer
+  readonly callback = (n: number, buffer: Uint8Array): boolean => {
+    this.handle?.onData(buffer.subarray(0, n), true)
+    return true
+  }
+}
 
 class NodeHandle implements Handle {
   readonly socket: net.Socket
   private readonly path: string | undefined
-  /** Reads arrive through `onread` (client sockets) rather than `'data'` events. */
+  /** Reads arrive through `onread` (a {@link PooledReader}) rather than `'data'` events. */
   private readonly pooled: boolean
   /** Receives pooled reads once bound. */
-  onData: (chunk: Uint8Array) => void = noData
-  constructor(socket: net.Socket, path: string | undefined, pooled = false) {
+  onData: (chunk: Uint8Array, borrowed: boolean) => void = noData
+  constructor(socket: net.Socket, path: string | undefined, reader: PooledReader | undefined) {
     this.socket = socket
     this.path = path
-    this.pooled = pooled
+    this.pooled = reader !== undefined
+    if (reader !== undefined) reader.handle = this
   }
   bind(events: HandleEvents): void {
     const s = this.socket
@@ -187,20 +203,8 @@ const connect = (
   target: ConnectTarget,
   callback: (error: DriverError | undefined, handle: Handle | undefined) => void
 ): PendingConnect => {
-  let handle: NodeHandle | undefined
-  // pooled reads: node:net reads into one shared buffer and skips its
-  // Readable machinery; the chunk handed to the engine is an owned copy
-  const socket = new net.Socket({
-    allowHalfOpen: true,
-    onread: {
-      buffer: readBuffer,
-      callback: (n: number, buffer: Uint8Array) => {
-        // a copy, even if node:net hands the buffer back as a Buffer (whose slice is a view)
-        handle?.onData(Uint8Array.prototype.slice.call(buffer, 0, n))
-        return true
-      }
-    }
-  })
+  const reader = new PooledReader()
+  const socket = new net.Socket({ allowHalfOpen: true, onread: reader })
   socket.pause()
   let settled = false
   const onError = (error: Error) => {
@@ -214,8 +218,7 @@ const connect = (
     if (settled) return
     settled = true
     socket.off("error", onError)
-    handle = new NodeHandle(socket, target._tag === "Ipc" ? target.path : undefined, true)
-    callback(undefined, handle)
+    callback(undefined, new NodeHandle(socket, target._tag === "Ipc" ? target.path : undefined, reader))
   })
   // node:net emits 'connectionAttempt' just before its connect system call, on a later tick; the
   // local address is asked only after it, as node:net keeps the first answer (even an empty one)
@@ -252,23 +255,12 @@ const open = (
   fd: number,
   callback: (error: DriverError | undefined, handle: Handle | undefined) => void
 ): void => {
-  let handle: NodeHandle | undefined
+  const reader = new PooledReader()
   let socket: net.Socket
   try {
     // paused from the start (node:net's own option for accepted sockets):
     // nothing is read before the engine asks; reads are pooled as a client's
-    const options = {
-      fd,
-      allowHalfOpen: true,
-      pauseOnCreate: true,
-      onread: {
-        buffer: readBuffer,
-        callback: (n: number, buffer: Uint8Array) => {
-          handle?.onData(Uint8Array.prototype.slice.call(buffer, 0, n))
-          return true
-        }
-      }
-    }
+    const options = { fd, allowHalfOpen: true, pauseOnCreate: true, onread: reader }
     socket = new net.Socket(options as net.SocketConstructorOpts)
   } catch (error) {
     const e = error as NodeJS.ErrnoException
@@ -279,8 +271,45 @@ const open = (
     } else callback(toDriverError(error, "open"), undefined)
     return
   }
-  handle = new NodeHandle(socket, undefined, true)
-  callback(undefined, handle)
+  callback(undefined, new NodeHandle(socket, undefined, reader))
+}
+
+/** node:net's listening handle: it calls `onconnection` with each accepted connection's handle. */
+interface ListeningHandle {
+  onconnection?: (error: number, clientHandle: unknown) => void
+}
+
+/**
+ * Accepted connections read through `onread` too: node:net gives that option
+ * only to sockets it is asked to construct, so the listening handle's
+ * `onconnection` (node:net's accept path, which would construct a socket
+ * reading through `'data'`) is replaced by one that wraps the accepted handle
+ * in a pooled, paused socket, as node:net's own would be with
+ * `pauseOnConnect`. node:net's connection limit and block list are not used
+ * (the engine owns those). When the listening handle is not one node:net
+ * accepts on (no `onconnection`), its `'connection'` events are used as they
+ * are.
+ */
+const acceptPooled = (server: net.Server, path: string | undefined, events: ListenerEvents): boolean => {
+  const handle = (server as unknown as { _handle?: ListeningHandle | null })._handle
+  if (handle === null || handle === undefined || typeof handle.onconnection !== "function") return false
+  handle.onconnection = (error, clientHandle) => {
+    if (error !== 0 && error !== undefined) {
+      events.onError({ code: util.getSystemErrorName(error), errno: error, syscall: "accept" })
+      return
+    }
+    const reader = new PooledReader()
+    const options = {
+      handle: clientHandle,
+      allowHalfOpen: true,
+      pauseOnCreate: true,
+      readable: true,
+      writable: true,
+      onread: reader
+    }
+    events.onConnection(new NodeHandle(new net.Socket(options as net.SocketConstructorOpts), path, reader))
+  }
+  return true
 }
 
 const listen = (
@@ -290,7 +319,7 @@ const listen = (
 ): void => {
   const ipcPath = target._tag === "Ipc" ? target.path : undefined
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
-    events.onConnection(new NodeHandle(socket, ipcPath))
+    events.onConnection(new NodeHandle(socket, ipcPath, undefined))
   })
   let listening = false
   let retriedStale = false
@@ -337,6 +366,7 @@ const listen = (
     if (reported) return
     reported = true
     listening = true
+    acceptPooled(server, ipcPath, events)
     const handle: ListenerHandle = {
       endpoint: () => {
         const a = server.address()
