@@ -394,27 +394,23 @@ class SocketImpl implements Socket {
   }
 
   readonly writeAll = (chunks: ReadonlyArray<Uint8Array>): Effect.Effect<void, SocketError> =>
-    Effect.callback<void, SocketError>((resume) => {
-      if (this.writeFailure !== undefined) {
-        resume(Effect.fail(this.writeFailure))
-        return
-      }
-      if (chunks.length === 0) {
-        resume(Effect.void)
-        return
-      }
-      let waiting = true
+    Effect.suspend(() => {
+      if (this.writeFailure !== undefined) return Effect.fail(this.writeFailure)
+      if (chunks.length === 0) return Effect.void
+      // the write is issued at once; only a write that leaves the queue at or
+      // above the high-water mark suspends the writer until it completes
+      let completed: Effect.Effect<void, SocketError> | undefined
+      let resume: Resume<void, SocketError> | undefined
       this.connection.write(chunks, (error) => {
-        const failure = error === undefined ? undefined : (this.writeFailure ??= toSocketError(error))
-        if (waiting) {
-          waiting = false
-          resume(failure === undefined ? Effect.void : Effect.fail(failure))
-        }
+        completed = error === undefined ? Effect.void : Effect.fail(this.writeFailure ??= toSocketError(error))
+        if (resume !== undefined) resume(completed)
       })
-      if (waiting && this.connection.queuedBytes < this.writeHighWaterMark) {
-        waiting = false
-        resume(Effect.void)
-      }
+      if (completed !== undefined) return completed
+      if (this.connection.queuedBytes < this.writeHighWaterMark) return Effect.void
+      return Effect.callback<void, SocketError>((r) => {
+        if (completed !== undefined) r(completed)
+        else resume = r
+      })
     })
 
   readonly write = (chunk: Uint8Array | string): Effect.Effect<void, SocketError> =>
