@@ -26,6 +26,8 @@ import dns from "node:dns"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as util from "node:util"
+import type { StreamWrap } from "./internal/raw.ts"
+import { bindings, RawHandle } from "./internal/raw.ts"
 
 interface ErrnoLike {
   readonly code?: unknown
@@ -296,6 +298,10 @@ const acceptPooled = (server: net.Server, path: string | undefined, events: List
   handle.onconnection = (error, clientHandle) => {
     if (error !== 0 && error !== undefined) {
       events.onError({ code: util.getSystemErrorName(error), errno: error, syscall: "accept" })
+      return
+    }
+    if (bindings !== undefined) {
+      events.onConnection(new RawHandle(clientHandle as StreamWrap, path))
       return
     }
     const reader = new PooledReader()

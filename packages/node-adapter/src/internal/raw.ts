@@ -1,0 +1,362 @@
+/**
+ * Connections over Node's libuv stream handles themselves, without a
+ * `net.Socket` on top.
+ *
+ * The driver contract (`@sluice/core/Driver`) is modelled on what Node's
+ * `lib/net.js` asks of a libuv handle (`readStart`/`readStop`, `writeBuffer`
+ * and `writev` with a completion, `shutdown`, `close`, `reset`,
+ * `getsockname`/`getpeername`, `setNoDelay`/`setKeepAlive`, `ref`/`unref`),
+ * so a driver handle maps onto the libuv handle one call for one call. Going
+ * through a `net.Socket` instead costs a whole `stream.Duplex` per
+ * connection (its memory, its construction, its `Readable`/`Writable`
+ * machinery per chunk) on top of the engine's own state: raw handles let a
+ * connection cost what node:net's does, or less.
+ *
+ * node:net's accept path hands the listening handle's `onconnection` the
+ * accepted handle (see `NodeDriver.ts`); connects make a handle here. The
+ * request objects a write, a shutdown and a connect need (`WriteWrap`,
+ * `ShutdownWrap`, `TCPConnectWrap`, `PipeConnectWrap`) and the shared state a
+ * read reports its byte count in come from the handles' bindings, reached
+ * through `process.binding`, the documented (DEP0111, documentation-only)
+ * compatibility entry to them. Everything is feature-detected once: when a
+ * binding or a member is missing, or the process runs with
+ * `--pending-deprecation` (which warns on `process.binding`), {@link bindings}
+ * is `undefined` and the driver uses `net.Socket` as before.
+ *
+ * @internal
+ */
+import type { DriverError, Endpoint, Handle, HandleEvents } from "@sluice/core/Driver"
+import * as util from "node:util"
+
+/** The completion a write or a shutdown request reports to. */
+interface Req {
+  handle: StreamWrap
+  oncomplete: (this: Req, status: number) => void
+  callback: ((error: DriverError | undefined) => void) | undefined
+  /** Keeps an asynchronous write's chunks alive until it completes. */
+  buffer?: ReadonlyArray<Uint8Array> | Uint8Array | null
+  async?: boolean
+  bytes?: number
+}
+
+/** A connect request: `oncomplete(status, handle, req, readable, writable)`. */
+interface ConnectReq {
+  oncomplete: (status: number, handle: StreamWrap, req: ConnectReq, readable: boolean, writable: boolean) => void
+  address: string
+  port?: number
+  localAddress?: string | undefined
+  localPort?: number | undefined
+}
+
+/** What a libuv stream handle (`TCP`, `Pipe`) offers to JavaScript. */
+export interface StreamWrap {
+  onread: ((this: StreamWrap, arrayBuffer: unknown) => void) | null
+  reading?: boolean
+  readStart(): number
+  readStop(): number
+  useUserBuffer(buffer: Uint8Array): void
+  writeBuffer(req: Req, data: Uint8Array): number
+  writev(req: Req, chunks: ReadonlyArray<Uint8Array>, allBuffers: boolean): number
+  shutdown(req: Req): number
+  close(callback: () => void): void
+  reset?(callback: () => void): number
+  getsockname?(out: Record<string, unknown>): number
+  getpeername?(out: Record<string, unknown>): number
+  setNoDelay?(enable: boolean): number
+  setKeepAlive?(enable: boolean, delaySeconds: number): number
+  bind?(address: string, port: number): number
+  bind6?(address: string, port: number, flags: number): number
+  connect(req: ConnectReq, address: string, port?: number): number
+  connect6?(req: ConnectReq, address: string, port: number): number
+  ref(): void
+  unref(): void
+  readonly writeQueueSize: number
+  [owner]?: RawHandle
+}
+
+type Ctor<T> = new(...args: ReadonlyArray<unknown>) => T
+
+/** The bindings raw handles need. */
+export interface Bindings {
+  readonly TCP: Ctor<StreamWrap>
+  readonly Pipe: Ctor<StreamWrap>
+  readonly TCPConnectWrap: Ctor<ConnectReq>
+  readonly PipeConnectWrap: Ctor<ConnectReq>
+  readonly WriteWrap: Ctor<Req>
+  readonly ShutdownWrap: Ctor<Req>
+  /** The `constants.SOCKET` argument of `new TCP` / `new Pipe`. */
+  readonly tcpSocket: number
+  readonly pipeSocket: number
+  readonly state: Int32Array
+  readonly kReadBytesOrError: number
+  readonly kLastWriteWasAsync: number
+}
+
+type Loose = Record<string, unknown>
+
+const isCtor = (u: unknown): boolean => typeof u === "function"
+
+const load = (): Bindings | undefined => {
+  try {
+    if (
+      process.execArgv.includes("--pending-deprecation") || /--pending-deprecation/.test(process.env.NODE_OPTIONS ?? "")
+    ) {
+      return undefined
+    }
+    const binding = (process as unknown as { binding?: (name: string) => unknown }).binding
+    if (typeof binding !== "function") return undefined
+    const stream = binding.call(process, "stream_wrap") as Loose
+    const tcp = binding.call(process, "tcp_wrap") as Loose
+    const pipe = binding.call(process, "pipe_wrap") as Loose
+    const tcpConstants = tcp.constants as Loose | undefined
+    const pipeConstants = pipe.constants as Loose | undefined
+    const state = stream.streamBaseState
+    const ok = isCtor(tcp.TCP) && isCtor(tcp.TCPConnectWrap) && isCtor(pipe.Pipe) && isCtor(pipe.PipeConnectWrap)
+      && isCtor(stream.WriteWrap) && isCtor(stream.ShutdownWrap) && state instanceof Int32Array
+      && typeof stream.kReadBytesOrError === "number" && typeof stream.kLastWriteWasAsync === "number"
+      && typeof tcpConstants?.SOCKET === "number" && typeof pipeConstants?.SOCKET === "number"
+    if (!ok) return undefined
+    const TCP = tcp.TCP as Ctor<StreamWrap>
+    const methods = ["readStart", "readStop", "useUserBuffer", "writeBuffer", "writev", "shutdown", "close", "reset"]
+    if (!methods.every((m) => typeof (TCP.prototype as unknown as Loose)[m] === "function")) return undefined
+    return {
+      TCP,
+      Pipe: pipe.Pipe as Ctor<StreamWrap>,
+      TCPConnectWrap: tcp.TCPConnectWrap as Ctor<ConnectReq>,
+      PipeConnectWrap: pipe.PipeConnectWrap as Ctor<ConnectReq>,
+      WriteWrap: stream.WriteWrap as Ctor<Req>,
+      ShutdownWrap: stream.ShutdownWrap as Ctor<Req>,
+      tcpSocket: tcpConstants.SOCKET as number,
+      pipeSocket: pipeConstants.SOCKET as number,
+      state,
+      kReadBytesOrError: stream.kReadBytesOrError as number,
+      kLastWriteWasAsync: stream.kLastWriteWasAsync as number
+    }
+  } catch {
+    return undefined
+  }
+}
+
+/** The bindings, or `undefined` where raw handles are not available (the driver then uses `net.Socket`). */
+export const bindings: Bindings | undefined = load()
+
+/** libuv's end-of-file status. */
+const UV_EOF = -4095
+/** `shutdown` on a socket that is not connected: node:net treats it as done. */
+const UV_ENOTCONN = -107
+
+/** A driver error from a libuv status. */
+export const uvError = (status: number, syscall: string): DriverError => {
+  let code: string
+  try {
+    code = util.getSystemErrorName(status)
+  } catch {
+    code = "UNKNOWN"
+  }
+  return { code, errno: status, syscall }
+}
+
+/**
+ * The buffer every raw handle reads into: each read is handed to the engine
+ * as a borrowed view, valid until the callback returns (see
+ * `HandleEvents.onData`), so one buffer serves every connection.
+ */
+const readBuffer = new Uint8Array(65536)
+
+const owner: unique symbol = Symbol("sluice.rawHandle")
+
+const noop = (): void => {}
+
+function onRead(this: StreamWrap): void {
+  const raw = this[owner]
+  if (raw === undefined) return
+  const nread = (bindings as Bindings).state[(bindings as Bindings).kReadBytesOrError]!
+  if (nread > 0) raw.events.onData(readBuffer.subarray(0, nread), true)
+  else if (nread === UV_EOF) raw.events.onEnd()
+  else if (nread < 0) raw.fail(uvError(nread, "read"))
+}
+
+function onWriteComplete(this: Req, status: number): void {
+  const callback = this.callback
+  this.callback = undefined
+  this.buffer = null
+  callback?.(status < 0 ? uvError(status, "write") : undefined)
+}
+
+function onShutdownComplete(this: Req): void {
+  const raw = this.handle[owner]
+  const callback = this.callback
+  this.callback = undefined
+  if (raw !== undefined) raw.shutdownDone()
+  callback?.(undefined)
+}
+
+const completeLater = (callback: (error: DriverError | undefined) => void): void => callback(undefined)
+
+const tcpEndpoint = (out: Record<string, unknown>): Endpoint | undefined =>
+  typeof out.address === "string" && typeof out.port === "number"
+    ? { _tag: "Tcp", address: out.address, port: out.port, family: out.family === "IPv6" ? "IPv6" : "IPv4" }
+    : undefined
+
+const detached: HandleEvents = { onData: noop, onEnd: noop, onError: noop }
+
+/**
+ * A driver handle over a libuv stream handle: one call to the handle for each
+ * call of the contract, no allocation per read.
+ */
+export class RawHandle implements Handle {
+  readonly handle: StreamWrap
+  /** The path of a local socket; `undefined` for TCP. */
+  private readonly path: string | undefined
+  events: HandleEvents = detached
+  private closed = false
+  private shutdownState: 0 | 1 | 2 = 0
+  private shutdownWaiters: Array<(error: DriverError | undefined) => void> | undefined = undefined
+  private failed = false
+
+  constructor(handle: StreamWrap, path: string | undefined) {
+    this.handle = handle
+    this.path = path
+    handle[owner] = this
+  }
+
+  bind(events: HandleEvents): void {
+    this.events = events
+    const h = this.handle
+    h.onread = onRead
+    h.useUserBuffer(readBuffer)
+  }
+
+  /** A read failed: report once, stop reading. */
+  fail(error: DriverError): void {
+    if (this.failed || this.closed) return
+    this.failed = true
+    this.handle.readStop()
+    this.events.onError(error)
+  }
+
+  readStart(): void {
+    if (this.closed || this.failed) return
+    const err = this.handle.readStart()
+    // an error here is reported as node:net reports it: a read error, on a later turn
+    if (err !== 0 && err !== undefined) process.nextTick(() => this.fail(uvError(err, "read")))
+  }
+
+  readStop(): void {
+    if (!this.closed) this.handle.readStop()
+  }
+
+  write(chunks: ReadonlyArray<Uint8Array>, callback: (error: DriverError | undefined) => void): void {
+    if (this.closed) {
+      callback(uvError(-32, "write"))
+      return
+    }
+    const b = bindings as Bindings
+    const req = new b.WriteWrap()
+    req.handle = this.handle
+    req.oncomplete = onWriteComplete
+    req.callback = callback
+    req.buffer = null
+    const err = chunks.length === 1 ? this.handle.writeBuffer(req, chunks[0]!) : this.handle.writev(req, chunks, true)
+    if (err !== 0) {
+      req.callback = undefined
+      callback(uvError(err, "write"))
+    } else if (b.state[b.kLastWriteWasAsync] === 0) {
+      // written at once: the contract reports a successful write on a later turn
+      req.callback = undefined
+      process.nextTick(completeLater, callback)
+    } else {
+      req.buffer = chunks.length === 1 ? chunks[0]! : chunks
+    }
+  }
+
+  get writeQueueSize(): number {
+    return this.closed ? 0 : this.handle.writeQueueSize
+  }
+
+  shutdown(callback: (error: DriverError | undefined) => void): void {
+    if (this.closed || this.shutdownState === 2) {
+      callback(undefined)
+      return
+    }
+    if (this.shutdownState === 1) {
+      // an earlier shutdown is still flushing: complete with it
+      ;(this.shutdownWaiters ??= []).push(callback)
+      return
+    }
+    const req = new (bindings as Bindings).ShutdownWrap()
+    req.handle = this.handle
+    req.oncomplete = onShutdownComplete
+    req.callback = callback
+    this.shutdownState = 1
+    const err = this.handle.shutdown(req)
+    if (err === 0) return
+    // 1: finished at once; ENOTCONN: nothing to shut (node:net treats both as done)
+    req.callback = undefined
+    this.shutdownDone()
+    callback(err === 1 || err === UV_ENOTCONN ? undefined : uvError(err, "shutdown"))
+  }
+
+  /** @internal the FIN left (or the shutdown ended otherwise) */
+  shutdownDone(): void {
+    this.shutdownState = 2
+    const waiters = this.shutdownWaiters
+    this.shutdownWaiters = undefined
+    if (waiters !== undefined) { for (const w of waiters) w(undefined) }
+  }
+
+  private release(): boolean {
+    if (this.closed) return false
+    this.closed = true
+    this.events = detached
+    this.handle.onread = noop
+    return true
+  }
+
+  close(callback: () => void): void {
+    if (!this.release()) {
+      setImmediate(callback)
+      return
+    }
+    this.handle.close(callback)
+  }
+
+  reset(callback: () => void): void {
+    if (!this.release()) {
+      setImmediate(callback)
+      return
+    }
+    const h = this.handle
+    if (typeof h.reset !== "function" || h.reset(callback) !== 0) h.close(callback)
+  }
+
+  localEndpoint(): Endpoint | undefined {
+    if (this.path !== undefined) return { _tag: "Ipc", path: this.path }
+    if (this.closed || this.handle.getsockname === undefined) return undefined
+    const out: Record<string, unknown> = {}
+    return this.handle.getsockname(out) === 0 ? tcpEndpoint(out) : undefined
+  }
+
+  remoteEndpoint(): Endpoint | undefined {
+    if (this.path !== undefined) return { _tag: "Ipc", path: this.path }
+    if (this.closed || this.handle.getpeername === undefined) return undefined
+    const out: Record<string, unknown> = {}
+    return this.handle.getpeername(out) === 0 ? tcpEndpoint(out) : undefined
+  }
+
+  setNoDelay(enable: boolean): void {
+    if (!this.closed) this.handle.setNoDelay?.(enable)
+  }
+
+  setKeepAlive(enable: boolean, initialDelayMs: number): void {
+    if (!this.closed) this.handle.setKeepAlive?.(enable, ~~(initialDelayMs / 1000))
+  }
+
+  ref(): void {
+    if (!this.closed) this.handle.ref()
+  }
+
+  unref(): void {
+    if (!this.closed) this.handle.unref()
+  }
+}
