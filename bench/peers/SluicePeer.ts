@@ -8,8 +8,8 @@
  * - `stream`: reads as the `socket.reads` Stream and writes through the
  *   `socket.writes` Sink (`Stream.run(socket.reads, socket.writes)`).
  */
-import * as Network from "@sluice/core/Network"
 import type { SocketError } from "@sluice/core/NetError"
+import * as Network from "@sluice/core/Network"
 import * as Socket from "@sluice/core/Socket"
 import { driver } from "@sluice/node-adapter/NodeDriver"
 import type { NonEmptyReadonlyArray } from "effect/Array"

@@ -371,7 +371,8 @@ class SocketImpl implements Socket {
       if (buffer.length === 0) return Effect.succeed(0)
       if (this.chunks.length > 0) {
         const n = this.drainInto(buffer)
-        this.startReading()
+        // a buffer smaller than what waits leaves bytes buffered: read on only below the mark
+        if (this.buffered < this.readHighWaterMark) this.startReading()
         return Effect.succeed(n)
       }
       if (this.failure !== undefined) return Effect.fail(this.failure)

@@ -232,6 +232,29 @@ for (const d of cases) {
         })
       ))
 
+    it.live("a readInto smaller than what waits keeps the buffered bytes bounded by the read high-water mark", () =>
+      run(
+        d.make(),
+        Effect.gen(function*() {
+          const { client, peer } = yield* pair(d.host, { readHighWaterMark: 16384 })
+          const chunk = new Uint8Array(65536)
+          yield* Effect.forkChild(
+            Effect.forEach(Array.from({ length: 128 }), () => peer.write(chunk), { discard: true })
+          )
+          const buffer = new Uint8Array(1024)
+          let total = 0
+          let max = 0
+          while (total < 4 * 1024 * 1024) {
+            total += yield* client.readInto(buffer)
+            // a reader doing asynchronous work between reads
+            yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+            max = Math.max(max, yield* client.bufferedBytes)
+          }
+          // at most the mark plus one read of the driver's (reading restarted on every call: ~8 MiB)
+          assert.isAtMost(max, 16384 + 65536)
+        })
+      ))
+
     it.live("a waiting readInto fails with a SocketError, not Done, on a peer reset and on the idle timeout", () =>
       run(
         d.make(),
