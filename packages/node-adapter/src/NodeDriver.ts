@@ -26,8 +26,8 @@ import dns from "node:dns"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as util from "node:util"
-import type { StreamWrap } from "./internal/raw.ts"
-import { bindings, RawHandle } from "./internal/raw.ts"
+import type { Bindings } from "./internal/raw.ts"
+import * as Raw from "./internal/raw.ts"
 
 interface ErrnoLike {
   readonly code?: unknown
@@ -201,7 +201,16 @@ const timers: Timers = {
   }
 }
 
-const connect = (
+const connectRaw = (raw: Bindings) =>
+(
+  target: ConnectTarget,
+  callback: (error: DriverError | undefined, handle: Handle | undefined) => void
+): PendingConnect => {
+  const attempt = Raw.connect(raw, target, callback)
+  return Object.assign(attempt.cancel, { local: attempt.local })
+}
+
+const connectSocket = (
   target: ConnectTarget,
   callback: (error: DriverError | undefined, handle: Handle | undefined) => void
 ): PendingConnect => {
@@ -292,7 +301,12 @@ interface ListeningHandle {
  * accepts on (no `onconnection`), its `'connection'` events are used as they
  * are.
  */
-const acceptPooled = (server: net.Server, path: string | undefined, events: ListenerEvents): boolean => {
+const acceptPooled = (
+  server: net.Server,
+  path: string | undefined,
+  events: ListenerEvents,
+  raw: Bindings | undefined
+): boolean => {
   const handle = (server as unknown as { _handle?: ListeningHandle | null })._handle
   if (handle === null || handle === undefined || typeof handle.onconnection !== "function") return false
   handle.onconnection = (error, clientHandle) => {
@@ -300,8 +314,8 @@ const acceptPooled = (server: net.Server, path: string | undefined, events: List
       events.onError({ code: util.getSystemErrorName(error), errno: error, syscall: "accept" })
       return
     }
-    if (bindings !== undefined) {
-      events.onConnection(new RawHandle(clientHandle as StreamWrap, path))
+    if (raw !== undefined) {
+      events.onConnection(new Raw.RawHandle(clientHandle as Raw.StreamWrap, path))
       return
     }
     const reader = new PooledReader()
@@ -318,7 +332,8 @@ const acceptPooled = (server: net.Server, path: string | undefined, events: List
   return true
 }
 
-const listen = (
+const listenWith = (raw: Bindings | undefined) =>
+(
   target: ListenTarget,
   events: ListenerEvents,
   callback: (error: DriverError | undefined, listener: ListenerHandle | undefined) => void
@@ -372,7 +387,7 @@ const listen = (
     if (reported) return
     reported = true
     listening = true
-    acceptPooled(server, ipcPath, events)
+    acceptPooled(server, ipcPath, events, raw)
     const handle: ListenerHandle = {
       endpoint: () => {
         const a = server.address()
@@ -455,7 +470,34 @@ const lookup = (
 }
 
 /**
- * The node:net driver.
+ * The node:net driver with a `net.Socket` under every connection (reads
+ * through its `onread` option into one shared buffer). {@link driver} is this
+ * one where node's libuv handle bindings are not reachable: `process.binding`
+ * missing or a binding without what the driver uses, or a process run with
+ * `--pending-deprecation` (on which `process.binding` warns). Both keep the
+ * same contract; the behaviour suite runs on both.
+ *
+ * @category drivers
+ * @since 0.1.0
+ */
+export const netSocketDriver: Driver = {
+  name: "node (net.Socket)",
+  capabilities: { ipc: true, fd: true, reusePort: true, ipv6: true },
+  timers,
+  connect: connectSocket,
+  listen: listenWith(undefined),
+  open,
+  lookup
+}
+
+/**
+ * The node:net driver. Listening goes through `net.Server` (host lookup,
+ * cluster, descriptors, `exclusive`, `reusePort` and the rest as node:net does
+ * them); every connection, accepted or dialled, runs on node's libuv stream
+ * handle directly, as `net.Socket` drives it, without a `net.Socket` on top
+ * (a connection then costs what node:net's does, or less). Where those
+ * handles are not reachable (see {@link netSocketDriver}) the driver is that
+ * one.
  *
  * @example
  * ```ts
@@ -468,12 +510,12 @@ const lookup = (
  * @category drivers
  * @since 0.1.0
  */
-export const driver: Driver = {
+export const driver: Driver = Raw.bindings === undefined ? netSocketDriver : {
   name: "node",
   capabilities: { ipc: true, fd: true, reusePort: true, ipv6: true },
   timers,
-  connect,
-  listen,
+  connect: connectRaw(Raw.bindings),
+  listen: listenWith(Raw.bindings),
   open,
   lookup
 }

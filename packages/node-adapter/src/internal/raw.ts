@@ -145,15 +145,28 @@ const UV_EOF = -4095
 /** `shutdown` on a socket that is not connected: node:net treats it as done. */
 const UV_ENOTCONN = -107
 
-/** A driver error from a libuv status. */
-export const uvError = (status: number, syscall: string): DriverError => {
+/**
+ * A driver error from a libuv status, shaped as node:net's own
+ * (`ExceptionWithHostPort`): `address` when there is one, `port` when above
+ * 0, and an `Error` with node:net's message as the cause.
+ */
+export const uvError = (status: number, syscall: string, address?: string, port?: number): DriverError => {
   let code: string
   try {
     code = util.getSystemErrorName(status)
   } catch {
     code = "UNKNOWN"
   }
-  return { code, errno: status, syscall }
+  const where = address === undefined ? "" : port !== undefined && port > 0 ? ` ${address}:${port}` : ` ${address}`
+  const cause = Object.assign(new Error(`${syscall} ${code}${where}`), { code, errno: status, syscall })
+  return {
+    code,
+    errno: status,
+    syscall,
+    address,
+    port: port !== undefined && port > 0 ? port : undefined,
+    cause
+  }
 }
 
 /**
@@ -180,14 +193,14 @@ function onWriteComplete(this: Req, status: number): void {
   const callback = this.callback
   this.callback = undefined
   this.buffer = null
+  this.handle[owner]?.writeDone()
   callback?.(status < 0 ? uvError(status, "write") : undefined)
 }
 
 function onShutdownComplete(this: Req): void {
-  const raw = this.handle[owner]
   const callback = this.callback
   this.callback = undefined
-  if (raw !== undefined) raw.shutdownDone()
+  this.handle[owner]?.shutdownDone()
   callback?.(undefined)
 }
 
@@ -210,7 +223,10 @@ export class RawHandle implements Handle {
   private readonly path: string | undefined
   events: HandleEvents = detached
   private closed = false
-  private shutdownState: 0 | 1 | 2 = 0
+  /** Asynchronous writes not completed yet. */
+  private writesInFlight = 0
+  /** 0: none; 1: asked, waiting for the writes in flight; 2: handed to libuv; 3: done. */
+  private shutdownState: 0 | 1 | 2 | 3 = 0
   private shutdownWaiters: Array<(error: DriverError | undefined) => void> | undefined = undefined
   private failed = false
 
@@ -267,7 +283,14 @@ export class RawHandle implements Handle {
       process.nextTick(completeLater, callback)
     } else {
       req.buffer = chunks.length === 1 ? chunks[0]! : chunks
+      this.writesInFlight++
     }
+  }
+
+  /** @internal an asynchronous write completed */
+  writeDone(): void {
+    this.writesInFlight--
+    if (this.writesInFlight === 0 && this.shutdownState === 1 && !this.closed) this.startShutdown()
   }
 
   get writeQueueSize(): number {
@@ -275,34 +298,37 @@ export class RawHandle implements Handle {
   }
 
   shutdown(callback: (error: DriverError | undefined) => void): void {
-    if (this.closed || this.shutdownState === 2) {
+    if (this.closed || this.shutdownState === 3) {
       callback(undefined)
       return
     }
-    if (this.shutdownState === 1) {
-      // an earlier shutdown is still flushing: complete with it
-      ;(this.shutdownWaiters ??= []).push(callback)
-      return
-    }
+    ;(this.shutdownWaiters ??= []).push(callback)
+    if (this.shutdownState !== 0) return // an earlier shutdown is still flushing: complete with it
+    this.shutdownState = 1
+    // as net.Socket: the FIN is asked of libuv once the writes in flight are
+    // done (libuv refuses a reset while a shutdown is pending, so a flush that
+    // never ends must leave the handle resettable)
+    if (this.writesInFlight === 0) this.startShutdown()
+  }
+
+  private startShutdown(): void {
     const req = new (bindings as Bindings).ShutdownWrap()
     req.handle = this.handle
     req.oncomplete = onShutdownComplete
-    req.callback = callback
-    this.shutdownState = 1
+    req.callback = undefined
+    this.shutdownState = 2
     const err = this.handle.shutdown(req)
     if (err === 0) return
     // 1: finished at once; ENOTCONN: nothing to shut (node:net treats both as done)
-    req.callback = undefined
-    this.shutdownDone()
-    callback(err === 1 || err === UV_ENOTCONN ? undefined : uvError(err, "shutdown"))
+    this.shutdownDone(err === 1 || err === UV_ENOTCONN ? undefined : uvError(err, "shutdown"))
   }
 
   /** @internal the FIN left (or the shutdown ended otherwise) */
-  shutdownDone(): void {
-    this.shutdownState = 2
+  shutdownDone(error?: DriverError): void {
+    this.shutdownState = 3
     const waiters = this.shutdownWaiters
     this.shutdownWaiters = undefined
-    if (waiters !== undefined) { for (const w of waiters) w(undefined) }
+    if (waiters !== undefined) { for (const w of waiters) w(error) }
   }
 
   private release(): boolean {
@@ -327,7 +353,11 @@ export class RawHandle implements Handle {
       return
     }
     const h = this.handle
-    if (typeof h.reset !== "function" || h.reset(callback) !== 0) h.close(callback)
+    // libuv refuses a reset while its shutdown is pending (and would leave the
+    // handle unclosable): then the FIN is on its way, and a close follows it
+    if (typeof h.reset !== "function" || this.shutdownState === 2) h.close(callback)
+    // a failed reset leaves node's handle closing without a close to come: report it released
+    else if (h.reset(callback) !== 0) setImmediate(callback)
   }
 
   localEndpoint(): Endpoint | undefined {
@@ -359,4 +389,118 @@ export class RawHandle implements Handle {
   unref(): void {
     if (!this.closed) this.handle.unref()
   }
+}
+
+/** IPv4 and IPv6 "any" addresses, node:net's defaults for a local port without a local address. */
+const anyAddress = (family: 4 | 6): string => (family === 4 ? "0.0.0.0" : "::")
+
+/** libuv's "address in use". */
+const UV_EADDRINUSE = -98
+
+/** What to dial, as the driver contract's `ConnectTarget` gives it. */
+export type RawTarget =
+  | {
+    readonly _tag: "Tcp"
+    readonly address: string
+    readonly port: number
+    readonly family: 4 | 6
+    readonly localAddress?: string | undefined
+    readonly localPort?: number | undefined
+  }
+  | { readonly _tag: "Ipc"; readonly path: string }
+
+/**
+ * Dials `target` on a new libuv handle, as node:net's `internalConnect` does
+ * (bind first when a local address or port is asked, then connect), on the
+ * next tick as node:net does for an address (its lookup of an IP address
+ * completes on the next tick). Failures carry node:net's `syscall`,
+ * `address` and `port`. The returned canceller closes the handle; the
+ * callback then never runs. `local()` reads the address the kernel bound for
+ * the attempt, once the connect system call was made.
+ */
+export const connect = (
+  b: Bindings,
+  target: RawTarget,
+  callback: (error: DriverError | undefined, handle: Handle | undefined) => void
+): { readonly cancel: () => void; readonly local: () => Endpoint | undefined } => {
+  const ipc = target._tag === "Ipc"
+  const handle = ipc ? new b.Pipe(b.pipeSocket) : new b.TCP(b.tcpSocket)
+  let settled = false
+  let attempted = false
+  const fail = (error: DriverError) => {
+    if (settled) return
+    settled = true
+    handle.close(noop)
+    callback(error, undefined)
+  }
+  const oncomplete = (status: number) => {
+    if (settled) return
+    if (status !== 0) {
+      fail(
+        target._tag === "Ipc"
+          ? uvError(status, "connect", target.path)
+          : uvError(status, "connect", target.address, target.port)
+      )
+      return
+    }
+    settled = true
+    callback(undefined, new RawHandle(handle, target._tag === "Ipc" ? target.path : undefined))
+  }
+  const attempt = () => {
+    if (settled) return
+    let err: number
+    if (target._tag === "Ipc") {
+      const req = new b.PipeConnectWrap()
+      req.address = target.path
+      req.oncomplete = oncomplete
+      err = handle.connect(req, target.path)
+    } else {
+      if (target.localAddress !== undefined || target.localPort !== undefined) {
+        const localAddress = target.localAddress ?? anyAddress(target.family)
+        const localPort = target.localPort ?? 0
+        let bound = target.family === 4
+          ? (handle.bind?.(localAddress, localPort) ?? -22)
+          : (handle.bind6?.(localAddress, localPort, 0) ?? -22)
+        // as node:net: a bind may "succeed" on another port than asked when that one is taken
+        if (bound === 0 && localPort > 0 && handle.getsockname !== undefined) {
+          const out: Record<string, unknown> = {}
+          if (handle.getsockname(out) === 0 && out.port !== localPort) bound = UV_EADDRINUSE
+        }
+        if (bound !== 0) {
+          const error = uvError(bound, "bind", localAddress, localPort)
+          process.nextTick(fail, error)
+          return
+        }
+      }
+      const req = new b.TCPConnectWrap()
+      req.address = target.address
+      req.port = target.port
+      req.localAddress = target.localAddress
+      req.localPort = target.localPort
+      req.oncomplete = oncomplete
+      attempted = true
+      err = target.family === 4
+        ? handle.connect(req, target.address, target.port)
+        : (handle.connect6?.(req, target.address, target.port) ?? -22)
+    }
+    if (err !== 0) {
+      const error = target._tag === "Ipc"
+        ? uvError(err, "connect", target.path)
+        : uvError(err, "connect", target.address, target.port)
+      process.nextTick(fail, error)
+    }
+  }
+  process.nextTick(attempt)
+  const cancel = () => {
+    if (settled) return
+    settled = true
+    handle.close(noop)
+  }
+  const local = (): Endpoint | undefined => {
+    if (settled || !attempted || handle.getsockname === undefined) return undefined
+    const out: Record<string, unknown> = {}
+    if (handle.getsockname(out) !== 0 || out.port === 0) return undefined
+    return tcpEndpoint(out)
+  }
+  return { cancel, local }
 }
