@@ -95,6 +95,30 @@ export const autoSelectDefaults = initialAutoSelect()
  * @category models
  * @since 0.1.0
  */
+/**
+ * The engine's events for one socket: one small object with its callbacks on
+ * the prototype (no closures per connection).
+ */
+class ConnectionEventsOf implements Engine.ConnectionEvents {
+  private readonly socket: Socket
+  constructor(socket: Socket) {
+    this.socket = socket
+  }
+  onData(chunk: Uint8Array, borrowed?: boolean): void {
+    this.socket.onConnectionData(chunk, borrowed === true)
+  }
+  onEnd(): void {
+    this.socket.onEof()
+  }
+  onError(error: DriverError): void {
+    this.socket.destroy(errnoException(error, error.syscall))
+  }
+  onTimeout(): void {}
+  // the Duplex's allowHalfOpen ends the write side after 'end', exactly when
+  // Node's does; the engine's request changes nothing visible
+  onEndWritable(): void {}
+}
+
 export class SocketHandle {
   connection: Engine.Connection | undefined = undefined
   reading = false
@@ -542,20 +566,13 @@ export class Socket extends Duplex {
   }
 
   private attachConnection(connection: Engine.Connection): void {
-    connection.attach({
-      onData: (chunk, borrowed) => this.onData(chunk, borrowed === true),
-      onEnd: () => this.onEof(),
-      onError: (error) => this.destroy(errnoException(error, error.syscall)),
-      onTimeout: noop,
-      // the Duplex's allowHalfOpen ends the write side after 'end', exactly
-      // when Node's does; the engine's request changes nothing visible
-      onEndWritable: noop
-    })
+    connection.attach(new ConnectionEventsOf(this))
     if (!this[kRef]) connection.unref()
   }
 
   /** A borrowed chunk is valid only during the call: the `onread` path copies it out, the stream path keeps a copy. */
-  private onData(chunk: Uint8Array, borrowed: boolean): void {
+  /** @internal engine event */
+  onConnectionData(chunk: Uint8Array, borrowed: boolean): void {
     const handle = this._handle
     if (handle === null) return
     this._unrefTimer()
@@ -582,7 +599,8 @@ export class Socket extends Duplex {
     }
   }
 
-  private onEof(): void {
+  /** @internal engine event */
+  onEof(): void {
     if (this[kBuffer] !== null) {
       this.push(null)
       this.read(0)

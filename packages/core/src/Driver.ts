@@ -131,7 +131,9 @@ export type ListenTarget =
 
 /**
  * The callbacks a driver calls on an open handle. The engine installs them
- * with {@link Handle.bind} before it starts reading.
+ * with {@link Handle.bind} before it starts reading. A driver calls them as
+ * methods of the object it was given (`events.onData(chunk)`): the engine's
+ * connection is that object, with its callbacks on its prototype.
  *
  * @category models
  * @since 0.1.0

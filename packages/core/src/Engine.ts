@@ -20,6 +20,7 @@ import type {
   Endpoint,
   Family,
   Handle,
+  HandleEvents,
   ListenerHandle,
   ListenTarget,
   LookupAddress,
@@ -100,32 +101,42 @@ export class Connection {
   private events: ConnectionEvents = detachedEvents
   /** The idle timer, made on the first `setTimeout` (most connections never have one). */
   private idle: IdleTimer | undefined = undefined
-  private readonly closeHooks: Array<() => void> = []
+  /** What runs once the handle is released: one function (the usual case), or several. */
+  private closeHooks: (() => void) | Array<() => void> | undefined = undefined
+  /** The listener that accepted this connection, told when it is released. */
+  private readonly listener: Listener | undefined
   private local: Endpoint | undefined = undefined
   private remote: Endpoint | undefined = undefined
 
-  constructor(driver: Driver, handle: Handle, options?: ConnectionOptions) {
+  constructor(driver: Driver, handle: Handle, options?: ConnectionOptions, listener?: Listener) {
     this.driver = driver
     this.handle = handle
+    this.listener = listener
     this.allowHalfOpen = options?.allowHalfOpen ?? false
-    handle.bind({
-      onData: (chunk, borrowed) => {
-        this.bytesRead += chunk.length
-        this.idle?.touch()
-        this.events.onData(chunk, borrowed)
-      },
-      onEnd: () => {
-        if (this.readEnded) return
-        this.readEnded = true
-        this.idle?.touch()
-        this.events.onEnd()
-        if (!this.allowHalfOpen && !this.writeEnded && !this.closed) this.events.onEndWritable()
-      },
-      onError: (error) => {
-        if (this.closed) return
-        this.events.onError(error)
-      }
-    })
+    // the connection itself receives the driver's events: prototype methods, no closures per connection
+    handle.bind(this)
+  }
+
+  /** @internal driver event ({@link HandleEvents}) */
+  onData(chunk: Uint8Array, borrowed?: boolean): void {
+    this.bytesRead += chunk.length
+    this.idle?.touch()
+    this.events.onData(chunk, borrowed)
+  }
+
+  /** @internal driver event ({@link HandleEvents}) */
+  onEnd(): void {
+    if (this.readEnded) return
+    this.readEnded = true
+    this.idle?.touch()
+    this.events.onEnd()
+    if (!this.allowHalfOpen && !this.writeEnded && !this.closed) this.events.onEndWritable()
+  }
+
+  /** @internal driver event ({@link HandleEvents}) */
+  onError(error: DriverError): void {
+    if (this.closed) return
+    this.events.onError(error)
   }
 
   /** Installs the face's callbacks. */
@@ -136,6 +147,8 @@ export class Connection {
   /** Runs `f` once when the handle is released. */
   onClose(f: () => void): void {
     if (this.closed) f()
+    else if (this.closeHooks === undefined) this.closeHooks = f
+    else if (typeof this.closeHooks === "function") this.closeHooks = [this.closeHooks, f]
     else this.closeHooks.push(f)
   }
 
@@ -252,8 +265,11 @@ export class Connection {
     this.closed = true
     this.events = detachedEvents
     this.idle?.clear()
-    const hooks = this.closeHooks.splice(0)
-    for (const hook of hooks) hook()
+    this.listener?.released()
+    const hooks = this.closeHooks
+    this.closeHooks = undefined
+    if (typeof hooks === "function") hooks()
+    else if (hooks !== undefined) { for (const hook of hooks) hook() }
   }
 
   /**
@@ -807,11 +823,12 @@ export class Listener {
       }
     }
     this.connections++
-    const connection = new Connection(this.driver, handle, { allowHalfOpen: this.allowHalfOpen })
-    connection.onClose(() => {
-      this.connections--
-    })
-    this.events.onConnection(connection)
+    this.events.onConnection(new Connection(this.driver, handle, { allowHalfOpen: this.allowHalfOpen }, this))
+  }
+
+  /** @internal one of this listener's connections was released */
+  released(): void {
+    this.connections--
   }
 
   endpoint(): Endpoint {

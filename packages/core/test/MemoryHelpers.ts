@@ -97,8 +97,8 @@ export class Recorder {
   constructor(handle: Handle, start = true) {
     this.handle = handle
     handle.bind({
-      onData: (chunk) => {
-        this.bytes.push(chunk)
+      onData: (chunk, borrowed) => {
+        this.bytes.push(borrowed === true ? chunk.slice() : chunk)
         this.events.push(`data ${chunk.length}`)
         this.notify()
       },

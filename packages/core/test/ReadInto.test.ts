@@ -32,7 +32,8 @@ const lending = (inner: Driver): Driver => {
         if (key === "bind") {
           return (events: HandleEvents) =>
             target.bind({
-              ...events,
+              onEnd: () => events.onEnd(),
+              onError: (error) => events.onError(error),
               onData: (chunk) => {
                 const view = scratch.subarray(0, chunk.length)
                 view.set(chunk)

@@ -98,9 +98,10 @@ class NodeHandle implements Handle {
   }
   bind(events: HandleEvents): void {
     const s = this.socket
-    if (this.pooled) this.onData = events.onData
-    else s.on("data", events.onData)
-    s.on("end", events.onEnd)
+    // called on `events`: the engine's connection receives them as prototype methods
+    if (this.pooled) this.onData = (chunk, borrowed) => events.onData(chunk, borrowed)
+    else s.on("data", (chunk: Uint8Array) => events.onData(chunk))
+    s.on("end", () => events.onEnd())
     s.on("error", (error) => events.onError(toDriverError(error, "read")))
   }
   readStart(): void {
