@@ -356,18 +356,55 @@ class SocketImpl implements Socket {
       }
       if (this.failure !== undefined) return Effect.fail(this.failure)
       if (this.ended) return this.done()
-      return Effect.callback<NonEmptyReadonlyArray<Uint8Array>, SocketError | Cause.Done>((resume) => {
-        this.waiter = resume
-        this.startReading()
-        return Effect.sync(() => {
-          if (this.waiter === resume) this.waiter = undefined
-        })
-      })
+      return (this.waitPull ??= Effect.callback<NonEmptyReadonlyArray<Uint8Array>, SocketError | Cause.Done>(
+        (resume) => {
+          this.waiter = resume
+          this.startReading()
+          return this.cancelPull
+        }
+      ))
     }))
   }
 
-  readonly readInto = (buffer: Uint8Array): Effect.Effect<number, SocketError | Cause.Done> =>
-    Effect.suspend(() => {
+  /** The wait of a `pull`, made once per socket. */
+  private waitPull: Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, SocketError | Cause.Done> | undefined = undefined
+  /** An interrupted `pull` forgets its waiter (one read waits at a time). */
+  private cancelPullCache: Effect.Effect<void> | undefined = undefined
+  private get cancelPull(): Effect.Effect<void> {
+    return (this.cancelPullCache ??= Effect.sync(() => {
+      this.waiter = undefined
+    }))
+  }
+
+  // the function-valued members are bound on first use (they may be passed
+  // around unbound, `Effect.forEach(chunks, socket.write)`): an idle
+  // connection holds none of them
+  private readIntoFn: ((buffer: Uint8Array) => Effect.Effect<number, SocketError | Cause.Done>) | undefined = undefined
+  private writeAllFn: ((chunks: ReadonlyArray<Uint8Array>) => Effect.Effect<void, SocketError>) | undefined = undefined
+  private writeFn: ((chunk: Uint8Array | string) => Effect.Effect<void, SocketError>) | undefined = undefined
+
+  get readInto(): (buffer: Uint8Array) => Effect.Effect<number, SocketError | Cause.Done> {
+    return (this.readIntoFn ??= (buffer) => this.readIntoNow(buffer))
+  }
+
+  get writeAll(): (chunks: ReadonlyArray<Uint8Array>) => Effect.Effect<void, SocketError> {
+    return (this.writeAllFn ??= (chunks) => this.writeAllNow(chunks))
+  }
+
+  get write(): (chunk: Uint8Array | string) => Effect.Effect<void, SocketError> {
+    return (this.writeFn ??= (chunk) => this.writeAllNow([typeof chunk === "string" ? encodeUtf8(chunk) : chunk]))
+  }
+
+  get setNoDelay(): (enable: boolean) => Effect.Effect<void> {
+    return (enable) => Effect.sync(() => this.connection.setNoDelay(enable))
+  }
+
+  get setKeepAlive(): (enable: boolean, initialDelay?: Duration.Input) => Effect.Effect<void, SocketError> {
+    return (enable, initialDelay) => this.setKeepAliveNow(enable, initialDelay)
+  }
+
+  private readIntoNow(buffer: Uint8Array): Effect.Effect<number, SocketError | Cause.Done> {
+    return Effect.suspend(() => {
       if (buffer.length === 0) return Effect.succeed(0)
       if (this.chunks.length > 0) {
         const n = this.drainInto(buffer)
@@ -377,25 +414,32 @@ class SocketImpl implements Socket {
       }
       if (this.failure !== undefined) return Effect.fail(this.failure)
       if (this.ended) return this.done()
-      return Effect.callback<number, SocketError | Cause.Done>((resume) => {
+      this.intoBuffer = buffer
+      return (this.waitInto ??= Effect.callback<number, SocketError | Cause.Done>((resume) => {
         this.intoWaiter = resume
-        this.intoBuffer = buffer
         this.startReading()
-        return Effect.sync(() => {
-          if (this.intoWaiter === resume) {
-            this.intoWaiter = undefined
-            this.intoBuffer = noBuffer
-          }
-        })
-      })
+        return this.cancelInto
+      }))
     })
+  }
+
+  /** The wait of a `readInto` (its buffer is `intoBuffer`), made once per socket. */
+  private waitInto: Effect.Effect<number, SocketError | Cause.Done> | undefined = undefined
+  /** An interrupted `readInto` forgets its waiter (one read waits at a time). */
+  private cancelIntoCache: Effect.Effect<void> | undefined = undefined
+  private get cancelInto(): Effect.Effect<void> {
+    return (this.cancelIntoCache ??= Effect.sync(() => {
+      this.intoWaiter = undefined
+      this.intoBuffer = noBuffer
+    }))
+  }
 
   get reads(): Stream.Stream<Uint8Array, SocketError> {
     return (this.readsCache ??= Stream.fromPull(Effect.succeed(this.pull)))
   }
 
-  readonly writeAll = (chunks: ReadonlyArray<Uint8Array>): Effect.Effect<void, SocketError> =>
-    Effect.suspend(() => {
+  private writeAllNow(chunks: ReadonlyArray<Uint8Array>): Effect.Effect<void, SocketError> {
+    return Effect.suspend(() => {
       if (this.writeFailure !== undefined) return Effect.fail(this.writeFailure)
       if (chunks.length === 0) return Effect.void
       // the write is issued at once; only a write that leaves the queue at or
@@ -413,9 +457,7 @@ class SocketImpl implements Socket {
         else resume = r
       })
     })
-
-  readonly write = (chunk: Uint8Array | string): Effect.Effect<void, SocketError> =>
-    this.writeAll([typeof chunk === "string" ? encodeUtf8(chunk) : chunk])
+  }
 
   get writes(): Sink.Sink<void, Uint8Array, never, SocketError> {
     return Sink.forEachArray(this.writeAll)
@@ -444,9 +486,7 @@ class SocketImpl implements Socket {
     return Effect.sync(() => this.connection.queuedBytes)
   }
 
-  readonly setNoDelay = (enable: boolean): Effect.Effect<void> => Effect.sync(() => this.connection.setNoDelay(enable))
-
-  readonly setKeepAlive = (enable: boolean, initialDelay?: Duration.Input): Effect.Effect<void, SocketError> => {
+  private setKeepAliveNow(enable: boolean, initialDelay?: Duration.Input): Effect.Effect<void, SocketError> {
     const ms = initialDelay === undefined ? 0 : millisOrMessage("initialDelay", initialDelay)
     if (typeof ms !== "number") {
       const detail = ms ?? `initialDelay: expected a finite duration, got ${String(initialDelay)}`
