@@ -20,7 +20,6 @@ import type {
   Endpoint,
   Family,
   Handle,
-  HandleEvents,
   ListenerHandle,
   ListenTarget,
   LookupAddress,
@@ -117,14 +116,14 @@ export class Connection {
     handle.bind(this)
   }
 
-  /** @internal driver event ({@link HandleEvents}) */
+  /** @internal driver event (`HandleEvents`) */
   onData(chunk: Uint8Array, borrowed?: boolean): void {
     this.bytesRead += chunk.length
     this.idle?.touch()
     this.events.onData(chunk, borrowed)
   }
 
-  /** @internal driver event ({@link HandleEvents}) */
+  /** @internal driver event (`HandleEvents`) */
   onEnd(): void {
     if (this.readEnded) return
     this.readEnded = true
@@ -133,7 +132,7 @@ export class Connection {
     if (!this.allowHalfOpen && !this.writeEnded && !this.closed) this.events.onEndWritable()
   }
 
-  /** @internal driver event ({@link HandleEvents}) */
+  /** @internal driver event (`HandleEvents`) */
   onError(error: DriverError): void {
     if (this.closed) return
     this.events.onError(error)
