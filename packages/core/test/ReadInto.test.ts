@@ -22,6 +22,7 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { type DriverCase, drivers } from "./drivers.ts"
 import { eventually, run, tcpPort } from "./helpers.ts"
+import { concat } from "./MemoryHelpers.ts"
 
 /** Wraps `inner` so that every read is a borrowed view of one scratch buffer, overwritten once `onData` returns. */
 const lending = (inner: Driver): Driver => {
@@ -61,16 +62,6 @@ const cases: ReadonlyArray<DriverCase> = [
 
 /** `n` recognisable bytes: byte i is (i + seed) % 251. */
 const bytes = (n: number, seed = 0): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i + seed) % 251)
-
-const concat = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0))
-  let offset = 0
-  for (const c of chunks) {
-    out.set(c, offset)
-    offset += c.length
-  }
-  return out
-}
 
 /** Equal length and contents; names the first differing byte (a deep-equal diff of MiBs is unreadable). */
 const assertBytes = (actual: Uint8Array, expected: Uint8Array) => {

@@ -25,7 +25,7 @@
  *
  * @internal
  */
-import type { DriverError, Endpoint, Handle, HandleEvents } from "@sluice/core/Driver"
+import type { ConnectTarget, DriverError, Endpoint, Handle, HandleEvents } from "@sluice/core/Driver"
 import * as util from "node:util"
 
 /** The completion a write or a shutdown request reports to. */
@@ -397,18 +397,6 @@ const anyAddress = (family: 4 | 6): string => (family === 4 ? "0.0.0.0" : "::")
 /** libuv's "address in use". */
 const UV_EADDRINUSE = -98
 
-/** What to dial, as the driver contract's `ConnectTarget` gives it. */
-export type RawTarget =
-  | {
-    readonly _tag: "Tcp"
-    readonly address: string
-    readonly port: number
-    readonly family: 4 | 6
-    readonly localAddress?: string | undefined
-    readonly localPort?: number | undefined
-  }
-  | { readonly _tag: "Ipc"; readonly path: string }
-
 /**
  * Dials `target` on a new libuv handle, as node:net's `internalConnect` does
  * (bind first when a local address or port is asked, then connect), on the
@@ -420,7 +408,7 @@ export type RawTarget =
  */
 export const connect = (
   b: Bindings,
-  target: RawTarget,
+  target: ConnectTarget,
   callback: (error: DriverError | undefined, handle: Handle | undefined) => void
 ): { readonly cancel: () => void; readonly local: () => Endpoint | undefined } => {
   const ipc = target._tag === "Ipc"
