@@ -475,7 +475,8 @@ const lookup = (
  * through its `onread` option into one shared buffer). {@link driver} is this
  * one where node's libuv handle bindings are not reachable: `process.binding`
  * missing or a binding without what the driver uses, or a process run with
- * `--pending-deprecation` (on which `process.binding` warns). Both keep the
+ * `--pending-deprecation` or `NODE_PENDING_DEPRECATION=1` (on which
+ * `process.binding` warns). Both keep the
  * same contract; the behaviour suite runs on both.
  *
  * @category drivers

@@ -20,7 +20,8 @@
  * through `process.binding`, the documented (DEP0111, documentation-only)
  * compatibility entry to them. Everything is feature-detected once: when a
  * binding or a member is missing, or the process runs with
- * `--pending-deprecation` (which warns on `process.binding`), {@link bindings}
+ * `--pending-deprecation` or `NODE_PENDING_DEPRECATION=1` (which warn on
+ * `process.binding`), {@link bindings}
  * is `undefined` and the driver uses `net.Socket` as before.
  *
  * @internal
@@ -99,7 +100,9 @@ const isCtor = (u: unknown): boolean => typeof u === "function"
 const load = (): Bindings | undefined => {
   try {
     if (
+      // with pending deprecations on, `process.binding` warns (DEP0111): keep to public API then
       process.execArgv.includes("--pending-deprecation") || /--pending-deprecation/.test(process.env.NODE_OPTIONS ?? "")
+      || process.env.NODE_PENDING_DEPRECATION === "1"
     ) {
       return undefined
     }
