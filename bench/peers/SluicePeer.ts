@@ -43,6 +43,23 @@ const eachBatch = <E>(
     (e) => (Cause.isDone(e) ? Effect.void : Effect.fail(e))
   )
 
+/** Counts the bytes until the clean end of input: a counter keeps no chunk, so it reads into one reused buffer. */
+const countInto = (s: Socket.Socket): Effect.Effect<number, SocketError> =>
+  Effect.suspend(() => {
+    const buffer = new Uint8Array(65536)
+    let n = 0
+    const loop = Effect.forever(
+      Effect.map(s.readInto(buffer), (k) => {
+        n += k
+      }),
+      { disableYield: true }
+    )
+    return Effect.andThen(
+      Effect.catch(loop, (e) => (Cause.isDone(e) ? Effect.void : Effect.fail(e))),
+      Effect.sync(() => n)
+    )
+  })
+
 /** Builds the peer over a `Network` (the node driver's, or the memory network's). */
 export const make = (net: Network.NetworkShape, style: Style = "pull"): Peer => {
   const stream = style === "stream"
@@ -52,19 +69,7 @@ export const make = (net: Network.NetworkShape, style: Style = "pull"): Peer => 
       if (stream) {
         return Effect.flatMap(Stream.runFold(s.reads, () => 0, countBytes), (n) => s.write(encodeCount(n)))
       }
-      // a byte counter keeps no chunk: it reads into one reused buffer
-      const buffer = new Uint8Array(65536)
-      let n = 0
-      const loop: Effect.Effect<void, SocketError> = Effect.catch(
-        Effect.forever(
-          Effect.map(s.readInto(buffer), (k) => {
-            n += k
-          }),
-          { disableYield: true }
-        ),
-        (e) => (Cause.isDone(e) ? Effect.void : Effect.fail(e))
-      )
-      return Effect.andThen(loop, Effect.suspend(() => s.write(encodeCount(n))))
+      return Effect.flatMap(countInto(s), (n) => s.write(encodeCount(n)))
     })
 
   const echoHandler = (s: Socket.Socket) =>
@@ -121,10 +126,9 @@ export const make = (net: Network.NetworkShape, style: Style = "pull"): Peer => 
         ? Effect.map(Stream.runFold(s.reads, () => 0, countBytes), (n) => {
           received = n
         })
-        : eachBatch(s, (chunks) =>
-          Effect.sync(() => {
-            received += countChunks(chunks)
-          }))
+        : Effect.map(countInto(s), (n) => {
+          received = n
+        })
       yield* Effect.all([writeTotal(s, total, chunk), reader], { concurrency: 2 })
       return received
     })))
