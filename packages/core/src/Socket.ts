@@ -358,8 +358,17 @@ class SocketImpl implements Socket {
       if (this.ended) return this.done()
       return (this.waitPull ??= Effect.callback<NonEmptyReadonlyArray<Uint8Array>, SocketError | Cause.Done>(
         (resume) => {
-          this.waiter = resume
-          this.startReading()
+          // checked again here: the fiber may have yielded since the check above, and bytes,
+          // the end or a failure may have arrived meanwhile with nobody waiting
+          if (this.chunks.length > 0) {
+            resume(Effect.succeed(this.take()))
+            this.startReading()
+          } else if (this.failure !== undefined) resume(Effect.fail(this.failure))
+          else if (this.ended) resume(this.done())
+          else {
+            this.waiter = resume
+            this.startReading()
+          }
           return this.cancelPull
         }
       ))
@@ -416,8 +425,16 @@ class SocketImpl implements Socket {
       if (this.ended) return this.done()
       this.intoBuffer = buffer
       return (this.waitInto ??= Effect.callback<number, SocketError | Cause.Done>((resume) => {
-        this.intoWaiter = resume
-        this.startReading()
+        // checked again here: the fiber may have yielded since the check above
+        if (this.chunks.length > 0) {
+          resume(Effect.succeed(this.drainInto(this.intoBuffer)))
+          if (this.buffered < this.readHighWaterMark) this.startReading()
+        } else if (this.failure !== undefined) resume(Effect.fail(this.failure))
+        else if (this.ended) resume(this.done())
+        else {
+          this.intoWaiter = resume
+          this.startReading()
+        }
         return this.cancelInto
       }))
     })

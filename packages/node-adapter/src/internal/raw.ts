@@ -293,7 +293,12 @@ export class RawHandle implements Handle {
   /** @internal an asynchronous write completed */
   writeDone(): void {
     this.writesInFlight--
-    if (this.writesInFlight === 0 && this.shutdownState === 1 && !this.closed) this.startShutdown()
+    if (this.writesInFlight > 0 || this.shutdownState !== 1) return
+    // the last write is done: the FIN goes now, or, when the handle was
+    // released meanwhile (libuv cancels pending writes on close), the
+    // shutdown that waited for it completes with it
+    if (this.closed) this.shutdownDone()
+    else this.startShutdown()
   }
 
   get writeQueueSize(): number {
