@@ -451,7 +451,8 @@ export const connect = (
       req.oncomplete = oncomplete
       err = handle.connect(req, target.path)
     } else {
-      if (target.localAddress !== undefined || target.localPort !== undefined) {
+      // as node:net: bound first only for a local address or a non-zero local port
+      if (target.localAddress !== undefined || (target.localPort !== undefined && target.localPort !== 0)) {
         const localAddress = target.localAddress ?? anyAddress(target.family)
         const localPort = target.localPort ?? 0
         let bound = target.family === 4
