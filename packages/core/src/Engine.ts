@@ -258,9 +258,8 @@ export class Connection {
   }
 
   private markClosed(): void {
-    // addresses stay readable after close, as in Node
-    this.localEndpoint()
-    this.remoteEndpoint()
+    // addresses read before the close stay readable after it; unread ones are
+    // gone with the handle, as in Node (no system calls on every close)
     this.closed = true
     this.events = detachedEvents
     this.idle?.clear()

@@ -28,6 +28,25 @@ const bothClosed = (a: Socket, b: Socket) =>
   Promise.all([a.closed ? undefined : once(a, "close"), b.closed ? undefined : once(b, "close")])
 
 export const socketScenarios: ReadonlyArray<Scenario> = [
+  scenario("addresses never read before the close are gone after it; ones read before stay", async (net, rec) => {
+    const server = rec.track(net.createServer())
+    const port = await listen(server)
+    const accepted = accept(server)
+    const client = net.connect({ port, host: "127.0.0.1" })
+    const peer = await accepted
+    await once(client, "connect")
+    server.close()
+    // the client's peer address is read before the close, nothing else is
+    const remotePortBefore = client.remotePort === port
+    client.end()
+    peer.resume()
+    peer.end()
+    await bothClosed(client, peer)
+    const addresses = (s: Socket) => [s.remoteAddress, s.remoteFamily, s.localAddress, s.localPort]
+    rec.log("client", "remote port read before close", remotePortBefore, "after close", client.remotePort === port)
+    rec.log("client", "addresses after close", addresses(client))
+    rec.log("peer", "addresses after close", addresses(peer))
+  }),
   scenario("data both ways, then end from the client", async (net, rec) => {
     const { client, peer } = await pair(net, rec)
     client.write("ping")
