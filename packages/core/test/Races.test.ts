@@ -9,15 +9,13 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import type { DriverError } from "@sluice/core/Driver"
-import * as Network from "@sluice/core/Network"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Scheduler from "effect/Scheduler"
-import * as Stream from "effect/Stream"
 import { drivers } from "./drivers.ts"
-import { run, tcpPort } from "./helpers.ts"
+import { bytes, connectedPair, run } from "./helpers.ts"
 import { concat, dial, listen, tcp, to } from "./MemoryHelpers.ts"
 
 /** Resolves with `true` when `p` settles within `ms`, `false` otherwise. */
@@ -30,15 +28,7 @@ const within = (p: Promise<unknown>, ms: number): Promise<boolean> =>
     })
   })
 
-const bytes = (n: number, seed = 0): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i + seed) % 251)
-
-const pair = (host: string, connect: Partial<Network.ConnectOptions> = {}) =>
-  Effect.gen(function*() {
-    const server = yield* Network.listen({ host, port: 0 })
-    const client = yield* Network.connect({ host, port: tcpPort(server.address), ...connect })
-    const peer = yield* Effect.map(Stream.runHead(server.accept), Option.getOrThrow)
-    return { server, client, peer }
-  })
+const pair = connectedPair
 
 for (const d of drivers) {
   describe(`races on the ${d.name} driver`, () => {

@@ -11,7 +11,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { Driver, Handle, HandleEvents } from "@sluice/core/Driver"
 import * as MemoryNetwork from "@sluice/core/MemoryNetwork"
-import * as Network from "@sluice/core/Network"
 import type * as Socket from "@sluice/core/Socket"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
@@ -21,7 +20,7 @@ import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { type DriverCase, drivers } from "./drivers.ts"
-import { eventually, run, tcpPort } from "./helpers.ts"
+import { bytes, connectedPair, eventually, run } from "./helpers.ts"
 import { concat } from "./MemoryHelpers.ts"
 
 /** Wraps `inner` so that every read is a borrowed view of one scratch buffer, overwritten once `onData` returns. */
@@ -60,9 +59,6 @@ const cases: ReadonlyArray<DriverCase> = [
   { name: "lending memory", make: () => lending(MemoryNetwork.make().driver), host: "127.0.0.1" }
 ]
 
-/** `n` recognisable bytes: byte i is (i + seed) % 251. */
-const bytes = (n: number, seed = 0): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i + seed) % 251)
-
 /** Equal length and contents; names the first differing byte (a deep-equal diff of MiBs is unreadable). */
 const assertBytes = (actual: Uint8Array, expected: Uint8Array) => {
   assert.strictEqual(actual.length, expected.length, "length")
@@ -97,13 +93,7 @@ const readAllInto = (socket: Socket.Socket, size: number) =>
     }
   })
 
-const pair = (host: string, connect: Partial<Network.ConnectOptions> = {}) =>
-  Effect.gen(function*() {
-    const server = yield* Network.listen({ host, port: 0 })
-    const client = yield* Network.connect({ host, port: tcpPort(server.address), ...connect })
-    const peer = yield* Effect.map(Stream.runHead(server.accept), Option.getOrThrow)
-    return { server, client, peer }
-  })
+const pair = connectedPair
 
 for (const d of cases) {
   describe(`Socket.readInto on the ${d.name} driver`, () => {

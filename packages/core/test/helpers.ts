@@ -13,7 +13,9 @@ import type {
 } from "@sluice/core/Driver"
 import * as Network from "@sluice/core/Network"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -231,4 +233,16 @@ export const eventually = (f: () => boolean, what: string, ms = 5000): Effect.Ef
       else setImmediate(tick)
     }
     tick()
+  })
+
+/** `n` recognisable bytes: byte i is (i + seed) % 251. */
+export const bytes = (n: number, seed = 0): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i + seed) % 251)
+
+/** A listening server, a client connected to it, and the server's end of that connection. */
+export const connectedPair = (host: string, connect: Partial<Network.ConnectOptions> = {}) =>
+  Effect.gen(function*() {
+    const server = yield* Network.listen({ host, port: 0 })
+    const client = yield* Network.connect({ host, port: tcpPort(server.address), ...connect })
+    const peer = yield* Effect.map(Stream.runHead(server.accept), Option.getOrThrow)
+    return { server, client, peer }
   })
