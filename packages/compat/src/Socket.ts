@@ -88,14 +88,6 @@ const initialAutoSelect = (): { family: boolean; attemptTimeout: number } => {
 export const autoSelectDefaults = initialAutoSelect()
 
 /**
- * Where a socket stands with respect to the engine: created when `connect`
- * starts (as Node creates its libuv handle), holding the connection once it
- * exists.
- *
- * @category models
- * @since 0.1.0
- */
-/**
  * The engine's events for one socket: one small object with its callbacks on
  * the prototype (no closures per connection).
  */
@@ -119,6 +111,14 @@ class ConnectionEventsOf implements Engine.ConnectionEvents {
   onEndWritable(): void {}
 }
 
+/**
+ * Where a socket stands with respect to the engine: created when `connect`
+ * starts (as Node creates its libuv handle), holding the connection once it
+ * exists.
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export class SocketHandle {
   connection: Engine.Connection | undefined = undefined
   reading = false
@@ -570,8 +570,10 @@ export class Socket extends Duplex {
     if (!this[kRef]) connection.unref()
   }
 
-  /** A borrowed chunk is valid only during the call: the `onread` path copies it out, the stream path keeps a copy. */
-  /** @internal engine event */
+  /**
+   * @internal engine event. A borrowed chunk is valid only during the call:
+   * the `onread` path copies it out, the stream path keeps a copy.
+   */
   onConnectionData(chunk: Uint8Array, borrowed: boolean): void {
     const handle = this._handle
     if (handle === null) return

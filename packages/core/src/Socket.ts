@@ -347,32 +347,38 @@ class SocketImpl implements Socket {
   private pullCache: Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, SocketError | Cause.Done> | undefined = undefined
   private readsCache: Stream.Stream<Uint8Array, SocketError> | undefined = undefined
 
+  /**
+   * What a `pull` returns without waiting: the buffered batch, the failure or
+   * the end; `undefined` when it must wait.
+   */
+  private pullNow(): Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, SocketError | Cause.Done> | undefined {
+    if (this.chunks.length > 0) {
+      const out = this.take()
+      this.startReading()
+      return Effect.succeed(out)
+    }
+    if (this.failure !== undefined) return Effect.fail(this.failure)
+    if (this.ended) return this.done()
+    return undefined
+  }
+
   get pull(): Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, SocketError | Cause.Done> {
-    return (this.pullCache ??= Effect.suspend(() => {
-      if (this.chunks.length > 0) {
-        const out = this.take()
-        this.startReading()
-        return Effect.succeed(out)
-      }
-      if (this.failure !== undefined) return Effect.fail(this.failure)
-      if (this.ended) return this.done()
-      return (this.waitPull ??= Effect.callback<NonEmptyReadonlyArray<Uint8Array>, SocketError | Cause.Done>(
-        (resume) => {
-          // checked again here: the fiber may have yielded since the check above, and bytes,
-          // the end or a failure may have arrived meanwhile with nobody waiting
-          if (this.chunks.length > 0) {
-            resume(Effect.succeed(this.take()))
-            this.startReading()
-          } else if (this.failure !== undefined) resume(Effect.fail(this.failure))
-          else if (this.ended) resume(this.done())
-          else {
-            this.waiter = resume
-            this.startReading()
+    return (this.pullCache ??= Effect.suspend(() =>
+      this.pullNow()
+        ?? (this.waitPull ??= Effect.callback<NonEmptyReadonlyArray<Uint8Array>, SocketError | Cause.Done>(
+          (resume) => {
+            // asked again here: the fiber may have yielded since, and bytes, the
+            // end or a failure may have arrived meanwhile with nobody waiting
+            const now = this.pullNow()
+            if (now !== undefined) resume(now)
+            else {
+              this.waiter = resume
+              this.startReading()
+            }
+            return this.cancelPull
           }
-          return this.cancelPull
-        }
-      ))
-    }))
+        ))
+    ))
   }
 
   /** The wait of a `pull`, made once per socket. */
@@ -412,25 +418,32 @@ class SocketImpl implements Socket {
     return (enable, initialDelay) => this.setKeepAliveNow(enable, initialDelay)
   }
 
+  /**
+   * What a `readInto(buffer)` returns without waiting: the count of buffered
+   * bytes copied, the failure or the end; `undefined` when it must wait.
+   */
+  private readIntoBuffered(buffer: Uint8Array): Effect.Effect<number, SocketError | Cause.Done> | undefined {
+    if (this.chunks.length > 0) {
+      const n = this.drainInto(buffer)
+      // a buffer smaller than what waits leaves bytes buffered: read on only below the mark
+      if (this.buffered < this.readHighWaterMark) this.startReading()
+      return Effect.succeed(n)
+    }
+    if (this.failure !== undefined) return Effect.fail(this.failure)
+    if (this.ended) return this.done()
+    return undefined
+  }
+
   private readIntoNow(buffer: Uint8Array): Effect.Effect<number, SocketError | Cause.Done> {
     return Effect.suspend(() => {
       if (buffer.length === 0) return Effect.succeed(0)
-      if (this.chunks.length > 0) {
-        const n = this.drainInto(buffer)
-        // a buffer smaller than what waits leaves bytes buffered: read on only below the mark
-        if (this.buffered < this.readHighWaterMark) this.startReading()
-        return Effect.succeed(n)
-      }
-      if (this.failure !== undefined) return Effect.fail(this.failure)
-      if (this.ended) return this.done()
+      const now = this.readIntoBuffered(buffer)
+      if (now !== undefined) return now
       this.intoBuffer = buffer
       return (this.waitInto ??= Effect.callback<number, SocketError | Cause.Done>((resume) => {
-        // checked again here: the fiber may have yielded since the check above
-        if (this.chunks.length > 0) {
-          resume(Effect.succeed(this.drainInto(this.intoBuffer)))
-          if (this.buffered < this.readHighWaterMark) this.startReading()
-        } else if (this.failure !== undefined) resume(Effect.fail(this.failure))
-        else if (this.ended) resume(this.done())
+        // asked again here: the fiber may have yielded since
+        const again = this.readIntoBuffered(this.intoBuffer)
+        if (again !== undefined) resume(again)
         else {
           this.intoWaiter = resume
           this.startReading()

@@ -25,7 +25,6 @@ import type {
 import dns from "node:dns"
 import * as fs from "node:fs"
 import * as net from "node:net"
-import * as util from "node:util"
 import type { Bindings } from "./internal/raw.ts"
 import * as Raw from "./internal/raw.ts"
 
@@ -206,10 +205,7 @@ const connectRaw = (raw: Bindings) =>
 (
   target: ConnectTarget,
   callback: (error: DriverError | undefined, handle: Handle | undefined) => void
-): PendingConnect => {
-  const attempt = Raw.connect(raw, target, callback)
-  return Object.assign(attempt.cancel, { local: attempt.local })
-}
+): PendingConnect => Raw.connect(raw, target, callback)
 
 const connectSocket = (
   target: ConnectTarget,
@@ -292,11 +288,11 @@ interface ListeningHandle {
 }
 
 /**
- * Accepted connections read through `onread` too: node:net gives that option
- * only to sockets it is asked to construct, so the listening handle's
- * `onconnection` (node:net's accept path, which would construct a socket
- * reading through `'data'`) is replaced by one that wraps the accepted handle
- * in a pooled, paused socket, as node:net's own would be with
+ * Takes node:net's accept path over: the listening handle's `onconnection`
+ * (which would construct a `net.Socket` reading through `'data'`) is replaced
+ * by one that hands the engine the accepted libuv handle itself (a
+ * `RawHandle`), or, on the `net.Socket` driver, the handle wrapped in a
+ * paused socket reading through `onread`, as node:net's own would be with
  * `pauseOnConnect`. node:net's connection limit and block list are not used
  * (the engine owns those). When the listening handle is not one node:net
  * accepts on (no `onconnection`), its `'connection'` events are used as they
@@ -307,12 +303,12 @@ const acceptPooled = (
   path: string | undefined,
   events: ListenerEvents,
   raw: Bindings | undefined
-): boolean => {
+): void => {
   const handle = (server as unknown as { _handle?: ListeningHandle | null })._handle
-  if (handle === null || handle === undefined || typeof handle.onconnection !== "function") return false
+  if (handle === null || handle === undefined || typeof handle.onconnection !== "function") return
   handle.onconnection = (error, clientHandle) => {
     if (error !== 0 && error !== undefined) {
-      events.onError({ code: util.getSystemErrorName(error), errno: error, syscall: "accept" })
+      events.onError(Raw.uvError(error, "accept"))
       return
     }
     if (raw !== undefined) {
@@ -330,7 +326,6 @@ const acceptPooled = (
     }
     events.onConnection(new NodeHandle(new net.Socket(options as net.SocketConstructorOpts), path, reader))
   }
-  return true
 }
 
 const listenWith = (raw: Bindings | undefined) =>

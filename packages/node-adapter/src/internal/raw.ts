@@ -26,7 +26,7 @@
  *
  * @internal
  */
-import type { ConnectTarget, DriverError, Endpoint, Handle, HandleEvents } from "@sluice/core/Driver"
+import type { ConnectTarget, DriverError, Endpoint, Handle, HandleEvents, PendingConnect } from "@sluice/core/Driver"
 import * as util from "node:util"
 
 /** The completion a write or a shutdown request reports to. */
@@ -36,8 +36,6 @@ interface Req {
   callback: ((error: DriverError | undefined) => void) | undefined
   /** Keeps an asynchronous write's chunks alive until it completes. */
   buffer?: ReadonlyArray<Uint8Array> | Uint8Array | null
-  async?: boolean
-  bytes?: number
 }
 
 /** A connect request: `oncomplete(status, handle, req, readable, writable)`. */
@@ -52,7 +50,6 @@ interface ConnectReq {
 /** What a libuv stream handle (`TCP`, `Pipe`) offers to JavaScript. */
 export interface StreamWrap {
   onread: ((this: StreamWrap, arrayBuffer: unknown) => void) | null
-  reading?: boolean
   readStart(): number
   readStop(): number
   useUserBuffer(buffer: Uint8Array): void
@@ -411,14 +408,14 @@ const UV_EADDRINUSE = -98
  * next tick as node:net does for an address (its lookup of an IP address
  * completes on the next tick). Failures carry node:net's `syscall`,
  * `address` and `port`. The returned canceller closes the handle; the
- * callback then never runs. `local()` reads the address the kernel bound for
+ * callback then never runs. Its `local` reads the address the kernel bound for
  * the attempt, once the connect system call was made.
  */
 export const connect = (
   b: Bindings,
   target: ConnectTarget,
   callback: (error: DriverError | undefined, handle: Handle | undefined) => void
-): { readonly cancel: () => void; readonly local: () => Endpoint | undefined } => {
+): PendingConnect => {
   const ipc = target._tag === "Ipc"
   const handle = ipc ? new b.Pipe(b.pipeSocket) : new b.TCP(b.tcpSocket)
   let settled = false
@@ -499,5 +496,5 @@ export const connect = (
     if (handle.getsockname(out) !== 0 || out.port === 0) return undefined
     return tcpEndpoint(out)
   }
-  return { cancel, local }
+  return Object.assign(cancel, { local })
 }
