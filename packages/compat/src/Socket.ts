@@ -488,6 +488,7 @@ export class Socket extends Duplex {
         this[kBufferGen] = onread.buffer
       } else this[kBuffer] = onread.buffer
       this[kBufferCb] = onread.callback
+      this._handle?.connection?.borrowReads()
     }
 
     this[kSetNoDelay] = Boolean(opts.noDelay)
@@ -567,6 +568,8 @@ export class Socket extends Duplex {
 
   private attachConnection(connection: Engine.Connection): void {
     connection.attach(new ConnectionEventsOf(this))
+    // the `onread` path copies every read into the user's buffer
+    if (this[kBuffer] !== null) connection.borrowReads()
     if (!this[kRef]) connection.unref()
   }
 

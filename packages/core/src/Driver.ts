@@ -163,6 +163,13 @@ export interface HandleEvents {
 export interface Handle {
   /** Installs the engine's callbacks. Called once, before `readStart`. */
   bind(events: HandleEvents): void
+  /**
+   * Optional: the receiver copies every read into memory of its own from now
+   * on, so the driver may hand reads over borrowed (see
+   * {@link HandleEvents.onData}), from one buffer it reuses. A hint: a driver
+   * decides what it hands over, and the receiver takes both kinds either way.
+   */
+  borrowReads?(): void
   /** Start (or resume) delivering `onData` / `onEnd` / `onError`. */
   readStart(): void
   /** Stop delivering data: the kernel buffers fill up and the peer's writes block. */

@@ -299,6 +299,14 @@ export class Connection {
     return this.remote
   }
 
+  /**
+   * The receiver copies every read into memory of its own (`Socket.readInto`,
+   * compat's `onread` option): the driver may hand reads over borrowed.
+   */
+  borrowReads(): void {
+    if (!this.closed) this.handle.borrowReads?.()
+  }
+
   setNoDelay(enable: boolean): void {
     if (!this.closed) this.handle.setNoDelay(enable)
   }

@@ -399,7 +399,12 @@ class SocketImpl implements Socket {
   private writeFn: ((chunk: Uint8Array | string) => Effect.Effect<void, SocketError>) | undefined = undefined
 
   get readInto(): (buffer: Uint8Array) => Effect.Effect<number, SocketError | Cause.Done> {
-    return (this.readIntoFn ??= (buffer) => this.readIntoNow(buffer))
+    if (this.readIntoFn === undefined) {
+      // every read is copied into the caller's buffer: the driver may lend its own
+      this.connection.borrowReads()
+      this.readIntoFn = (buffer) => this.readIntoNow(buffer)
+    }
+    return this.readIntoFn
   }
 
   get writeAll(): (chunks: ReadonlyArray<Uint8Array>) => Effect.Effect<void, SocketError> {

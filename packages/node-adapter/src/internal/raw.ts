@@ -87,6 +87,7 @@ export interface Bindings {
   readonly pipeSocket: number
   readonly state: Int32Array
   readonly kReadBytesOrError: number
+  readonly kArrayBufferOffset: number
   readonly kLastWriteWasAsync: number
 }
 
@@ -113,7 +114,8 @@ const load = (): Bindings | undefined => {
     const state = stream.streamBaseState
     const ok = isCtor(tcp.TCP) && isCtor(tcp.TCPConnectWrap) && isCtor(pipe.Pipe) && isCtor(pipe.PipeConnectWrap)
       && isCtor(stream.WriteWrap) && isCtor(stream.ShutdownWrap) && state instanceof Int32Array
-      && typeof stream.kReadBytesOrError === "number" && typeof stream.kLastWriteWasAsync === "number"
+      && typeof stream.kReadBytesOrError === "number" && typeof stream.kArrayBufferOffset === "number"
+      && typeof stream.kLastWriteWasAsync === "number"
       && typeof tcpConstants?.SOCKET === "number" && typeof pipeConstants?.SOCKET === "number"
     if (!ok) return undefined
     const TCP = tcp.TCP as Ctor<StreamWrap>
@@ -130,6 +132,7 @@ const load = (): Bindings | undefined => {
       pipeSocket: pipeConstants.SOCKET as number,
       state,
       kReadBytesOrError: stream.kReadBytesOrError as number,
+      kArrayBufferOffset: stream.kArrayBufferOffset as number,
       kLastWriteWasAsync: stream.kLastWriteWasAsync as number
     }
   } catch {
@@ -170,22 +173,40 @@ export const uvError = (status: number, syscall: string, address?: string, port?
 }
 
 /**
- * The buffer every raw handle reads into: each read is handed to the engine
- * as a borrowed view, valid until the callback returns (see
- * `HandleEvents.onData`), so one buffer serves every connection.
+ * The buffer raw handles read into once they lend their reads (see
+ * {@link RawHandle.borrowReads}): each read is handed to the engine as a
+ * borrowed view, valid until the callback returns (see
+ * `HandleEvents.onData`), so one buffer serves every such connection.
  */
 const readBuffer = new Uint8Array(65536)
+
+/**
+ * Reads below this size are cheaper copied out of {@link readBuffer} (a
+ * small copy comes from a pool) than read into memory of their own (Node
+ * allocates 64 KiB for each read, then shrinks it).
+ */
+const SMALL_READ = 4096
+/** After this many small reads in a row a handle reads into {@link readBuffer}. */
+const SMALL_READS_TO_LEND = 4
 
 const owner: unique symbol = Symbol("sluice.rawHandle")
 
 const noop = (): void => {}
 
-function onRead(this: StreamWrap): void {
+function onRead(this: StreamWrap, arrayBuffer: unknown): void {
   const raw = this[owner]
   if (raw === undefined) return
-  const nread = (bindings as Bindings).state[(bindings as Bindings).kReadBytesOrError]!
-  if (nread > 0) raw.events.onData(readBuffer.subarray(0, nread), true)
-  else if (nread === UV_EOF) raw.events.onEnd()
+  const b = bindings as Bindings
+  const nread = b.state[b.kReadBytesOrError]!
+  if (nread > 0) {
+    if (raw.lent) raw.events.onData(readBuffer.subarray(0, nread), true)
+    else {
+      // read into memory of its own, which the receiver keeps without a copy
+      if (nread >= SMALL_READ) raw.smallReads = 0
+      else if (++raw.smallReads >= SMALL_READS_TO_LEND) raw.borrowReads()
+      raw.events.onData(new Uint8Array(arrayBuffer as ArrayBuffer, b.state[b.kArrayBufferOffset]!, nread), false)
+    }
+  } else if (nread === UV_EOF) raw.events.onEnd()
   else if (nread < 0) raw.fail(uvError(nread, "read"))
 }
 
@@ -215,7 +236,16 @@ const detached: HandleEvents = { onData: noop, onEnd: noop, onError: noop }
 
 /**
  * A driver handle over a libuv stream handle: one call to the handle for each
- * call of the contract, no allocation per read.
+ * call of the contract.
+ *
+ * Reads start as node:net's: Node reads each into memory of its own, handed
+ * over owned, so a receiver that keeps chunks (a `'data'` listener, an echo)
+ * takes them without a copy. A handle lends its reads instead, reading into
+ * the one shared {@link readBuffer}, once the receiver asks for it
+ * ({@link borrowReads}: it copies every read into its own buffer anyway) or
+ * once its reads stay small (a request/response protocol), whose copies are
+ * cheaper than Node's 64 KiB allocation per read. The switch is one-way, as
+ * libuv's user buffer is.
  */
 export class RawHandle implements Handle {
   readonly handle: StreamWrap
@@ -229,6 +259,10 @@ export class RawHandle implements Handle {
   private shutdownState: 0 | 1 | 2 | 3 = 0
   private shutdownWaiters: Array<(error: DriverError | undefined) => void> | undefined = undefined
   private failed = false
+  /** Reads go into the shared {@link readBuffer} and are handed over borrowed. */
+  lent = false
+  /** Small owned reads in a row (see {@link SMALL_READS_TO_LEND}). */
+  smallReads = 0
 
   constructor(handle: StreamWrap, path: string | undefined) {
     this.handle = handle
@@ -240,7 +274,12 @@ export class RawHandle implements Handle {
     this.events = events
     const h = this.handle
     h.onread = onRead
-    h.useUserBuffer(readBuffer)
+  }
+
+  borrowReads(): void {
+    if (this.lent || this.closed) return
+    this.lent = true
+    this.handle.useUserBuffer(readBuffer)
   }
 
   /** A read failed: report once, stop reading. */
