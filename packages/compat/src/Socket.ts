@@ -468,12 +468,12 @@ export class Socket extends Duplex {
       throw unsupported("open", `adopting a bound handle is not supported by the ${this.driver.name} driver`)
     }
     if (connection !== undefined) {
-      this._handle = new SocketHandle(connection.localEndpoint()?._tag === "Ipc", connection)
+      this._handle = new SocketHandle(connection.isIpc(), connection)
       this.attachConnection(connection)
     } else if (opts.fd !== undefined) {
       Validate.validateInt32(opts.fd, "fd", 0)
       const adopted = this.adopt(opts.fd)
-      this._handle = new SocketHandle(adopted.localEndpoint()?._tag === "Ipc", adopted)
+      this._handle = new SocketHandle(adopted.isIpc(), adopted)
       this.attachConnection(adopted)
     }
 

@@ -300,6 +300,15 @@ export class Connection {
   }
 
   /**
+   * A local-socket (IPC) connection? An accepted one answers from its
+   * listener's endpoint, without asking the system for its own address.
+   */
+  isIpc(): boolean {
+    if (this.listener !== undefined) return this.listener.endpoint()._tag === "Ipc"
+    return this.localEndpoint()?._tag === "Ipc"
+  }
+
+  /**
    * The receiver copies every read into memory of its own (`Socket.readInto`,
    * compat's `onread` option): the driver may hand reads over borrowed.
    */
