@@ -685,7 +685,10 @@ export class Socket extends Duplex {
       chunks = [typeof data === "string" ? Buffer.from(data, encoding as BufferEncoding) : (data as Uint8Array)]
     }
     const connection = handle.connection
-    connection.write(chunks, (error) => {
+    let reported = false
+    const sent = connection.write(chunks, (error) => {
+      if (reported) return
+      reported = true
       if (error !== undefined) {
         cb(errnoException(error, "write"))
         return
@@ -693,7 +696,16 @@ export class Socket extends Duplex {
       this._unrefTimer()
       cb()
     })
-    this[kLastWriteQueueSize] = connection.queuedBytes
+    // as Node: a write the kernel took at once completes at once (the stream defers its own 'drain')
+    if (sent && !reported) {
+      reported = true
+      this._unrefTimer()
+      cb()
+    }
+    // as Node (`req.bytes`): the size of this write, which a timeout compares with the queue left
+    let size = 0
+    for (let i = 0; i < chunks.length; i++) size += chunks[i]!.length
+    this[kLastWriteQueueSize] = size
   }
 
   override _final(cb: (error?: Error | null) => void): void {

@@ -178,8 +178,11 @@ export interface Handle {
    * Queue chunks for sending. `callback` runs once all of them were handed to
    * the platform, with the error if the write failed. A write the platform
    * refuses at once (the connection was reset) is reported synchronously.
+   * Returns `true` when the platform took every byte at once: nothing of the
+   * write stays queued, and its callback (still on a later turn) reports
+   * success. A driver may always return nothing.
    */
-  write(chunks: ReadonlyArray<Uint8Array>, callback: (error: DriverError | undefined) => void): void
+  write(chunks: ReadonlyArray<Uint8Array>, callback: (error: DriverError | undefined) => void): boolean | void
   /** Bytes accepted by `write` and not yet handed to the platform. */
   readonly writeQueueSize: number
   /**

@@ -162,23 +162,34 @@ export class Connection {
   /**
    * Sends chunks. `callback` runs when the driver accepted all of them, with
    * the error if the write failed (writing after close or after `shutdown`
-   * fails with `EPIPE`).
+   * fails with `EPIPE`). Returns `true` when the platform took every byte at
+   * once (see `Handle.write`): the write is done, its callback reports success
+   * on a later turn.
    */
-  write(chunks: ReadonlyArray<Uint8Array>, callback: (error: DriverError | undefined) => void): void {
+  write(chunks: ReadonlyArray<Uint8Array>, callback: (error: DriverError | undefined) => void): boolean {
     if (this.closed || this.writeEnded) {
       callback(closedError("write"))
-      return
+      return false
     }
     let size = 0
     for (let i = 0; i < chunks.length; i++) size += chunks[i]!.length
     this.bytesWritten += size
     this.pendingBytes += size
     this.idle?.touch()
-    this.handle.write(chunks, (error) => {
-      this.pendingBytes -= size
+    let queued = true
+    const sent = this.handle.write(chunks, (error) => {
+      if (queued) {
+        queued = false
+        this.pendingBytes -= size
+      }
       this.idle?.touch()
       callback(error)
     })
+    // taken by the platform at once: no longer queued (the callback still runs later)
+    if (sent !== true || !queued) return false
+    queued = false
+    this.pendingBytes -= size
+    return true
   }
 
   /** Bytes queued below the face: accepted by `write`, not yet sent. */

@@ -115,14 +115,17 @@ class TrackedHandle implements Handle {
   bind(events: HandleEvents): void {
     this.inner.bind(events)
   }
+  borrowReads(): void {
+    this.inner.borrowReads?.()
+  }
   readStart(): void {
     this.inner.readStart()
   }
   readStop(): void {
     this.inner.readStop()
   }
-  write(chunks: ReadonlyArray<Uint8Array>, callback: (error: DriverError | undefined) => void): void {
-    this.inner.write(chunks, callback)
+  write(chunks: ReadonlyArray<Uint8Array>, callback: (error: DriverError | undefined) => void): boolean | void {
+    return this.inner.write(chunks, callback)
   }
   get writeQueueSize(): number {
     return this.inner.writeQueueSize

@@ -102,6 +102,7 @@ export const tracked = (inner: Driver): Tracked => {
     handles.push(log)
     return {
       bind: (events) => h.bind(events),
+      borrowReads: () => h.borrowReads?.(),
       readStart: () => h.readStart(),
       readStop: () => h.readStop(),
       write: (chunks, cb) => h.write(chunks, cb),

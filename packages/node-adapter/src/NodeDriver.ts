@@ -109,8 +109,10 @@ class NodeHandle implements Handle {
   readStop(): void {
     this.socket.pause()
   }
-  write(chunks: ReadonlyArray<Uint8Array>, callback: (error: DriverError | undefined) => void): void {
+  write(chunks: ReadonlyArray<Uint8Array>, callback: (error: DriverError | undefined) => void): boolean {
     const s = this.socket
+    // nothing queued before and nothing after: the kernel took the write at once
+    const idle = s.writableLength === 0 && !s.connecting
     let reported = false
     const done = (error: Error | null | undefined) => {
       if (reported) return
@@ -127,7 +129,11 @@ class NodeHandle implements Handle {
     }
     // the platform refused the write at once (EPIPE after a reset): report it
     // at once, as node:net's own write does, instead of on a later tick
-    if (!reported && s.errored !== null) done(s.errored)
+    if (!reported && s.errored !== null) {
+      done(s.errored)
+      return false
+    }
+    return idle && !reported && s.writableLength === 0
   }
   get writeQueueSize(): number {
     return this.socket.writableLength

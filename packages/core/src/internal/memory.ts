@@ -431,6 +431,17 @@ export class Pipe implements Task {
     return this.net.bufferSize - this.unsentBytes - this.flightBytes - this.recvBytes
   }
 
+  /**
+   * Whether a write of `size` bytes made now is taken whole into the send
+   * buffer when this pipe next runs, as a kernel takes a write that fits at
+   * once: nothing queued ahead of it, room for all of it, and a plain link
+   * (no latency, bandwidth, slicing or injected reset to model).
+   */
+  takesAtOnce(size: number): boolean {
+    return this.nagle && this.link.resetAfter < 0 && this.writes.length === 0 && !this.from.aborted
+      && !this.conn.killed && this.space() >= size
+  }
+
   /** Moves bytes from the write queue into the network; returns whether anything moved. */
   private admit(now: number): boolean {
     let moved = false
@@ -829,23 +840,25 @@ export class End implements Handle {
     this.reading = false
   }
 
-  write(chunks: ReadonlyArray<Uint8Array>, callback: (error: DriverError | undefined) => void): void {
+  write(chunks: ReadonlyArray<Uint8Array>, callback: (error: DriverError | undefined) => void): boolean {
     if (this.pendingError !== undefined) {
       // the kernel refuses the write at once (after an RST): reported at once, as node's driver does
       const code = this.pendingError
       this.pendingError = "EPIPE"
       callback(error(code, "write"))
-      return
+      return false
     }
     if (this.released || this.out.finRequested) {
       this.net.queue.post({ run: () => callback(error("EPIPE", "write")) })
-      return
+      return false
     }
     let size = 0
     for (let i = 0; i < chunks.length; i++) size += chunks[i]!.length
+    const atOnce = this.out.takesAtOnce(size)
     this.out.writes.push({ chunks, index: 0, offset: 0, remaining: size, callback })
     this.out.queued += size
     this.out.schedule()
+    return atOnce
   }
 
   get writeQueueSize(): number {

@@ -301,10 +301,10 @@ export class RawHandle implements Handle {
     if (!this.closed) this.handle.readStop()
   }
 
-  write(chunks: ReadonlyArray<Uint8Array>, callback: (error: DriverError | undefined) => void): void {
+  write(chunks: ReadonlyArray<Uint8Array>, callback: (error: DriverError | undefined) => void): boolean {
     if (this.closed) {
       callback(uvError(-32, "write"))
-      return
+      return false
     }
     const b = bindings as Bindings
     const req = new b.WriteWrap()
@@ -316,14 +316,17 @@ export class RawHandle implements Handle {
     if (err !== 0) {
       req.callback = undefined
       callback(uvError(err, "write"))
-    } else if (b.state[b.kLastWriteWasAsync] === 0) {
+      return false
+    }
+    if (b.state[b.kLastWriteWasAsync] === 0) {
       // written at once: the contract reports a successful write on a later turn
       req.callback = undefined
       process.nextTick(completeLater, callback)
-    } else {
-      req.buffer = chunks.length === 1 ? chunks[0]! : chunks
-      this.writesInFlight++
+      return true
     }
+    req.buffer = chunks.length === 1 ? chunks[0]! : chunks
+    this.writesInFlight++
+    return false
   }
 
   /** @internal an asynchronous write completed */

@@ -47,6 +47,24 @@ export const socketScenarios: ReadonlyArray<Scenario> = [
     rec.log("client", "addresses after close", addresses(client))
     rec.log("peer", "addresses after close", addresses(peer))
   }),
+  scenario(
+    "a write the kernel takes at once leaves nothing queued; a large one behind it goes to the handle",
+    async (net, rec) => {
+      const { client, peer } = await pair(net, rec)
+      peer.resume()
+      const queues = () => [
+        client.writableLength,
+        client.bufferSize,
+        (client as unknown as { _handle: { writeQueueSize: number } })._handle.writeQueueSize > 0
+      ]
+      rec.log("client", "small write returns", client.write("hello"), "then", queues())
+      rec.log("client", "8 MiB write returns", client.write(Buffer.alloc(8 << 20)), "then", queues())
+      await once(client, "drain")
+      rec.log("client", "after drain", queues())
+      client.end()
+      await bothClosed(client, peer)
+    }
+  ),
   scenario("data both ways, then end from the client", async (net, rec) => {
     const { client, peer } = await pair(net, rec)
     client.write("ping")

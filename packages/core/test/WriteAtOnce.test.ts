@@ -1,0 +1,46 @@
+/**
+ * `Handle.write`'s answer, through the engine, on every driver: a write the
+ * platform takes whole at once is no longer queued (`queuedBytes` drops at
+ * once, its callback still reports success on a later turn); one the peer's
+ * full buffers hold back stays queued until it completes.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as Engine from "@sluice/core/Engine"
+import { drivers } from "./drivers.ts"
+import { closed, dial, listen, tcp, to } from "./MemoryHelpers.ts"
+
+for (const d of drivers) {
+  describe(`writes taken at once on the ${d.name} driver`, () => {
+    it("a small write leaves nothing queued; 8 MiB to a peer that does not read stays queued until read", async () => {
+      const driver = d.make()
+      const server = await listen(driver, tcp(d.host, 0))
+      const handle = await dial(driver, to(d.host, server.port))
+      const accepted = await server.next()
+      const connection = new Engine.Connection(driver, handle)
+      const received: Array<number> = []
+      accepted.bind({ onData: (chunk) => received.push(chunk.length), onEnd: () => {}, onError: () => {} })
+      try {
+        const results: Array<string> = []
+        const sent = connection.write([new Uint8Array(5)], (error) => results.push(`small ${error?.code ?? "ok"}`))
+        assert.isTrue(sent, "the platform took 5 bytes at once")
+        assert.strictEqual(connection.queuedBytes, 0)
+        assert.deepStrictEqual(results, [], "the callback runs on a later turn")
+        // the peer does not read: 8 MiB cannot all be taken at once
+        const size = 8 << 20
+        const sentBig = connection.write([new Uint8Array(size)], (error) => results.push(`big ${error?.code ?? "ok"}`))
+        assert.isFalse(sentBig)
+        assert.strictEqual(connection.queuedBytes, size, "still queued below the face")
+        await new Promise((resolve) => setImmediate(resolve))
+        assert.deepStrictEqual(results, ["small ok"])
+        accepted.readStart()
+        while (results.length < 2) await new Promise((resolve) => setImmediate(resolve))
+        assert.deepStrictEqual(results, ["small ok", "big ok"])
+        assert.strictEqual(connection.queuedBytes, 0)
+      } finally {
+        connection.close()
+        await closed(accepted)
+        await server.close()
+      }
+    })
+  })
+}
