@@ -146,8 +146,9 @@ export class SocketHandle {
   get bytesWritten(): number {
     return this.connection?.bytesWritten ?? 0
   }
+  /** As libuv's: bytes of the writes in flight not yet handed to the kernel. */
   get writeQueueSize(): number {
-    return this.connection?.queuedBytes ?? 0
+    return this.connection?.handle.writeQueueSize ?? 0
   }
   /**
    * Node's code calls this on any socket's `_handle` (the http client does, to
@@ -689,6 +690,8 @@ export class Socket extends Duplex {
     const sent = connection.write(chunks, (error) => {
       if (reported) return
       reported = true
+      // as Node after an asynchronous write: no write in progress for the idle timeout to wait on
+      this[kLastWriteQueueSize] = 0
       if (error !== undefined) {
         cb(errnoException(error, "write"))
         return
@@ -696,16 +699,18 @@ export class Socket extends Duplex {
       this._unrefTimer()
       cb()
     })
-    // as Node: a write the kernel took at once completes at once (the stream defers its own 'drain')
     if (sent && !reported) {
+      // as Node: a write the kernel took at once completes at once (the stream defers its own 'drain')
       reported = true
       this._unrefTimer()
       cb()
+    } else if (!reported) {
+      // as Node (`req.bytes` of an asynchronous write): while the queue left differs from it, a
+      // write is in progress and the idle timeout waits
+      let size = 0
+      for (let i = 0; i < chunks.length; i++) size += chunks[i]!.length
+      this[kLastWriteQueueSize] = size
     }
-    // as Node (`req.bytes`): the size of this write, which a timeout compares with the queue left
-    let size = 0
-    for (let i = 0; i < chunks.length; i++) size += chunks[i]!.length
-    this[kLastWriteQueueSize] = size
   }
 
   override _final(cb: (error?: Error | null) => void): void {

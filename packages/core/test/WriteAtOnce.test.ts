@@ -7,7 +7,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Engine from "@sluice/core/Engine"
 import { drivers } from "./drivers.ts"
-import { closed, dial, listen, tcp, to } from "./MemoryHelpers.ts"
+import { closed, dial, listen, Recorder, tcp, to } from "./MemoryHelpers.ts"
 
 for (const d of drivers) {
   describe(`writes taken at once on the ${d.name} driver`, () => {
@@ -38,6 +38,27 @@ for (const d of drivers) {
         assert.strictEqual(connection.queuedBytes, 0)
       } finally {
         connection.close()
+        await closed(accepted)
+        await server.close()
+      }
+    })
+
+    it("a write taken at once reaches the peer even when the connection closes right after it", async () => {
+      const driver = d.make()
+      const server = await listen(driver, tcp(d.host, 0))
+      const handle = await dial(driver, to(d.host, server.port))
+      const accepted = await server.next()
+      const connection = new Engine.Connection(driver, handle)
+      const recorder = new Recorder(accepted)
+      try {
+        const results: Array<string> = []
+        assert.isTrue(connection.write([new TextEncoder().encode("hello")], (e) => results.push(e?.code ?? "ok")))
+        assert.isTrue(connection.write([new TextEncoder().encode(" world")], (e) => results.push(e?.code ?? "ok")))
+        await new Promise<void>((resolve) => connection.close(resolve))
+        await recorder.until((r) => r.events.includes("end"))
+        assert.strictEqual(recorder.text, "hello world")
+        assert.deepStrictEqual(results, ["ok", "ok"])
+      } finally {
         await closed(accepted)
         await server.close()
       }

@@ -432,14 +432,28 @@ export class Pipe implements Task {
   }
 
   /**
-   * Whether a write of `size` bytes made now is taken whole into the send
-   * buffer when this pipe next runs, as a kernel takes a write that fits at
-   * once: nothing queued ahead of it, room for all of it, and a plain link
-   * (no latency, bandwidth, slicing or injected reset to model).
+   * Takes a write whole into the send buffer now, as a kernel takes a write
+   * that fits at once, when it can: nothing queued ahead of it, room for all
+   * of it, and a plain link (no latency, bandwidth, slicing or injected reset
+   * to model). Its callback then reports success on a later turn; the bytes
+   * go on the wire when the pipe runs, as queued ones do (a close sends them
+   * before its FIN, a reset drops them). Returns whether it took the write.
    */
-  takesAtOnce(size: number): boolean {
-    return this.nagle && this.link.resetAfter < 0 && this.writes.length === 0 && !this.from.aborted
-      && !this.conn.killed && this.space() >= size
+  takeAtOnce(
+    chunks: ReadonlyArray<Uint8Array>,
+    size: number,
+    callback: (error: DriverError | undefined) => void
+  ): boolean {
+    if (
+      !this.nagle || this.link.resetAfter >= 0 || this.writes.length > 0 || this.from.aborted || this.conn.killed
+      || this.space() < size
+    ) return false
+    for (let i = 0; i < chunks.length; i++) if (chunks[i]!.length > 0) this.unsent.push(chunks[i]!.slice())
+    this.unsentBytes += size
+    this.sent += size
+    this.net.queue.post({ run: () => callback(undefined) })
+    this.schedule()
+    return true
   }
 
   /** Moves bytes from the write queue into the network; returns whether anything moved. */
@@ -854,11 +868,11 @@ export class End implements Handle {
     }
     let size = 0
     for (let i = 0; i < chunks.length; i++) size += chunks[i]!.length
-    const atOnce = this.out.takesAtOnce(size)
+    if (this.out.takeAtOnce(chunks, size, callback)) return true
     this.out.writes.push({ chunks, index: 0, offset: 0, remaining: size, callback })
     this.out.queued += size
     this.out.schedule()
-    return atOnce
+    return false
   }
 
   get writeQueueSize(): number {

@@ -181,9 +181,9 @@ export const uvError = (status: number, syscall: string, address?: string, port?
 const readBuffer = new Uint8Array(65536)
 
 /**
- * Reads below this size are cheaper copied out of {@link readBuffer} (a
- * small copy comes from a pool) than read into memory of their own (Node
- * allocates 64 KiB for each read, then shrinks it).
+ * Reads below this size are cheaper copied out of {@link readBuffer} than
+ * read into memory of their own (Node allocates 64 KiB for each read before
+ * it knows the read's size, then a backing store of that size).
  */
 const SMALL_READ = 4096
 /** After this many small reads in a row a handle reads into {@link readBuffer}. */
@@ -201,9 +201,12 @@ function onRead(this: StreamWrap, arrayBuffer: unknown): void {
   if (nread > 0) {
     if (raw.lent) raw.events.onData(readBuffer.subarray(0, nread), true)
     else {
-      // read into memory of its own, which the receiver keeps without a copy
-      if (nread >= SMALL_READ) raw.smallReads = 0
-      else if (++raw.smallReads >= SMALL_READS_TO_LEND) raw.borrowReads()
+      // read into memory of its own, which the receiver keeps without a copy;
+      // the switch to the shared buffer is made here, between reads (where
+      // libuv allocates a read ahead, as on Windows, none is in flight now)
+      if (raw.lendAsked) raw.lend()
+      else if (nread >= SMALL_READ) raw.smallReads = 0
+      else if (++raw.smallReads >= SMALL_READS_TO_LEND) raw.lend()
       raw.events.onData(new Uint8Array(arrayBuffer as ArrayBuffer, b.state[b.kArrayBufferOffset]!, nread), false)
     }
   } else if (nread === UV_EOF) raw.events.onEnd()
@@ -241,11 +244,11 @@ const detached: HandleEvents = { onData: noop, onEnd: noop, onError: noop }
  * Reads start as node:net's: Node reads each into memory of its own, handed
  * over owned, so a receiver that keeps chunks (a `'data'` listener, an echo)
  * takes them without a copy. A handle lends its reads instead, reading into
- * the one shared {@link readBuffer}, once the receiver asks for it
- * ({@link borrowReads}: it copies every read into its own buffer anyway) or
- * once its reads stay small (a request/response protocol), whose copies are
- * cheaper than Node's 64 KiB allocation per read. The switch is one-way, as
- * libuv's user buffer is.
+ * the one shared {@link readBuffer}, from the read after the receiver asks
+ * for it ({@link borrowReads}: it copies every read into its own buffer
+ * anyway) or once its reads stay small (a request/response protocol), whose
+ * copies are cheaper than Node's 64 KiB allocation per read. The switch is
+ * one-way, as libuv's user buffer is.
  */
 export class RawHandle implements Handle {
   readonly handle: StreamWrap
@@ -261,6 +264,8 @@ export class RawHandle implements Handle {
   private failed = false
   /** Reads go into the shared {@link readBuffer} and are handed over borrowed. */
   lent = false
+  /** The receiver asked for borrowed reads: the switch is made at the next read. */
+  lendAsked = false
   /** Small owned reads in a row (see {@link SMALL_READS_TO_LEND}). */
   smallReads = 0
 
@@ -277,6 +282,11 @@ export class RawHandle implements Handle {
   }
 
   borrowReads(): void {
+    this.lendAsked = true
+  }
+
+  /** @internal reads go into the shared buffer from now on (called between reads) */
+  lend(): void {
     if (this.lent || this.closed) return
     this.lent = true
     this.handle.useUserBuffer(readBuffer)

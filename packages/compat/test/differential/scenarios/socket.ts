@@ -157,6 +157,34 @@ export const socketScenarios: ReadonlyArray<Scenario> = [
     client.end()
     await bothClosed(client, peer)
   }),
+  scenario(
+    "the idle timeout waits a period more for a write in progress, not for one the kernel took",
+    async (net, rec) => {
+      const { client, peer } = await pair(net, rec)
+      peer.pause()
+      // which comes first: the timeout (200 ms, or 400 ms when a write in progress defers it) or a timer at 300 ms
+      const race = async (label: string) => {
+        client.setTimeout(200)
+        const order: Array<string> = []
+        const marker = new Promise<void>((resolve) =>
+          setTimeout(() => {
+            order.push("300 ms")
+            resolve()
+          }, 300)
+        )
+        await Promise.all([once(client, "timeout").then(() => order.push("timeout")), marker])
+        rec.log("client", label, order)
+      }
+      client.write("hello")
+      await race("after a small write")
+      client.write(Buffer.alloc(8 << 20))
+      await race("with 8 MiB the peer does not read")
+      client.setTimeout(0)
+      client.destroy()
+      peer.destroy()
+      await bothClosed(client, peer)
+    }
+  ),
   scenario("setTimeout with a callback; setTimeout(0, callback) removes it", async (net, rec) => {
     const { client, peer } = await pair(net, rec)
     const cb = () => rec.log("client", "callback")
