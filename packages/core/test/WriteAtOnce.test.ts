@@ -63,5 +63,32 @@ for (const d of drivers) {
         await server.close()
       }
     })
+
+    for (const end of ["shutdown", "reset"] as const) {
+      it(`a write taken at once completes before a ${end} asked in the same turn, and its bytes arrive first`, async () => {
+        const driver = d.make()
+        const server = await listen(driver, tcp(d.host, 0))
+        const handle = await dial(driver, to(d.host, server.port))
+        const accepted = await server.next()
+        const recorder = new Recorder(accepted)
+        try {
+          const order: Array<string> = []
+          handle.write([new TextEncoder().encode("hello")], (e) => order.push(`write ${e?.code ?? "ok"}`))
+          if (end === "shutdown") handle.shutdown((e) => order.push(`shutdown ${e?.code ?? "ok"}`))
+          else handle.reset(() => order.push("reset"))
+          await recorder.until((r) => r.events.includes("end") || r.errors.length > 0)
+          while (order.length < 2) await new Promise((resolve) => setImmediate(resolve))
+          assert.deepStrictEqual(order, ["write ok", end === "shutdown" ? "shutdown ok" : "reset"])
+          assert.strictEqual(recorder.text, "hello")
+          assert.deepStrictEqual(recorder.events.filter((e) => !e.startsWith("data")), [
+            end === "shutdown" ? "end" : "error ECONNRESET read"
+          ])
+        } finally {
+          if (end === "shutdown") await closed(handle)
+          await closed(accepted)
+          await server.close()
+        }
+      })
+    }
   })
 }

@@ -136,7 +136,9 @@ class NodeHandle implements Handle {
     return idle && !reported && s.writableLength === 0
   }
   get writeQueueSize(): number {
-    return this.socket.writableLength
+    // libuv's own queue (what node:net's idle timeout compares), where the socket has its handle
+    const handle = (this.socket as unknown as { _handle?: { writeQueueSize?: unknown } | null })._handle
+    return typeof handle?.writeQueueSize === "number" ? handle.writeQueueSize : this.socket.writableLength
   }
   shutdown(callback: (error: DriverError | undefined) => void): void {
     const s = this.socket

@@ -404,6 +404,8 @@ export class Pipe implements Task {
   run(): void {
     this.scheduled = false
     this.runs++
+    // writes taken at once complete first, in order, before anything queued after them
+    this.completeTakenAtOnce()
     const now = this.net.timers.now()
     for (let round = 0; round < 64; round++) {
       const admitted = this.admit(now)
@@ -435,9 +437,11 @@ export class Pipe implements Task {
    * Takes a write whole into the send buffer now, as a kernel takes a write
    * that fits at once, when it can: nothing queued ahead of it, room for all
    * of it, and a plain link (no latency, bandwidth, slicing or injected reset
-   * to model). Its callback then reports success on a later turn; the bytes
-   * go on the wire when the pipe runs, as queued ones do (a close sends them
-   * before its FIN, a reset drops them). Returns whether it took the write.
+   * to model). Its bytes go on the wire now as far as Nagle's algorithm
+   * lets them (they arrive when the pipe next runs; a close sends the rest
+   * before its FIN, a reset drops what Nagle still holds, as a kernel's);
+   * its callback reports success when the pipe next runs, before the
+   * callbacks of writes queued after it. Returns whether it took the write.
    */
   takeAtOnce(
     chunks: ReadonlyArray<Uint8Array>,
@@ -451,9 +455,20 @@ export class Pipe implements Task {
     for (let i = 0; i < chunks.length; i++) if (chunks[i]!.length > 0) this.unsent.push(chunks[i]!.slice())
     this.unsentBytes += size
     this.sent += size
-    this.net.queue.post({ run: () => callback(undefined) })
+    this.transmit(this.net.timers.now(), false)
+    this.takenAtOnce.push(callback)
     this.schedule()
     return true
+  }
+
+  /** Callbacks of writes taken at once, reported when the pipe runs. */
+  private takenAtOnce: Array<(error: DriverError | undefined) => void> = []
+
+  private completeTakenAtOnce(): void {
+    if (this.takenAtOnce.length === 0) return
+    const callbacks = this.takenAtOnce
+    this.takenAtOnce = []
+    for (let i = 0; i < callbacks.length; i++) callbacks[i]!(undefined)
   }
 
   /** Moves bytes from the write queue into the network; returns whether anything moved. */
@@ -463,6 +478,12 @@ export class Pipe implements Task {
       const space = this.space()
       if (space <= 0) break
       const request = this.writes[0]!
+      if (request.index >= request.chunks.length) {
+        // nothing (left) to send: an empty write completes
+        this.writes.shift()
+        request.callback(undefined)
+        continue
+      }
       const chunk = request.chunks[request.index]!
       let n = Math.min(chunk.length - request.offset, space)
       let resetNow = false
