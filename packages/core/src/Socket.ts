@@ -106,7 +106,10 @@ export interface Socket extends Pipeable {
   readonly bytesWritten: Effect.Effect<number>
   /** Bytes received and held for the reader, not yet pulled (bounded by the read high-water mark). */
   readonly bufferedBytes: Effect.Effect<number>
-  /** Bytes handed to the driver whose write has not completed yet. */
+  /**
+   * Bytes handed to the driver and not taken by the platform yet (a write the
+   * kernel takes whole at once is not counted).
+   */
   readonly queuedBytes: Effect.Effect<number>
   /** Turns Nagle's algorithm off (`true`) or on (`false`) on the live connection. */
   readonly setNoDelay: (enable: boolean) => Effect.Effect<void>
