@@ -187,8 +187,23 @@ const connectChecks: { readonly [K in keyof typeof ConnectOptionsSchema.fields]:
 }
 const connectKeys = Object.keys(connectChecks) as ReadonlyArray<keyof typeof connectChecks>
 
+/** Connect options that passed their checks. */
+type ValidConnectOptions = typeof ConnectOptionsSchema.Type
+
+/** The connect options that are durations. */
+const connectDurations = [
+  "timeout",
+  "autoSelectFamilyAttemptTimeout",
+  "idleTimeout",
+  "keepAliveInitialDelay",
+  "closeTimeout"
+] as const
+
+/** Those durations in milliseconds (`undefined` when absent or infinite). */
+type ConnectMillis = Record<(typeof connectDurations)[number], number | undefined>
+
 /** `options` itself when every field is valid by {@link connectChecks}. */
-const validConnectOptions = (options: unknown): typeof ConnectOptionsSchema.Type | undefined => {
+const validConnectOptions = (options: unknown): ValidConnectOptions | undefined => {
   if (typeof options !== "object" || options === null) return undefined
   const record = options as Record<string, unknown>
   for (let i = 0; i < connectKeys.length; i++) {
@@ -196,7 +211,7 @@ const validConnectOptions = (options: unknown): typeof ConnectOptionsSchema.Type
     const value = record[key]
     if (value !== undefined && !connectChecks[key](value)) return undefined
   }
-  return options as typeof ConnectOptionsSchema.Type
+  return options as ValidConnectOptions
 }
 const decodeListen = Schema.decodeUnknownEffect(ListenOptionsSchema)
 
@@ -242,112 +257,136 @@ const connectError = (failure: Engine.ConnectFailure): ConnectError => {
  * @since 0.1.0
  */
 export const make = (driver: Driver): NetworkShape => {
-  const connect = (options: ConnectOptions): Effect.Effect<Socket.Socket, ConnectError, Scope.Scope> =>
-    Effect.gen(function*() {
-      const o = validConnectOptions(options) ?? (yield* decodeConnect(options).pipe(
-        Effect.mapError((e) => new ConnectError(invalidOptions("connect", describeSchemaError(e, options))))
-      ))
-      const ms = millisOf(options, [
-        "timeout",
-        "autoSelectFamilyAttemptTimeout",
-        "idleTimeout",
-        "keepAliveInitialDelay",
-        "closeTimeout"
-      ])
-      if (typeof ms === "string") return yield* new ConnectError(invalidOptions("connect", ms))
-      if (o.path !== undefined && (o.host !== undefined || o.port !== undefined)) {
-        return yield* new ConnectError(
-          invalidOptions(
-            "connect",
-            `path: give a path or a host and port, not both (got path ${JSON.stringify(o.path)})`
-          )
-        )
+  /** The engine request for valid options, or the error that refuses them. */
+  const connectRequest = (
+    o: ValidConnectOptions,
+    options: ConnectOptions,
+    ms: ConnectMillis
+  ): Engine.ConnectRequest | ConnectError => {
+    if (o.path !== undefined && (o.host !== undefined || o.port !== undefined)) {
+      return new ConnectError(
+        invalidOptions("connect", `path: give a path or a host and port, not both (got path ${JSON.stringify(o.path)})`)
+      )
+    }
+    if (o.localAddress !== undefined && isIP(o.localAddress) === 0) {
+      return new ConnectError(
+        invalidOptions("connect", `localAddress: expected an IP address, got ${JSON.stringify(o.localAddress)}`)
+      )
+    }
+    if (options.lookup !== undefined && typeof options.lookup !== "function") {
+      return new ConnectError(invalidOptions("connect", `lookup: expected a function`))
+    }
+    if (o.path !== undefined) {
+      if (!driver.capabilities.ipc) {
+        return new ConnectError(unsupported("connect", `the ${driver.name} driver has no IPC sockets`))
       }
-      if (o.localAddress !== undefined && isIP(o.localAddress) === 0) {
-        return yield* new ConnectError(
-          invalidOptions("connect", `localAddress: expected an IP address, got ${JSON.stringify(o.localAddress)}`)
-        )
-      }
-      if (options.lookup !== undefined && typeof options.lookup !== "function") {
-        return yield* new ConnectError(invalidOptions("connect", `lookup: expected a function`))
-      }
-      let request: Engine.ConnectRequest
-      if (o.path !== undefined) {
-        if (!driver.capabilities.ipc) {
-          return yield* new ConnectError(unsupported("connect", `the ${driver.name} driver has no IPC sockets`))
-        }
-        request = { _tag: "Ipc", path: o.path, deadlineMs: ms.timeout }
-      } else {
-        if (o.port === undefined) {
-          return yield* new ConnectError(invalidOptions("connect", "port: a port or a path is required"))
-        }
-        request = {
-          _tag: "Tcp",
-          host: o.host ?? "localhost",
-          port: o.port,
-          localAddress: o.localAddress,
-          localPort: o.localPort,
-          family: o.family ?? 0,
-          hints: o.hints ?? 0,
-          lookup: options.lookup,
-          autoSelectFamily: o.autoSelectFamily ?? true,
-          autoSelectFamilyAttemptTimeoutMs: ms.autoSelectFamilyAttemptTimeout ?? 250,
-          deadlineMs: ms.timeout
-        }
-      }
-      const scope = yield* Scope.Scope
+      return { _tag: "Ipc", path: o.path, deadlineMs: ms.timeout }
+    }
+    if (o.port === undefined) return new ConnectError(invalidOptions("connect", "port: a port or a path is required"))
+    return {
+      _tag: "Tcp",
+      host: o.host ?? "localhost",
+      port: o.port,
+      localAddress: o.localAddress,
+      localPort: o.localPort,
+      family: o.family ?? 0,
+      hints: o.hints ?? 0,
+      lookup: options.lookup,
+      autoSelectFamily: o.autoSelectFamily ?? true,
+      autoSelectFamilyAttemptTimeoutMs: ms.autoSelectFamilyAttemptTimeout ?? 250,
+      deadlineMs: ms.timeout
+    }
+  }
+
+  /** Dials `request` and wraps the connection as a socket in a child of the current scope. */
+  const dial = (
+    o: ValidConnectOptions,
+    ms: ConnectMillis,
+    request: Engine.ConnectRequest
+  ): Effect.Effect<Socket.Socket, ConnectError, Scope.Scope> =>
+    Effect.flatMap(Scope.Scope, (scope) =>
       // Uninterruptible except while waiting for the engine: a connection the
       // engine delivers always gets its socket scope, and an interruption
       // while connecting cancels the engine, which closes whatever is pending.
-      return yield* Effect.uninterruptibleMask((restore) =>
-        Effect.gen(function*() {
-          let delivered: Engine.Connected | undefined
-          let taken = false
-          const connected = yield* restore(Effect.callback<Engine.Connected, ConnectError>((resume) => {
-            const cancel = Engine.connect(driver, request, {}, (failure, connected) => {
-              if (connected === undefined) {
-                resume(Effect.fail(connectError(failure ?? unknownFailure)))
-              } else {
-                delivered = connected
-                resume(Effect.succeed(connected))
+      Effect.uninterruptibleMask((restore) => {
+        let delivered: Engine.Connected | undefined
+        let taken = false
+        const connecting = restore(Effect.callback<Engine.Connected, ConnectError>((resume) => {
+          const cancel = Engine.connect(driver, request, {}, (failure, connected) => {
+            if (connected === undefined) {
+              resume(Effect.fail(connectError(failure ?? unknownFailure)))
+            } else {
+              delivered = connected
+              resume(Effect.succeed(connected))
+            }
+          })
+          return Effect.sync(() => {
+            cancel()
+            if (delivered !== undefined && !taken) delivered.handle.close(() => {})
+          })
+        }))
+        return Effect.flatMap(
+          Effect.tapError(connecting, () => Metric.update(Observability.connectFailures, 1)),
+          (connected) => {
+            taken = true
+            const connection = new Engine.Connection(driver, connected.handle, {
+              allowHalfOpen: o.allowHalfOpen ?? false
+            })
+            if (o.noDelay === true) connection.setNoDelay(true)
+            if (o.keepAlive === true) connection.setKeepAlive(true, ms.keepAliveInitialDelay ?? 0)
+            const attempts = connected.attempts.map(toAttempt)
+            return Effect.flatMap(
+              Socket.make(connection, scope, {
+                readHighWaterMark: o.readHighWaterMark,
+                writeHighWaterMark: o.writeHighWaterMark,
+                idleTimeoutMs: ms.idleTimeout,
+                closeTimeoutMs: ms.closeTimeout,
+                attempts
+              }),
+              (socket) => {
+                const attributes: Record<string, unknown> = {}
+                Observability.putEndpointAttributes(attributes, "net.peer", socket.remoteAddress)
+                Observability.putEndpointAttributes(attributes, "net.local", socket.localAddress)
+                attributes["sluice.attempts"] = attempts.length
+                return Effect.as(Effect.annotateCurrentSpan(attributes), socket)
               }
-            })
-            return Effect.sync(() => {
-              cancel()
-              if (delivered !== undefined && !taken) delivered.handle.close(() => {})
-            })
-          })).pipe(
-            Effect.tapError(() => Metric.update(Observability.connectFailures, 1))
-          )
-          taken = true
-          const connection = new Engine.Connection(driver, connected.handle, {
-            allowHalfOpen: o.allowHalfOpen ?? false
-          })
-          if (o.noDelay === true) connection.setNoDelay(true)
-          if (o.keepAlive === true) connection.setKeepAlive(true, ms.keepAliveInitialDelay ?? 0)
-          const attempts = connected.attempts.map(toAttempt)
-          const socket = yield* Socket.make(connection, scope, {
-            readHighWaterMark: o.readHighWaterMark,
-            writeHighWaterMark: o.writeHighWaterMark,
-            idleTimeoutMs: ms.idleTimeout,
-            closeTimeoutMs: ms.closeTimeout,
-            attempts
-          })
-          const attributes: Record<string, unknown> = {}
-          Observability.putEndpointAttributes(attributes, "net.peer", socket.remoteAddress)
-          Observability.putEndpointAttributes(attributes, "net.local", socket.localAddress)
-          attributes["sluice.attempts"] = attempts.length
-          yield* Effect.annotateCurrentSpan(attributes)
-          return socket
-        })
-      )
-    }).pipe(
-      Effect.withSpan("sluice.connect", {
+            )
+          }
+        )
+      }))
+
+  /** Checks the durations and the combination of valid options, then dials. */
+  const connectValid = (
+    o: ValidConnectOptions,
+    options: ConnectOptions
+  ): Effect.Effect<Socket.Socket, ConnectError, Scope.Scope> => {
+    const ms = millisOf(options, connectDurations)
+    if (typeof ms === "string") return Effect.fail(new ConnectError(invalidOptions("connect", ms)))
+    const request = connectRequest(o, options, ms)
+    return request instanceof ConnectError ? Effect.fail(request) : dial(o, ms, request)
+  }
+
+  const connect = (options: ConnectOptions): Effect.Effect<Socket.Socket, ConnectError, Scope.Scope> =>
+    Effect.withSpan(
+      Effect.suspend(() => {
+        const o = validConnectOptions(options)
+        if (o !== undefined) return connectValid(o, options)
+        return Effect.flatMap(
+          Effect.mapError(
+            decodeConnect(options),
+            (e) => new ConnectError(invalidOptions("connect", describeSchemaError(e, options)))
+          ),
+          (decoded) => connectValid(decoded, options)
+        )
+      }),
+      "sluice.connect",
+      {
         kind: "client",
         attributes: options.path !== undefined
           ? { "sluice.target.path": options.path }
-          : { "sluice.target.host": options.host ?? "localhost", "sluice.target.port": options.port }
-      }, { captureStackTrace: false })
+          : { "sluice.target.host": options.host ?? "localhost", "sluice.target.port": options.port },
+        captureStackTrace: false
+      }
     )
 
   const listen = (options: ListenOptions): Effect.Effect<Server.Server, ListenError, Scope.Scope> =>
