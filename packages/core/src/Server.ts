@@ -375,21 +375,23 @@ const serveImpl = <A, E, R>(
       }).pipe(Effect.ignore)
     }
 
+    // per connection: no generator (one runs per accepted socket)
+    const start = (socket: Socket.Socket) =>
+      Effect.suspend(() => {
+        accepted++
+        active++
+        const one = permits === undefined ? runOne(socket) : Effect.ensuring(runOne(socket), permits.release(1))
+        return FiberSet.run(fibers, one)
+      })
     const acceptLoop = server.accept.pipe(
       Stream.runForEach((socket) =>
-        Effect.gen(function*() {
-          if (permits !== undefined) {
+        permits === undefined
+          ? start(socket)
+          : Effect.andThen(
             // waiting for a permit: the socket is unread; interrupted here, it is aborted
-            yield* Effect.onInterrupt(
-              Semaphore.take(permits, 1),
-              () => Scope.close(socket.scope, Exit.interrupt())
-            )
-          }
-          accepted++
-          active++
-          const one = permits === undefined ? runOne(socket) : Effect.ensuring(runOne(socket), permits.release(1))
-          yield* FiberSet.run(fibers, one)
-        })
+            Effect.onInterrupt(Semaphore.take(permits, 1), () => Scope.close(socket.scope, Exit.interrupt())),
+            start(socket)
+          )
       )
     )
     const acceptFiber = yield* Effect.forkIn(acceptLoop, handlersScope)
