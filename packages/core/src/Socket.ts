@@ -321,22 +321,19 @@ class SocketImpl implements Socket {
     return n
   }
 
+  /** The end or a failure is known: a waiting read gets its answer (buffered bytes first) now. */
   private settle(): void {
     const into = this.intoWaiter
     if (into !== undefined) {
       this.intoWaiter = undefined
       const buffer = this.intoBuffer
       this.intoBuffer = noBuffer
-      if (this.chunks.length > 0) into(Effect.succeed(this.drainInto(buffer)))
-      else if (this.failure !== undefined) into(Effect.fail(this.failure))
-      else into(this.done())
+      into(this.readIntoBuffered(buffer) ?? this.done())
     }
     const waiter = this.waiter
     if (waiter === undefined) return
     this.waiter = undefined
-    if (this.chunks.length > 0) waiter(Effect.succeed(this.take()))
-    else if (this.failure !== undefined) waiter(Effect.fail(this.failure))
-    else waiter(this.done())
+    waiter(this.pullNow() ?? this.done())
   }
 
   private startReading(): void {

@@ -95,6 +95,13 @@ const readAllInto = (socket: Socket.Socket, size: number) =>
 
 const pair = connectedPair
 
+/** Writes `payload` from `from` in 64 KiB and odd slices, collecting it whole through `to.reads`. */
+const sendThroughReads = (from: Socket.Socket, to: Socket.Socket, payload: Uint8Array) =>
+  Effect.map(
+    Effect.all([writeEach(from, slices(payload)), Stream.runCollect(to.reads)], { concurrency: 2 }),
+    ([, received]) => received
+  )
+
 for (const d of cases) {
   describe(`Socket.readInto on the ${d.name} driver`, () => {
     it.live("a small buffer reads the bytes in order; a partial read's leftover goes to the next readInto or pull", () =>
@@ -149,10 +156,7 @@ for (const d of cases) {
         Effect.gen(function*() {
           const { client, peer } = yield* pair(d.host)
           const payload = bytes(4 * 1024 * 1024, 3)
-          const [, received] = yield* Effect.all([
-            writeEach(peer, slices(payload)),
-            Stream.runCollect(client.reads)
-          ], { concurrency: 2 })
+          const received = yield* sendThroughReads(peer, client, payload)
           assert.isAbove(received.length, 1)
           assertBytes(concat(received), payload)
         })
@@ -165,11 +169,7 @@ for (const d of cases) {
           const { client, peer } = yield* pair(d.host)
           yield* Effect.forkChild(Stream.run(peer.reads, peer.writes))
           const payload = bytes(4 * 1024 * 1024, 11)
-          const [, received] = yield* Effect.all([
-            writeEach(client, slices(payload)),
-            Stream.runCollect(client.reads)
-          ], { concurrency: 2 })
-          assertBytes(concat(received), payload)
+          assertBytes(concat(yield* sendThroughReads(client, client, payload)), payload)
         })
       ))
 

@@ -55,11 +55,6 @@ export const toDriverError = (error: unknown, fallbackSyscall: string): DriverEr
   }
 }
 
-const tcpEndpoint = (address: string | undefined, port: number | undefined, family: string | undefined) =>
-  address === undefined || port === undefined
-    ? undefined
-    : ({ _tag: "Tcp", address, port, family: family === "IPv6" ? "IPv6" : "IPv4" } as const)
-
 const noData = (_chunk: Uint8Array, _borrowed: boolean): void => {}
 
 /**
@@ -179,12 +174,12 @@ class NodeHandle implements Handle {
   localEndpoint(): Endpoint | undefined {
     if (this.path !== undefined) return { _tag: "Ipc", path: this.path }
     const s = this.socket
-    return tcpEndpoint(s.localAddress, s.localPort, s.localFamily)
+    return Raw.tcpEndpoint(s.localAddress, s.localPort, s.localFamily)
   }
   remoteEndpoint(): Endpoint | undefined {
     if (this.path !== undefined) return { _tag: "Ipc", path: this.path }
     const s = this.socket
-    return tcpEndpoint(s.remoteAddress, s.remotePort, s.remoteFamily)
+    return Raw.tcpEndpoint(s.remoteAddress, s.remotePort, s.remoteFamily)
   }
   setNoDelay(enable: boolean): void {
     this.socket.setNoDelay(enable)
@@ -262,7 +257,7 @@ const connectSocket = (
   const local = (): Endpoint | undefined => {
     if (settled || !attempted) return undefined
     const name = socket.address()
-    return "port" in name && name.port !== 0 ? tcpEndpoint(name.address, name.port, name.family) : undefined
+    return "port" in name && name.port !== 0 ? Raw.tcpEndpoint(name.address, name.port, name.family) : undefined
   }
   return Object.assign(cancel, { local })
 }

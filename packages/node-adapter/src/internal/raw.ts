@@ -230,9 +230,10 @@ function onShutdownComplete(this: Req): void {
 
 const completeLater = (callback: (error: DriverError | undefined) => void): void => callback(undefined)
 
-const tcpEndpoint = (out: Record<string, unknown>): Endpoint | undefined =>
-  typeof out.address === "string" && typeof out.port === "number"
-    ? { _tag: "Tcp", address: out.address, port: out.port, family: out.family === "IPv6" ? "IPv6" : "IPv4" }
+/** A TCP endpoint from node's address fields (`getsockname`, a socket's `localAddress`…), when complete. */
+export const tcpEndpoint = (address: unknown, port: unknown, family: unknown): Endpoint | undefined =>
+  typeof address === "string" && typeof port === "number"
+    ? { _tag: "Tcp", address, port, family: family === "IPv6" ? "IPv6" : "IPv4" }
     : undefined
 
 const detached: HandleEvents = { onData: noop, onEnd: noop, onError: noop }
@@ -421,14 +422,14 @@ export class RawHandle implements Handle {
     if (this.path !== undefined) return { _tag: "Ipc", path: this.path }
     if (this.closed || this.handle.getsockname === undefined) return undefined
     const out: Record<string, unknown> = {}
-    return this.handle.getsockname(out) === 0 ? tcpEndpoint(out) : undefined
+    return this.handle.getsockname(out) === 0 ? tcpEndpoint(out.address, out.port, out.family) : undefined
   }
 
   remoteEndpoint(): Endpoint | undefined {
     if (this.path !== undefined) return { _tag: "Ipc", path: this.path }
     if (this.closed || this.handle.getpeername === undefined) return undefined
     const out: Record<string, unknown> = {}
-    return this.handle.getpeername(out) === 0 ? tcpEndpoint(out) : undefined
+    return this.handle.getpeername(out) === 0 ? tcpEndpoint(out.address, out.port, out.family) : undefined
   }
 
   setNoDelay(enable: boolean): void {
@@ -546,7 +547,7 @@ export const connect = (
     if (settled || !attempted || handle.getsockname === undefined) return undefined
     const out: Record<string, unknown> = {}
     if (handle.getsockname(out) !== 0 || out.port === 0) return undefined
-    return tcpEndpoint(out)
+    return tcpEndpoint(out.address, out.port, out.family)
   }
   return Object.assign(cancel, { local })
 }
