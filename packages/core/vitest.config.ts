@@ -1,10 +1,4 @@
 import { defineProject } from "vitest/config"
+import { project } from "../../vitest.shared.ts"
 
-export default defineProject({
-  test: {
-    name: "core",
-    include: ["test/**/*.test.ts"],
-    testTimeout: 20_000,
-    hookTimeout: 20_000
-  }
-})
+export default defineProject(project("core"))

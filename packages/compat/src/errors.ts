@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import type { DriverError } from "@sluice/core/Driver"
-import { errnoOf, errnoTable } from "@sluice/core/internal/errno"
+import { errnoOf, errnoTable } from "@sluice/core/Errno"
 import * as util from "node:util"
 
 type ErrorBase = ErrorConstructor | TypeErrorConstructor | RangeErrorConstructor

@@ -17,6 +17,8 @@ import { type RunningPostgres, type RunningServer, startPostgres, startRedis } f
 const fixtures = fileURLToPath(new URL("./clients/register/", import.meta.url))
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url))
 const register = ["--import", "@sluice/compat/register"]
+/** The export condition that selects the workspace packages' sources (as `vitest.shared.ts` sets it). */
+const sourceCondition = "@sluice/source"
 
 interface Run {
   readonly code: number | null
@@ -24,11 +26,15 @@ interface Run {
   readonly stderr: string
 }
 
-/** Runs `node <flags> <fixture>` from the repository root, bounded by a timeout. */
+/**
+ * Runs `node <flags> <fixture>` from the repository root, bounded by a timeout,
+ * without the test's own `NODE_OPTIONS`; the workspace's packages resolve to
+ * their sources (`--conditions`, see `vitest.shared.ts`).
+ */
 const runNode = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = {}): Promise<Run> =>
   new Promise((resolve, reject) => {
     const { NODE_OPTIONS: _inherited, ...base } = process.env
-    const child = spawn(process.execPath, args, {
+    const child = spawn(process.execPath, [`--conditions=${sourceCondition}`, ...args], {
       cwd: repoRoot,
       env: { ...base, ...env },
       stdio: ["ignore", "pipe", "pipe"],

@@ -13,7 +13,7 @@
  */
 import * as Schema from "effect/Schema"
 import type { DriverError } from "./Driver.ts"
-import { errnoOf, errnoTable } from "./internal/errno.ts"
+import { errnoOf, errnoTable } from "./Errno.ts"
 
 /**
  * The kinds of network failure.

@@ -6,6 +6,7 @@
 export * as Address from "./Address.ts"
 export * as Driver from "./Driver.ts"
 export * as Engine from "./Engine.ts"
+export * as Errno from "./Errno.ts"
 export * as Interop from "./Interop.ts"
 export * as MemoryNetwork from "./MemoryNetwork.ts"
 export * as NetError from "./NetError.ts"

@@ -39,7 +39,12 @@ describe("NodeDriver.driver selection", () => {
   for (
     const [what, args, env] of [
       ["--pending-deprecation", ["--pending-deprecation"], {}],
-      ["NODE_OPTIONS=--pending-deprecation", [], { NODE_OPTIONS: "--pending-deprecation" }],
+      [
+        "NODE_OPTIONS=--pending-deprecation",
+        [],
+        // added to the test's own NODE_OPTIONS, which select the workspace's sources (vitest.shared.ts)
+        { NODE_OPTIONS: `${process.env["NODE_OPTIONS"] ?? ""} --pending-deprecation` }
+      ],
       ["NODE_PENDING_DEPRECATION=1", [], { NODE_PENDING_DEPRECATION: "1" }]
     ] as const
   ) {

@@ -30,8 +30,8 @@ import type {
   PendingConnect,
   Timers
 } from "../Driver.ts"
+import { errnoTable } from "../Errno.ts"
 import type { Options } from "../MemoryNetwork.ts"
-import { errnoTable } from "./errno.ts"
 
 // ---------------------------------------------------------------------------
 // globals without Node types

@@ -1,7 +1,25 @@
 /**
  * Linux errno numbers and descriptions for the codes Sluice classifies. The
  * node adapter passes the platform's own numbers through; the memory network
- * uses these, so its errors look like a Linux kernel's.
+ * and the error classes use these, so errors that did not come from a kernel
+ * still look like a Linux kernel's.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * The errno number (negative, as libuv reports it) and the `strerror`-style
+ * description of each code Sluice classifies.
+ *
+ * @example
+ * ```ts
+ * import { Errno } from "@sluice/core"
+ *
+ * Errno.errnoTable.ECONNREFUSED // [-111, "connection refused"]
+ * ```
+ *
+ * @category errno
+ * @since 0.1.0
  */
 export const errnoTable: Readonly<Record<string, readonly [errno: number, description: string]>> = {
   EPERM: [-1, "operation not permitted"],
@@ -34,5 +52,10 @@ export const errnoTable: Readonly<Record<string, readonly [errno: number, descri
   ENOTFOUND: [-3008, "unknown node or service"]
 }
 
-/** The errno number for a code, or `undefined` for codes the table lacks. */
+/**
+ * The errno number for a code, or `undefined` for codes the table lacks.
+ *
+ * @category errno
+ * @since 0.1.0
+ */
 export const errnoOf = (code: string): number | undefined => errnoTable[code]?.[0]
