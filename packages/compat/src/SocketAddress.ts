@@ -54,7 +54,8 @@ export class SocketAddress {
 
   constructor(options: SocketAddressInitOptions = {}) {
     Validate.validateObject(options, "options")
-    let family: unknown = options.family ?? "ipv4"
+    // (a default for `undefined` only, as Node's destructuring: `null` is refused below)
+    let { family = "ipv4" }: { family?: unknown } = options
     const {
       address = family === "ipv4" ? "127.0.0.1" : "::",
       port = 0,
@@ -74,7 +75,8 @@ export class SocketAddress {
       address: Address.fromBits(value, family === "ipv4" ? 4 : 6),
       port: Number(port) | 0,
       family,
-      flowlabel: flowlabel | 0
+      // an IPv4 address has no flow label
+      flowlabel: family === "ipv4" ? 0 : flowlabel | 0
     }
   }
 

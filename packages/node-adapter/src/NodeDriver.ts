@@ -9,6 +9,7 @@
  */
 import type {
   ConnectTarget,
+  DialHooks,
   Driver,
   DriverError,
   Endpoint,
@@ -207,13 +208,24 @@ const timers: Timers = {
 const connectRaw = (raw: Bindings) =>
 (
   target: ConnectTarget,
-  callback: (error: DriverError | undefined, handle: Handle | undefined) => void
-): PendingConnect => Raw.connect(raw, target, callback)
+  callback: (error: DriverError | undefined, handle: Handle | undefined) => void,
+  hooks?: DialHooks
+): PendingConnect => Raw.connect(raw, target, callback, hooks)
 
 const connectSocket = (
   target: ConnectTarget,
   callback: (error: DriverError | undefined, handle: Handle | undefined) => void
 ): PendingConnect => {
+  const unusable = Raw.unusableTarget(target)
+  if (unusable !== undefined) {
+    let cancelled = false
+    process.nextTick(() => {
+      if (!cancelled) callback(Raw.unusableTargetError(target, unusable), undefined)
+    })
+    return Object.assign(() => {
+      cancelled = true
+    }, { local: () => undefined })
+  }
   const reader = new PooledReader()
   const socket = new net.Socket({ allowHalfOpen: true, onread: reader })
   socket.pause()
@@ -435,7 +447,14 @@ const listenWith = (raw: Bindings | undefined) =>
         break
     }
   }
-  listenOn()
+  try {
+    listenOn()
+  } catch (error) {
+    // node:net throws on options it refuses (a host that is not a string): a driver reports, never throws
+    server.close()
+    process.nextTick(callback, toDriverError(error, "listen"), undefined)
+    return
+  }
   // node:net binds synchronously (its address is readable as soon as `listen`
   // returns): report the listener at once too, so that faces can do the same
   if (server.listening) onListening()
@@ -447,6 +466,17 @@ const lookup = (
   callback: (error: DriverError | undefined, addresses: ReadonlyArray<LookupAddress>) => void
 ): () => void => {
   let cancelled = false
+  if (typeof hostname !== "string") {
+    // dns.lookup throws on it: a driver reports, never throws
+    process.nextTick(() => {
+      if (!cancelled) {
+        callback({ code: "EINVAL", syscall: "getaddrinfo", cause: "a host name that is not a string" }, [])
+      }
+    })
+    return () => {
+      cancelled = true
+    }
+  }
   // through the module object, so code that replaces dns.lookup is honoured;
   // with the options node:net itself passes (no `all` unless every address is wanted)
   const family = options.family === 0 ? undefined : options.family

@@ -214,6 +214,10 @@ export const normalise = (
   const portKey = /port$/i
   const walk = (v: unknown, key: string | undefined): unknown => {
     if (typeof v === "number" && key !== undefined && portKey.test(key) && v >= 1024) return name(v)
+    // a port given as a string is kept as one (an error names the option as it was given)
+    if (typeof v === "string" && key !== undefined && portKey.test(key) && /^\d{4,5}$/.test(v) && Number(v) >= 1024) {
+      return `'${name(Number(v))}'`
+    }
     if (typeof v === "string") {
       let s = v.split(tmp).join("<tmp>")
       s = s.replace(/(\d+\.\d+\.\d+\.\d+|\]|::1?|:::?):(\d{4,5})\b/g, (_m, host: string, p: string) => {
