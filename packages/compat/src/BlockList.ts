@@ -7,6 +7,7 @@
  */
 import * as Address from "@sluice/core/Address"
 import { inspect } from "node:util"
+import { markAsUncloneable } from "node:worker_threads"
 import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE } from "./errors.ts"
 import * as Validate from "./internal/validate.ts"
 import { kValue, SocketAddress } from "./SocketAddress.ts"
@@ -119,6 +120,12 @@ const matches = (rule: Rule, value: bigint, family: IPVersion): boolean => {
  */
 export class BlockList {
   private readonly [kRules]: Array<Rule> = []
+
+  constructor() {
+    // Node's BlockList is cloned by the messaging layer with its native rules, which user code cannot do:
+    // structuredClone / postMessage fail with DataCloneError instead of delivering an object without rules
+    markAsUncloneable(this)
+  }
 
   /** `true` for a `BlockList`. */
   static isBlockList(value: unknown): value is BlockList {

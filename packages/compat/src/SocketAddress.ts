@@ -6,6 +6,7 @@
  */
 import * as Address from "@sluice/core/Address"
 import { inspect } from "node:util"
+import { markAsUncloneable } from "node:worker_threads"
 import { ERR_INVALID_ARG_VALUE } from "./errors.ts"
 import type { NodeError } from "./errors.ts"
 import * as Validate from "./internal/validate.ts"
@@ -53,6 +54,8 @@ export class SocketAddress {
   readonly [kValue]: bigint
 
   constructor(options: SocketAddressInitOptions = {}) {
+    // as BlockList: Node's is cloned natively, which user code cannot do; a clone fails loudly instead
+    markAsUncloneable(this)
     Validate.validateObject(options, "options")
     // (a default for `undefined` only, as Node's destructuring: `null` is refused below)
     let { family = "ipv4" }: { family?: unknown } = options

@@ -23,12 +23,15 @@ export type NetLike = typeof NodeNet
 export type Entry = readonly [string, ...Array<unknown>]
 
 /** Which networks a scenario needs. */
-export type Needs = "tcp" | "ipc" | "dns" | "fd"
+export type Needs = "tcp" | "ipc" | "dns" | "fd" | "host"
 
 /** A differential scenario. */
 export interface Scenario {
   readonly name: string
-  /** What the scenario needs beyond in-process TCP on 127.0.0.1 (default: nothing). */
+  /**
+   * What the scenario needs beyond in-process TCP on 127.0.0.1 (default: nothing); `host`: the real host's own
+   * set of addresses (on the memory network every address is local).
+   */
   readonly needs?: ReadonlyArray<Needs>
   readonly run: (net: NetLike, rec: Recorder) => Promise<void> | void
 }
