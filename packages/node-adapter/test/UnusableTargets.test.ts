@@ -19,6 +19,10 @@ const targets: ReadonlyArray<readonly [string, ConnectTarget]> = [
   ["a fractional port", { _tag: "Tcp", address: "127.0.0.1", port: 1.5, family: 4 }],
   ["a port out of range", { _tag: "Tcp", address: "127.0.0.1", port: 70000, family: 4 }],
   ["a local address that is no address", { _tag: "Tcp", address: "127.0.0.1", port: 9, family: 4, localAddress: "x" }],
+  [
+    "a local port that is not a number",
+    { _tag: "Tcp", address: "127.0.0.1", port: 9, family: 4, localPort: "1" as unknown as number }
+  ],
   ["a path that is not a string", { _tag: "Ipc", path: 1 as unknown as string }]
 ]
 

@@ -485,9 +485,9 @@ export const unusableTarget = (target: ConnectTarget): string | undefined => {
   if (target.localAddress !== undefined && isIP(`${target.localAddress}`) === 0) {
     return "a local address that is not an IP address"
   }
-  if (target.localPort !== undefined && !isPort(target.localPort)) {
-    return "a local port that is not an integer from 0 to 65535"
-  }
+  // a local port libuv takes as node:net hands it over (coerced to an integer, then bound mod 2^16): the
+  // bind check that follows turns a port other than the one asked for into EADDRINUSE, as node:net's does
+  if (target.localPort !== undefined && typeof target.localPort !== "number") return "a local port that is not a number"
   return undefined
 }
 
