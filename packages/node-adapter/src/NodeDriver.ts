@@ -287,7 +287,18 @@ const open = (
 
 /** node:net's listening handle: it calls `onconnection` with each accepted connection's handle. */
 interface ListeningHandle {
-  onconnection?: (error: number, clientHandle: unknown) => void
+  onconnection?: (this: ListeningHandle, error: number, clientHandle: unknown) => void
+}
+
+/**
+ * Whether an accepted handle is a stream handle `net.Socket` can be built on
+ * (`readStart`, `writev`, `shutdown`: what node:net drives). Bun's
+ * `onconnection` hands over a socket of its own instead, which only its own
+ * `onconnection` knows how to wrap.
+ */
+const isStreamHandle = (u: unknown): boolean => {
+  const h = u as { readStart?: unknown; writev?: unknown; shutdown?: unknown } | null | undefined
+  return typeof h?.readStart === "function" && typeof h.writev === "function" && typeof h.shutdown === "function"
 }
 
 /**
@@ -298,8 +309,9 @@ interface ListeningHandle {
  * paused socket reading through `onread`, as node:net's own would be with
  * `pauseOnConnect`. node:net's connection limit and block list are not used
  * (the engine owns those). When the listening handle is not one node:net
- * accepts on (no `onconnection`), its `'connection'` events are used as they
- * are.
+ * accepts on (no `onconnection`), or an accepted handle is not a stream
+ * handle (Bun hands its own sockets to `onconnection`), node:net's own
+ * accept path runs and its `'connection'` events are used as they are.
  */
 const acceptPooled = (
   server: net.Server,
@@ -309,11 +321,14 @@ const acceptPooled = (
 ): void => {
   const handle = (server as unknown as { _handle?: ListeningHandle | null })._handle
   if (handle === null || handle === undefined || typeof handle.onconnection !== "function") return
-  handle.onconnection = (error, clientHandle) => {
+  const own = handle.onconnection
+  handle.onconnection = function(error, clientHandle) {
     if (error !== 0 && error !== undefined) {
       events.onError(Raw.uvError(error, "accept"))
       return
     }
+    // not a handle node:net would build a socket on (Bun): its own accept path, then 'connection'
+    if (!isStreamHandle(clientHandle)) return own.call(this, error, clientHandle)
     if (raw !== undefined) {
       events.onConnection(new Raw.RawHandle(clientHandle as Raw.StreamWrap, path))
       return
