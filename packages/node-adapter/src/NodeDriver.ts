@@ -22,6 +22,7 @@ import type {
   PendingConnect,
   Timers
 } from "@sluice/core/Driver"
+import { errnoOf } from "@sluice/core/Errno"
 import dns from "node:dns"
 import * as fs from "node:fs"
 import * as net from "node:net"
@@ -210,10 +211,25 @@ const connectRaw = (raw: Bindings) =>
   callback: (error: DriverError | undefined, handle: Handle | undefined) => void
 ): PendingConnect => Raw.connect(raw, target, callback)
 
+/** libuv's "invalid argument". */
+const UV_EINVAL = -22
+
 const connectSocket = (
   target: ConnectTarget,
   callback: (error: DriverError | undefined, handle: Handle | undefined) => void
 ): PendingConnect => {
+  if (target._tag === "Tcp" && target.localAddress !== undefined && net.isIP(target.localAddress) !== target.family) {
+    // libuv refuses to bind a local address of the other family (node:net: `bind EINVAL`); Bun's and Deno's
+    // node:net do not bind it at all and connect from any address: refuse it as node:net does, on a later tick
+    let cancelled = false
+    const error = Raw.uvError(UV_EINVAL, "bind", target.localAddress, target.localPort)
+    process.nextTick(() => {
+      if (!cancelled) callback(error, undefined)
+    })
+    return Object.assign(() => {
+      cancelled = true
+    }, { local: (): Endpoint | undefined => undefined })
+  }
   const reader = new PooledReader()
   const socket = new net.Socket({ allowHalfOpen: true, onread: reader })
   socket.pause()
@@ -346,6 +362,28 @@ const acceptPooled = (
   }
 }
 
+/**
+ * Whether this runtime's node:net applies `ipv6Only` (Node's does; Deno's
+ * ignores it, and its listener on `::` accepts IPv4 too): `undefined` until a
+ * listener asks for it on the net.Socket driver, then found out once by
+ * listening on the IPv4 wildcard with the same port, which only a dual-stack
+ * listener holds.
+ */
+let ipv6OnlyApplied: boolean | undefined = undefined
+
+const probeIpv6Only = (port: number, then: () => void): void => {
+  const probe = net.createServer()
+  const done = (applied: boolean) => {
+    probe.removeAllListeners()
+    probe.on("error", () => {})
+    if (ipv6OnlyApplied === undefined) ipv6OnlyApplied = applied
+    if (probe.listening) probe.close(then)
+    else then()
+  }
+  probe.once("error", (error: NodeJS.ErrnoException) => done(error.code !== "EADDRINUSE"))
+  probe.listen({ host: "0.0.0.0", port, exclusive: true }, () => done(true))
+}
+
 const listenWith = (raw: Bindings | undefined) =>
 (
   target: ListenTarget,
@@ -399,6 +437,26 @@ const listenWith = (raw: Bindings | undefined) =>
   let reported = false
   const onListening = () => {
     if (reported) return
+    if (raw === undefined && target._tag === "Tcp" && target.ipv6Only === true && ipv6OnlyApplied !== true) {
+      const a = server.address()
+      if (a !== null && typeof a !== "string" && a.address === "::") {
+        if (ipv6OnlyApplied === undefined) {
+          probeIpv6Only(a.port, onListening)
+          return
+        }
+        reported = true
+        server.close()
+        callback({
+          code: "ENOTSUP",
+          errno: errnoOf("ENOTSUP"),
+          syscall: "listen",
+          address: a.address,
+          port: a.port,
+          cause: new Error("ipv6Only is not applied by this runtime's node:net: a listener on :: would accept IPv4 too")
+        }, undefined)
+        return
+      }
+    }
     reported = true
     listening = true
     acceptPooled(server, ipcPath, events, raw)
