@@ -1,7 +1,7 @@
 /**
  * The packages as a user gets them: packed (`npm pack`, whose `prepack` builds
  * `dist/`), installed offline into a consumer project outside the workspace
- * (`consumer.ts`), and used there, on Node 24 and on the oldest Nodes the
+ * (`scripts/consumer.ts`), and used there, on Node 24 and on the oldest Nodes the
  * packages' `engines` admit (nested devDependencies in `tools/`): the root
  * README's echo server and client, `require()` from CommonJS, a strict
  * `nodenext` TypeScript consumer, `--import @sluice/compat/register`, and a
@@ -13,8 +13,8 @@ import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
-import type { Packed, Result } from "./consumer.ts"
-import { consumerEnv, install, pack, packageDir, publicModules, root, run, show } from "./consumer.ts"
+import type { Packed, Result } from "../../scripts/consumer.ts"
+import { consumerEnv, makeConsumer, packageDir, publicModules, root, run, show } from "../../scripts/consumer.ts"
 
 const fixtures = path.join(root, "packaging", "fixtures")
 const bin = (name: string) => path.join(root, "node_modules", ".bin", name)
@@ -90,12 +90,7 @@ const parse = <A>(r: Result): A => {
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "sluice-consumer-"))
-  const tarballs = path.join(dir, "tarballs")
-  consumer = path.join(dir, "app")
-  fs.mkdirSync(tarballs)
-  fs.mkdirSync(consumer)
-  packs = await pack(tarballs)
-  await install(consumer, packs, tarballs)
+  ;({ app: consumer, packs } = await makeConsumer(dir))
   for (const f of fs.readdirSync(fixtures)) fs.copyFileSync(path.join(fixtures, f), path.join(consumer, f))
   browserBuild = await bundle("browser.mjs", "browser.bundle.mjs")
   shakenBuild = await bundle("shaken.mjs", "shaken.bundle.mjs")

@@ -23,11 +23,16 @@ import type {
   Timers
 } from "@sluice/core/Driver"
 import { errnoOf } from "@sluice/core/Errno"
-import dns from "node:dns"
-import * as fs from "node:fs"
-import * as net from "node:net"
+import type * as Net from "node:net"
 import type { Bindings } from "./internal/raw.ts"
 import * as Raw from "./internal/raw.ts"
+
+// Node's modules as `require` gives them: an ESM import of a built-in builds its
+// namespace by reading every export, which loads the lazy ones too (`fs.promises`
+// and its readline, `net.BlockList`, `dns.promises`), a few milliseconds of start-up
+// for what the driver never uses. `node:dns` is taken at the first lookup.
+const net = process.getBuiltinModule("node:net")
+const fs = process.getBuiltinModule("node:fs")
 
 interface ErrnoLike {
   readonly code?: unknown
@@ -79,13 +84,13 @@ class PooledReader {
 }
 
 class NodeHandle implements Handle {
-  readonly socket: net.Socket
+  readonly socket: Net.Socket
   private readonly path: string | undefined
   /** Reads arrive through `onread` (a {@link PooledReader}) rather than `'data'` events. */
   private readonly pooled: boolean
   /** Receives pooled reads once bound. */
   onData: (chunk: Uint8Array, borrowed: boolean) => void = noData
-  constructor(socket: net.Socket, path: string | undefined, reader: PooledReader | undefined) {
+  constructor(socket: Net.Socket, path: string | undefined, reader: PooledReader | undefined) {
     this.socket = socket
     this.path = path
     this.pooled = reader !== undefined
@@ -255,7 +260,7 @@ const connectSocket = (
     socket.once("connectionAttempt", () => {
       attempted = true
     })
-    const options: net.TcpSocketConnectOpts = {
+    const options: Net.TcpSocketConnectOpts = {
       host: target.address,
       port: target.port,
       family: target.family,
@@ -283,12 +288,12 @@ const open = (
   callback: (error: DriverError | undefined, handle: Handle | undefined) => void
 ): void => {
   const reader = new PooledReader()
-  let socket: net.Socket
+  let socket: Net.Socket
   try {
     // paused from the start (node:net's own option for accepted sockets):
     // nothing is read before the engine asks; reads are pooled as a client's
     const options = { fd, allowHalfOpen: true, pauseOnCreate: true, onread: reader }
-    socket = new net.Socket(options as net.SocketConstructorOpts)
+    socket = new net.Socket(options as Net.SocketConstructorOpts)
   } catch (error) {
     const e = error as NodeJS.ErrnoException
     if (e.code === "ERR_INVALID_FD_TYPE") {
@@ -330,7 +335,7 @@ const isStreamHandle = (u: unknown): boolean => {
  * accept path runs and its `'connection'` events are used as they are.
  */
 const acceptPooled = (
-  server: net.Server,
+  server: Net.Server,
   path: string | undefined,
   events: ListenerEvents,
   raw: Bindings | undefined
@@ -358,7 +363,7 @@ const acceptPooled = (
       writable: true,
       onread: reader
     }
-    events.onConnection(new NodeHandle(new net.Socket(options as net.SocketConstructorOpts), path, reader))
+    events.onConnection(new NodeHandle(new net.Socket(options as Net.SocketConstructorOpts), path, reader))
   }
 }
 
@@ -483,7 +488,7 @@ const listenWith = (raw: Bindings | undefined) =>
   const listenOn = () => {
     switch (target._tag) {
       case "Tcp": {
-        const options: net.ListenOptions & { reusePort?: boolean } = {
+        const options: Net.ListenOptions & { reusePort?: boolean } = {
           port: target.port,
           backlog: target.backlog,
           exclusive: target.exclusive,
@@ -523,6 +528,7 @@ const lookup = (
   // through the module object, so code that replaces dns.lookup is honoured;
   // with the options node:net itself passes (no `all` unless every address is wanted)
   const family = options.family === 0 ? undefined : options.family
+  const dns = process.getBuiltinModule("node:dns")
   if (options.all) {
     dns.lookup(hostname, { family, hints: options.hints, all: true }, (error, addresses) => {
       if (cancelled) return

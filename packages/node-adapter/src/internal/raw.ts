@@ -28,7 +28,9 @@
  * @internal
  */
 import type { ConnectTarget, DriverError, Endpoint, Handle, HandleEvents, PendingConnect } from "@sluice/core/Driver"
-import * as util from "node:util"
+
+// as `require` gives it: an ESM import of node:util reads (and so loads) every lazy export
+const util = process.getBuiltinModule("node:util")
 
 /** The completion a write or a shutdown request reports to. */
 interface Req {

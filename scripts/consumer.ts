@@ -11,7 +11,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 
 /** The repository's root. */
-export const root = path.resolve(import.meta.dirname, "..", "..")
+export const root = path.resolve(import.meta.dirname, "..")
 
 /** The packages, in dependency order. */
 export const packageDirs = ["packages/core", "packages/node-adapter", "packages/compat"] as const
@@ -113,7 +113,7 @@ export const install = async (dir: string, packs: ReadonlyArray<Packed>, tarball
   const locked = lockedClosure(registryDeps)
   const dependencies: Record<string, string> = {}
   const packages: Record<string, unknown> = { ...locked }
-  for (const name of registryDeps) dependencies[name] = locked[`node_modules/${name}`]!.version
+  for (const name of registryDeps) dependencies[name] = locked[`node_modules/${name}`]?.version ?? "*"
   for (const p of packs) {
     const spec = `file:${path.relative(dir, path.join(tarballs, p.filename))}`
     dependencies[p.name] = spec
@@ -143,6 +143,20 @@ export const install = async (dir: string, packs: ReadonlyArray<Packed>, tarball
     timeout: 120_000
   })
   if (r.code !== 0) throw new Error(`npm ci --offline in the consumer failed\n${show(r)}`)
+}
+
+/**
+ * Packs the packages into `dir/tarballs` and installs them into the consumer
+ * project `dir/app`.
+ */
+export const makeConsumer = async (dir: string): Promise<{ app: string; packs: ReadonlyArray<Packed> }> => {
+  const tarballs = path.join(dir, "tarballs")
+  const app = path.join(dir, "app")
+  fs.mkdirSync(tarballs, { recursive: true })
+  fs.mkdirSync(app, { recursive: true })
+  const packs = await pack(tarballs)
+  await install(app, packs, tarballs)
+  return { app, packs }
 }
 
 /** The workspace directory of a package (`@sluice/core` → `packages/core`). */
