@@ -19,9 +19,9 @@ import type {
   ListenTarget,
   LookupAddress,
   LookupOptions,
-  PendingConnect,
-  Timers
+  PendingConnect
 } from "@sluice/core/Driver"
+import { hostTimers } from "@sluice/core/Driver"
 import dns from "node:dns"
 import * as fs from "node:fs"
 import * as net from "node:net"
@@ -195,13 +195,15 @@ class NodeHandle implements Handle {
   }
 }
 
-const timers: Timers = {
-  now: () => Date.now(),
-  schedule: (ms, f) => {
-    const t = setTimeout(f, ms)
-    t.unref()
-    return () => clearTimeout(t)
-  }
+const timers = hostTimers(globalThis)
+
+/** What node:net does; the lookup knows the getaddrinfo flags node:dns exports. */
+const capabilities = {
+  ipc: true,
+  fd: true,
+  reusePort: true,
+  ipv6: true,
+  lookupHints: dns.ADDRCONFIG | dns.V4MAPPED | dns.ALL
 }
 
 const connectRaw = (raw: Bindings) =>
@@ -450,17 +452,26 @@ const lookup = (
   // through the module object, so code that replaces dns.lookup is honoured;
   // with the options node:net itself passes (no `all` unless every address is wanted)
   const family = options.family === 0 ? undefined : options.family
-  if (options.all) {
-    dns.lookup(hostname, { family, hints: options.hints, all: true }, (error, addresses) => {
-      if (cancelled) return
-      if (error) callback(toDriverError(error, "getaddrinfo"), [])
-      else callback(undefined, addresses.map((a) => ({ address: a.address, family: a.family as 4 | 6 })))
-    })
-  } else {
-    dns.lookup(hostname, { family, hints: options.hints }, (error, address, addressFamily) => {
-      if (cancelled) return
-      if (error) callback(toDriverError(error, "getaddrinfo"), [])
-      else callback(undefined, [{ address, family: addressFamily as 4 | 6 }])
+  try {
+    if (options.all) {
+      dns.lookup(hostname, { family, hints: options.hints, all: true }, (error, addresses) => {
+        if (cancelled) return
+        if (error) callback(toDriverError(error, "getaddrinfo"), [])
+        else callback(undefined, addresses.map((a) => ({ address: a.address, family: a.family as 4 | 6 })))
+      })
+    } else {
+      dns.lookup(hostname, { family, hints: options.hints }, (error, address, addressFamily) => {
+        if (cancelled) return
+        if (error) callback(toDriverError(error, "getaddrinfo"), [])
+        else callback(undefined, [{ address, family: addressFamily as 4 | 6 }])
+      })
+    }
+  } catch (error) {
+    // dns.lookup validates its arguments by throwing (or a replacement throws):
+    // the callback reports it, on a later turn, as every lookup answer comes
+    const e: DriverError = { ...toDriverError(error, "getaddrinfo"), address: hostname }
+    process.nextTick(() => {
+      if (!cancelled) callback(e, [])
     })
   }
   return () => {
@@ -482,7 +493,7 @@ const lookup = (
  */
 export const netSocketDriver: Driver = {
   name: "node (net.Socket)",
-  capabilities: { ipc: true, fd: true, reusePort: true, ipv6: true },
+  capabilities,
   timers,
   connect: connectSocket,
   listen: listenWith(undefined),
@@ -512,7 +523,7 @@ export const netSocketDriver: Driver = {
  */
 export const driver: Driver = Raw.bindings === undefined ? netSocketDriver : {
   name: "node",
-  capabilities: { ipc: true, fd: true, reusePort: true, ipv6: true },
+  capabilities,
   timers,
   connect: connectRaw(Raw.bindings),
   listen: listenWith(Raw.bindings),
