@@ -332,6 +332,42 @@ for (const d of drivers) {
       )
     })
 
+    it.live("hints: 31 bits at most, and only the flags the driver's lookup knows (node:dns's); none is dialled", () => {
+      const t = tracked(d.make())
+      const known = t.driver.capabilities.lookupHints
+      return run(
+        t.driver,
+        Effect.gen(function*() {
+          for (const hints of [-1, 1.5, 2 ** 31, 2 ** 40, Number.NaN]) {
+            const error = yield* Effect.flip(Effect.scoped(Network.connect({ host: "localhost", port: 1, hints })))
+            assertInvalid(error, "hints", String(hints))
+          }
+          // a bit no getaddrinfo flag uses, on any platform node:dns runs on
+          const unknown = 0x40000000
+          const outcome = yield* Effect.flip(
+            Effect.scoped(Network.connect({ host: "localhost", port: 1, hints: unknown }))
+          )
+          if (known === undefined) {
+            // a lookup without flags (the memory network's) takes any hints: nobody listens on port 1
+            assert.strictEqual(outcome.reason, "ConnectionRefused")
+            assert.isAbove(t.connects.length, 0)
+          } else {
+            assertInvalid(outcome, "hints", "an unknown flag")
+            assert.strictEqual(t.connects.length, 0)
+          }
+          // the known flags pass
+          const server = yield* Network.listen({ host: "127.0.0.1", port: 0 })
+          const socket = yield* Network.connect({
+            host: "localhost",
+            port: tcpPort(server.address),
+            family: 4,
+            hints: known ?? 0
+          })
+          assert.strictEqual(socket.attempts.at(-1)?.outcome, "connected")
+        })
+      )
+    })
+
     it.live("each option is read once; a getter that throws is InvalidOptions naming the field", () => {
       const t = tracked(d.make())
       return run(
