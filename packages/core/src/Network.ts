@@ -2,9 +2,12 @@
  * The `Network` service: connect and listen, as scoped resources.
  *
  * Provided by `NodeNetwork.layer` (`@sluice/node-adapter`, real sockets) or
- * `MemoryNetwork.layer` (an in-process virtual network for tests). Options are
- * validated by Schemas: bad input is a typed `InvalidOptions` error naming the
- * field and the value, never a thrown `TypeError`.
+ * `MemoryNetwork.layer` (an in-process virtual network for tests). Every option
+ * is checked, each read once: bad input (options that are not an object, a
+ * value of the wrong type or range, a getter that throws, an option for
+ * another kind of target) is a typed `InvalidOptions` error naming the field
+ * and the value, never a thrown `TypeError`, and nothing is dialled or bound.
+ * The exported Schemas accept the same values.
  *
  * @since 0.1.0
  */
@@ -64,33 +67,45 @@ export const ConnectOptionsSchema = Schema.Struct({
 
 /**
  * The durations of a socket, for `connect` and for every socket a server
- * accepts. Each accepts anything `Duration` does (`"2 seconds"`, `2000`,
- * `Duration.seconds(2)`).
+ * accepts: a `Duration`, milliseconds, a bigint of nanoseconds, a string
+ * (`"2 seconds"`, `"Infinity"`), a `[seconds, nanos]` pair or an object of unit
+ * fields (`{ seconds: 2 }`). `NaN`, negative durations, `{}` and objects with
+ * other fields are refused. Every `…Timeout` takes `0`, like `Infinity`, as
+ * none (Node's rule).
  *
  * @category models
  * @since 0.1.0
  */
 export interface SocketDurations {
-  /** Idle time before the first keep-alive probe, with `keepAlive`. */
+  /** Idle time before the first keep-alive probe, with `keepAlive` (finite; `0`: the platform's default). */
   readonly keepAliveInitialDelay?: Duration.Input | undefined
-  /** Fail reads with `TimedOut` and abort after this long without activity. */
+  /** Fail reads with `TimedOut` and abort after this long without activity (`0`: none, the default). */
   readonly idleTimeout?: Duration.Input | undefined
-  /** Bound of the graceful close at scope end; past it the socket is aborted (default 10 seconds). */
+  /**
+   * Bound of the graceful close at scope end; past it the socket is aborted
+   * (default 10 seconds; `0`: no bound, the close waits for the flush).
+   */
   readonly closeTimeout?: Duration.Input | undefined
 }
 
 /**
- * Options of `connect`.
+ * Options of `connect`: a `port` (with `host`, default `localhost`) or a
+ * `path`. With a `path`, the TCP options (`host`, `port`, `localAddress`,
+ * `localPort`, `family`, `hints`, `lookup`, `autoSelectFamily`,
+ * `autoSelectFamilyAttemptTimeout`) are refused.
  *
  * @category models
  * @since 0.1.0
  */
 export interface ConnectOptions extends Partial<typeof ConnectOptionsSchema.Type>, SocketDurations {
-  /** A replacement for the driver's name lookup. */
+  /** A replacement for the driver's name lookup (TCP only, as every option here but `timeout`). */
   readonly lookup?: Engine.LookupFunction | undefined
-  /** One deadline over name lookup and every attempt. */
+  /** One deadline over name lookup and every attempt (`0`: none, the default). */
   readonly timeout?: Duration.Input | undefined
-  /** Per-attempt timeout with `autoSelectFamily` (default 250 ms). */
+  /**
+   * Per-attempt timeout with `autoSelectFamily` (default 250 ms; `0`: none,
+   * each attempt runs until it fails).
+   */
   readonly autoSelectFamilyAttemptTimeout?: Duration.Input | undefined
 }
 
@@ -117,6 +132,12 @@ export const ListenOptionsSchema = Schema.Struct({
 /**
  * Options of `listen`. The {@link SocketDurations} apply to every accepted
  * socket.
+ *
+ * The target is `path` when given, else `fd`, else a host and port (`port`
+ * 0, the default, is ephemeral). An option for another kind of target is
+ * refused: `host`, `port`, `ipv6Only`, `reusePort` with `path` or `fd`; `fd`
+ * with `path`; `readableAll`, `writableAll`, `removeStaleSocket` without
+ * `path`.
  *
  * @category models
  * @since 0.1.0
