@@ -9,7 +9,6 @@ import { driver } from "@sluice/node-adapter/NodeDriver"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { spawn } from "node:child_process"
-import dns from "node:dns"
 import * as fs from "node:fs"
 import { ipcPath, tcpPort } from "./helpers.ts"
 
@@ -114,23 +113,5 @@ describe("node driver: host-only behaviours", () => {
         assert.strictEqual(error.reason, "AccessDenied")
         assert.strictEqual(error.code, "EACCES")
       }
-    })))
-
-  it.live("a name lookup that throws (a replaced dns.lookup) is a typed ConnectError on a later turn, not a defect", () =>
-    run(Effect.gen(function*() {
-      yield* Effect.acquireRelease(
-        Effect.sync(() => {
-          const original = dns.lookup
-          dns.lookup = (() => {
-            throw new TypeError("lookup refuses")
-          }) as unknown as typeof dns.lookup
-          return original
-        }),
-        (original) => Effect.sync(() => (dns.lookup = original))
-      )
-      const error = yield* Effect.flip(Effect.scoped(Network.connect({ host: "localhost", port: 1 })))
-      assert.strictEqual(error._tag, "ConnectError")
-      assert.strictEqual(error.syscall, "getaddrinfo")
-      assert.strictEqual(error.address, "localhost")
     })))
 })

@@ -452,26 +452,20 @@ const lookup = (
   // through the module object, so code that replaces dns.lookup is honoured;
   // with the options node:net itself passes (no `all` unless every address is wanted)
   const family = options.family === 0 ? undefined : options.family
-  try {
-    if (options.all) {
-      dns.lookup(hostname, { family, hints: options.hints, all: true }, (error, addresses) => {
-        if (cancelled) return
-        if (error) callback(toDriverError(error, "getaddrinfo"), [])
-        else callback(undefined, addresses.map((a) => ({ address: a.address, family: a.family as 4 | 6 })))
-      })
-    } else {
-      dns.lookup(hostname, { family, hints: options.hints }, (error, address, addressFamily) => {
-        if (cancelled) return
-        if (error) callback(toDriverError(error, "getaddrinfo"), [])
-        else callback(undefined, [{ address, family: addressFamily as 4 | 6 }])
-      })
-    }
-  } catch (error) {
-    // dns.lookup validates its arguments by throwing (or a replacement throws):
-    // the callback reports it, on a later turn, as every lookup answer comes
-    const e: DriverError = { ...toDriverError(error, "getaddrinfo"), address: hostname }
-    process.nextTick(() => {
-      if (!cancelled) callback(e, [])
+  // dns.lookup validates its arguments by throwing, as node:net's connect
+  // does: compat relies on that throw (the Effect face checks `hints` against
+  // `capabilities.lookupHints` before it gets here)
+  if (options.all) {
+    dns.lookup(hostname, { family, hints: options.hints, all: true }, (error, addresses) => {
+      if (cancelled) return
+      if (error) callback(toDriverError(error, "getaddrinfo"), [])
+      else callback(undefined, addresses.map((a) => ({ address: a.address, family: a.family as 4 | 6 })))
+    })
+  } else {
+    dns.lookup(hostname, { family, hints: options.hints }, (error, address, addressFamily) => {
+      if (cancelled) return
+      if (error) callback(toDriverError(error, "getaddrinfo"), [])
+      else callback(undefined, [{ address, family: addressFamily as 4 | 6 }])
     })
   }
   return () => {
