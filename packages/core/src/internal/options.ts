@@ -37,9 +37,6 @@ const check = <A>(is: (u: unknown) => u is A, expected: string): Field<A> => ({
 /** A boolean. */
 export const boolean: Field<boolean> = check((u): u is boolean => typeof u === "boolean", "a boolean")
 
-/** A string, empty or not. */
-export const string: Field<string> = check((u): u is string => typeof u === "string", "a string")
-
 /** A string that is not empty (an empty host or path is a mistake, not a default). */
 export const nonEmptyString: Field<string> = check(
   (u): u is string => typeof u === "string" && u.length > 0,
