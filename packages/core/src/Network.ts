@@ -544,5 +544,5 @@ export const connect = (options: ConnectOptions): Effect.Effect<Socket.Socket, C
  * @category accessors
  * @since 0.1.0
  */
-export const listen: Listen<Network> = ((options: ListenOptions) =>
-  Network.use((network) => network.listen(options))) as Listen<Network>
+export const listen: Listen<Network> =
+  ((options: ListenOptions) => Network.use((network) => network.listen(options))) as Listen<Network>
