@@ -20,7 +20,7 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as fc from "fast-check"
 import { drivers } from "./drivers.ts"
-import { bytes, eventually, recordingLogger, recordingTracer, run, text, waitFor } from "./helpers.ts"
+import { bytes, connectedPair, eventually, recordingLogger, recordingTracer, run, text, waitFor } from "./helpers.ts"
 
 class Boom extends Data.TaggedError("Boom")<{ readonly n: number }> {}
 
@@ -134,6 +134,39 @@ for (const d of drivers) {
           const stats = yield* serving.stats
           assert.strictEqual(stats.disconnected, 1)
           assert.strictEqual(stats.failed, 0)
+        })
+      ))
+  })
+
+  describe(`Socket.isPeerEnd on the ${d.name} driver`, () => {
+    it.live("is true for the socket's own end of input and reset, false for another socket's, a copy, or Closed", () =>
+      run(
+        d.make(),
+        Effect.gen(function*() {
+          const { client, peer } = yield* connectedPair(d.host)
+          yield* client.write("x")
+          yield* client.endOfOutput
+          assert.strictEqual(text(yield* peer.pull), "x")
+          const end = yield* Effect.flip(peer.pull)
+          assert.isTrue(Cause.isDone(end))
+          assert.isTrue(Socket.isPeerEnd(peer, end))
+          // the client's reader has not reached an end: not its end
+          assert.isFalse(Socket.isPeerEnd(client, end))
+
+          const other = yield* connectedPair(d.host)
+          yield* Scope.close(other.client.scope, Exit.interrupt())
+          const reset = yield* Effect.flip(Stream.runDrain(other.peer.reads))
+          assert.strictEqual(reset.reason, "ConnectionReset")
+          assert.isTrue(Socket.isPeerEnd(other.peer, reset))
+          assert.isFalse(Socket.isPeerEnd(peer, reset))
+          assert.isFalse(Socket.isPeerEnd(other.peer, new SocketError({ ...reset })))
+          assert.isFalse(Socket.isPeerEnd(other.peer, "ConnectionReset"))
+
+          // a read after the socket's own scope closed fails with Closed: the code's doing
+          yield* Scope.close(client.scope, Exit.void)
+          const closed = yield* Effect.flip(client.pull)
+          assert.isTrue(!Cause.isDone(closed) && closed.reason === "Closed")
+          assert.isFalse(Socket.isPeerEnd(client, closed))
         })
       ))
   })
