@@ -244,7 +244,14 @@ export interface SocketServerOptions {
    * end of the connection are not failures.
    */
   readonly onHandlerError?: ((error: Server.HandlerError<unknown>) => Effect.Effect<void>) | undefined
-  /** Grace period of running handlers when the server's scope closes (default 10 seconds). */
+  /**
+   * How long running handlers may take to finish when `run` is interrupted
+   * (or the server's scope closes) before they are interrupted. Default 0:
+   * as effect's own `SocketServer`s, interrupting `run` interrupts its
+   * handlers at once (an effect/rpc handler reads until its client leaves,
+   * it would only wait the whole period out, in virtual time too); each
+   * connection then closes gracefully (flush + FIN).
+   */
   readonly gracePeriod?: Server.ServeOptions<unknown, never>["gracePeriod"]
 }
 
@@ -273,8 +280,9 @@ const serverOpenError = (cause: NetError.ListenError): SocketServer.SocketServer
 /**
  * Listens with the `Network` and exposes the server as effect's
  * `SocketServer`: `run(handler)` serves every connection with `handler`
- * (concurrently, with graceful shutdown when the scope closes) and never
- * returns. A listen failure, or an invalid `gracePeriod` when `run` starts,
+ * (concurrently; interrupting it, or closing the scope, stops accepting,
+ * interrupts the handlers after `gracePeriod` and closes each connection
+ * gracefully) and never returns. A listen failure, or an invalid `gracePeriod` when `run` starts,
  * is a `SocketServerOpenError` whose `cause` is the Sluice `ListenError`.
  *
  * @category constructors
@@ -304,7 +312,7 @@ export const makeSocketServer = (
             Effect.mapError(
               Server.serve(server, (socket) => serveOne(socket, handler), {
                 onHandlerError: options?.onHandlerError ?? "log",
-                gracePeriod: options?.gracePeriod
+                gracePeriod: options?.gracePeriod ?? 0
               }),
               serverOpenError
             ),

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Interop from "@sluice/core/Interop"
 import * as Network from "@sluice/core/Network"
+import * as Testing from "@sluice/core/Testing"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -218,12 +219,12 @@ for (const d of drivers) {
       )
     })
 
-    it.live("interrupting the run at shutdown closes each connection with FIN, not RST", () =>
+    it.live("interrupting the run at shutdown interrupts its handlers at once and closes each connection with FIN, not RST", () =>
       run(
         d.make(),
         Effect.gen(function*() {
           const serverScope = yield* Scope.make()
-          const socketServer = yield* Interop.makeSocketServer({ host: d.host, port: 0 }, { gracePeriod: 0 }).pipe(
+          const socketServer = yield* Interop.makeSocketServer({ host: d.host, port: 0 }).pipe(
             Scope.provide(serverScope)
           )
           const received = yield* Deferred.make<string>()
@@ -237,10 +238,39 @@ for (const d of drivers) {
           const client = yield* Network.connect({ host: d.host, port: portOf(socketServer.address) })
           yield* client.write("ping")
           assert.strictEqual(yield* Deferred.await(received), "ping")
+          const start = Date.now()
           yield* Scope.close(serverScope, Exit.void)
+          // as effect's own SocketServer: no grace period by default (the handler would never end by itself)
+          assert.isBelow(Date.now() - start, 5000)
           // a clean end of input, not ConnectionReset
           assert.deepStrictEqual(yield* Stream.runCollect(client.reads), [])
         })
       ))
   })
 }
+
+describe("interop with effect/socket on the memory network under TestClock", () => {
+  it.effect("closing an Interop server with a client connected completes without moving the clock", () =>
+    Testing.run(
+      Testing.layerMemory(),
+      Effect.gen(function*() {
+        const serverScope = yield* Scope.make()
+        const socketServer = yield* Interop.makeSocketServer({ host: "127.0.0.1", port: 0 }).pipe(
+          Scope.provide(serverScope)
+        )
+        const received = yield* Deferred.make<void>()
+        yield* socketServer.run((socket) =>
+          Effect.scoped(Effect.gen(function*() {
+            const pull = yield* EffectSocket.readerBytes(socket)
+            while (true) yield* Effect.andThen(pull, Deferred.succeed(received, undefined))
+          }))
+        ).pipe(Effect.forkIn(serverScope))
+        const client = yield* Network.connect({ host: "127.0.0.1", port: portOf(socketServer.address) })
+        yield* client.write("x")
+        yield* Deferred.await(received)
+        // no TestClock.adjust: a grace period in virtual time would hang here
+        yield* Scope.close(serverScope, Exit.void)
+        assert.deepStrictEqual(yield* Stream.runCollect(client.reads), [])
+      })
+    ))
+})
