@@ -103,7 +103,8 @@ for (const d of drivers) {
       run(
         d.make(),
         Effect.gen(function*() {
-          const server = yield* Network.listen({ host: d.host, port: 0, idleTimeout: "50 millis" })
+          // long enough that the round trip below never idles that long, even on a loaded machine
+          const server = yield* Network.listen({ host: d.host, port: 0, idleTimeout: "250 millis" })
           const serving = yield* Server.serve(server, echo)
           const idle = yield* Network.connect({ host: d.host, port: server.port })
           // the server's idle timer aborts the connection: the client sees a reset
