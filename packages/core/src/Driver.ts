@@ -70,9 +70,28 @@ export type Family = "IPv4" | "IPv6"
  * @category models
  * @since 0.1.0
  */
-export type Endpoint =
-  | { readonly _tag: "Tcp"; readonly address: string; readonly port: number; readonly family: Family }
-  | { readonly _tag: "Ipc"; readonly path: string }
+export type Endpoint = TcpEndpoint | IpcEndpoint
+
+/**
+ * The address of a TCP end or listener: IP address, port and family.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type TcpEndpoint = {
+  readonly _tag: "Tcp"
+  readonly address: string
+  readonly port: number
+  readonly family: Family
+}
+
+/**
+ * The address of a local (Unix-domain / named-pipe) end or listener: its path.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type IpcEndpoint = { readonly _tag: "Ipc"; readonly path: string }
 
 /**
  * What the engine hands a driver to dial: a resolved IP address and port, or a

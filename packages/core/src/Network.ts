@@ -19,7 +19,7 @@ import * as Metric from "effect/Metric"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import { isIP } from "./Address.ts"
-import type { Driver, ListenTarget } from "./Driver.ts"
+import type { Driver, IpcEndpoint, ListenTarget, TcpEndpoint } from "./Driver.ts"
 import * as Engine from "./Engine.ts"
 import * as Options from "./internal/options.ts"
 import type { ConnectAttempt } from "./NetError.ts"
@@ -155,7 +155,26 @@ export interface NetworkShape {
   /** Opens a connection that lives until the surrounding scope closes. */
   readonly connect: (options: ConnectOptions) => Effect.Effect<Socket.Socket, ConnectError, Scope.Scope>
   /** Binds and listens until the surrounding scope closes. */
-  readonly listen: (options: ListenOptions) => Effect.Effect<Server.Server, ListenError, Scope.Scope>
+  readonly listen: Listen<never>
+}
+
+/**
+ * The signature of `listen`: the server's address type follows the options —
+ * a `path` gives a `Server<IpcEndpoint>`, a host and port (no `path`, no
+ * `fd`) a `Server<TcpEndpoint>` (so `server.port` is a `number`), anything
+ * else a `Server` of either kind.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Listen<R> {
+  (
+    options: ListenOptions & { readonly path: string }
+  ): Effect.Effect<Server.Server<IpcEndpoint>, ListenError, Scope.Scope | R>
+  (
+    options: ListenOptions & { readonly path?: undefined; readonly fd?: undefined }
+  ): Effect.Effect<Server.Server<TcpEndpoint>, ListenError, Scope.Scope | R>
+  (options: ListenOptions): Effect.Effect<Server.Server, ListenError, Scope.Scope | R>
 }
 
 /**
@@ -495,7 +514,9 @@ export const make = (driver: Driver): NetworkShape => {
       })
     })
 
-  return { driver, connect, listen }
+  // the driver reports the kind of address listened on: a path gives an IPC
+  // endpoint, a host and port a TCP one (what the overloads of `Listen` say)
+  return { driver, connect, listen: listen as Listen<never> }
 }
 
 /**
@@ -532,5 +553,5 @@ export const connect = (options: ConnectOptions): Effect.Effect<Socket.Socket, C
  * @category accessors
  * @since 0.1.0
  */
-export const listen = (options: ListenOptions): Effect.Effect<Server.Server, ListenError, Scope.Scope | Network> =>
-  Network.use((network) => network.listen(options))
+export const listen: Listen<Network> =
+  ((options: ListenOptions) => Network.use((network) => network.listen(options))) as Listen<Network>
