@@ -117,7 +117,7 @@ for (const d of drivers) {
       )
     })
 
-    it.live("durations: NaN, non-durations and negative values are refused, naming the field", () => {
+    it.live("durations: NaN, non-durations and negative values are refused, naming the field (serve's too)", () => {
       const t = tracked(d.make())
       return run(
         t.driver,
@@ -143,6 +143,13 @@ for (const d of drivers) {
             const options = { gracePeriod: value } as Server.ServeOptions<never, never>
             const error = yield* Effect.flip(Server.serve(server, () => Effect.void, options))
             assertInvalid(error, "gracePeriod", "serve gracePeriod")
+          }
+          // the value shown in the message may be anything (String() throws on some)
+          for (const value of [Object.create(null), Symbol("max"), [1], Number.NaN]) {
+            const options = { maxConnections: value } as Server.ServeOptions<never, never>
+            const error = yield* Effect.flip(Server.serve(server, () => Effect.void, options))
+            assertInvalid(error, "maxConnections", "serve maxConnections")
+            assertInvalid(yield* Effect.flip(server.setMaxConnections(value)), "maxConnections", "setMaxConnections")
           }
         })
       )
