@@ -19,9 +19,9 @@ import type {
   ListenTarget,
   LookupAddress,
   LookupOptions,
-  PendingConnect,
-  Timers
+  PendingConnect
 } from "@sluice/core/Driver"
+import { hostTimers } from "@sluice/core/Driver"
 import { errnoOf } from "@sluice/core/Errno"
 import type * as Net from "node:net"
 import type { Bindings } from "./internal/raw.ts"
@@ -30,9 +30,10 @@ import * as Raw from "./internal/raw.ts"
 // Node's modules as `require` gives them: an ESM import of a built-in builds its
 // namespace by reading every export, which loads the lazy ones too (`fs.promises`
 // and its readline, `net.BlockList`, `dns.promises`), a few milliseconds of start-up
-// for what the driver never uses. `node:dns` is taken at the first lookup.
-const net = process.getBuiltinModule("node:net")
+// for what the driver never uses.
+const dns = process.getBuiltinModule("node:dns")
 const fs = process.getBuiltinModule("node:fs")
+const net = process.getBuiltinModule("node:net")
 
 interface ErrnoLike {
   readonly code?: unknown
@@ -201,13 +202,15 @@ class NodeHandle implements Handle {
   }
 }
 
-const timers: Timers = {
-  now: () => Date.now(),
-  schedule: (ms, f) => {
-    const t = setTimeout(f, ms)
-    t.unref()
-    return () => clearTimeout(t)
-  }
+const timers = hostTimers(globalThis)
+
+/** What node:net does; the lookup knows the getaddrinfo flags node:dns exports. */
+const capabilities = {
+  ipc: true,
+  fd: true,
+  reusePort: true,
+  ipv6: true,
+  lookupHints: dns.ADDRCONFIG | dns.V4MAPPED | dns.ALL
 }
 
 const connectRaw = (raw: Bindings) =>
@@ -528,7 +531,9 @@ const lookup = (
   // through the module object, so code that replaces dns.lookup is honoured;
   // with the options node:net itself passes (no `all` unless every address is wanted)
   const family = options.family === 0 ? undefined : options.family
-  const dns = process.getBuiltinModule("node:dns")
+  // dns.lookup validates its arguments by throwing, as node:net's connect
+  // does: compat relies on that throw (the Effect face checks `hints` against
+  // `capabilities.lookupHints` before it gets here)
   if (options.all) {
     dns.lookup(hostname, { family, hints: options.hints, all: true }, (error, addresses) => {
       if (cancelled) return
@@ -561,7 +566,7 @@ const lookup = (
  */
 export const netSocketDriver: Driver = {
   name: "node (net.Socket)",
-  capabilities: { ipc: true, fd: true, reusePort: true, ipv6: true },
+  capabilities,
   timers,
   connect: connectSocket,
   listen: listenWith(undefined),
@@ -591,7 +596,7 @@ export const netSocketDriver: Driver = {
  */
 export const driver: Driver = Raw.bindings === undefined ? netSocketDriver : {
   name: "node",
-  capabilities: { ipc: true, fd: true, reusePort: true, ipv6: true },
+  capabilities,
   timers,
   connect: connectRaw(Raw.bindings),
   listen: listenWith(Raw.bindings),
