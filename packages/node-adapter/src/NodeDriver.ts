@@ -443,13 +443,19 @@ const listenWith = (raw: Bindings | undefined) =>
     }
   })
   let reported = false
+  // called twice (at once, and on 'listening'): one probe, whose end calls it again
+  let probing = false
   const onListening = () => {
-    if (reported) return
+    if (reported || probing) return
     if (raw === undefined && target._tag === "Tcp" && target.ipv6Only === true && ipv6OnlyApplied !== true) {
       const a = server.address()
       if (a !== null && typeof a !== "string" && a.address === "::") {
         if (ipv6OnlyApplied === undefined) {
-          probeIpv6Only(a.port, onListening)
+          probing = true
+          probeIpv6Only(a.port, () => {
+            probing = false
+            onListening()
+          })
           return
         }
         reported = true
