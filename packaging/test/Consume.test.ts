@@ -155,6 +155,28 @@ describe("the tarballs", () => {
   })
 })
 
+describe("what compat loads", () => {
+  it("require(\"@sluice/compat\") loads no effect module and, of core and the node adapter, only what it uses", async () => {
+    const r = await node(process.execPath, [
+      "-e",
+      `const loaded = []
+       require("node:module").registerHooks({ load: (url, context, next) => (loaded.push(url), next(url, context)) })
+       require("@sluice/compat")
+       console.log(JSON.stringify(loaded.filter((u) => u.startsWith("file:")).map((u) => u.replace(/.*node_modules\\//, "")).sort()))`
+    ])
+    const loaded = parse<Array<string>>(r)
+    assert.deepStrictEqual(loaded.filter((u) => !u.startsWith("@sluice/compat/")), [
+      "@sluice/core/dist/Address.js",
+      "@sluice/core/dist/Driver.js",
+      "@sluice/core/dist/Engine.js",
+      "@sluice/core/dist/Errno.js",
+      "@sluice/node-adapter/dist/NodeDriver.js",
+      "@sluice/node-adapter/dist/internal/raw.js"
+    ])
+    assert.notInclude(loaded, "@sluice/compat/dist/register.js")
+  })
+})
+
 describe("TypeScript consumer (strict, module and moduleResolution nodenext, @types/node)", () => {
   it("typechecks imports of every public module and compat as typeof import(\"node:net\")", async () => {
     const modules = packs.flatMap(publicModules)
