@@ -164,7 +164,7 @@ export interface SimulationShape {
    * until the host is killed (a `restart` builds it again) or the simulation
    * shuts down.
    */
-  readonly start: <ROut, E>(host: string, layer: Layer.Layer<ROut, E, Network.Network>) => Effect.Effect<
+  readonly start: <ROut, E>(host: string, layer: Layer.Layer<ROut, E, Network.Network | CurrentHost>) => Effect.Effect<
     Process<ROut>,
     E | HostDown
   >
@@ -219,6 +219,21 @@ export interface SimulationShape {
 }
 
 /**
+ * The host a process runs on, in the context of every process: its name, its
+ * address, and whether this incarnation still lives (`false` once the host
+ * was killed, even after a restart: services of a dead process check it to
+ * stay cut off, as the simulation's network does).
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export class CurrentHost extends Context.Service<CurrentHost, {
+  readonly name: string
+  readonly address: string
+  readonly live: () => boolean
+}>()("@sluice/sim/Simulation/CurrentHost") {}
+
+/**
  * The simulation in context.
  *
  * @category services
@@ -228,6 +243,7 @@ export class Simulation extends Context.Service<Simulation, SimulationShape>()("
 
 interface Incarnation {
   readonly number: number
+  readonly live: () => boolean
   readonly network: Network.NetworkShape
   readonly sockets: Testing.SocketsShape
 }
@@ -243,7 +259,7 @@ interface HostState {
 }
 
 interface ProcessState {
-  readonly build: (scope: Scope.Scope, network: Network.NetworkShape) => Effect.Effect<Context.Context<never>, unknown>
+  readonly build: (scope: Scope.Scope, state: HostState) => Effect.Effect<Context.Context<never>, unknown>
   scope: Scope.Closeable | undefined
   context: Context.Context<never> | undefined
 }
@@ -294,7 +310,7 @@ export const make = (options: Options): Effect.Effect<SimulationShape, never, Sc
         return current === undefined || (current.alive && current.incarnation.number === number)
       }
       const tracked = Testing.track(hostDriver(memory.driver, state.address, live))
-      return { number, network: Network.make(tracked.driver), sockets: tracked.sockets }
+      return { number, live, network: Network.make(tracked.driver), sockets: tracked.sockets }
     }
     const hostViews: Array<Host> = []
     for (const name of options.hosts) {
@@ -335,7 +351,7 @@ export const make = (options: Options): Effect.Effect<SimulationShape, never, Sc
     const launch = (state: HostState, process: ProcessState) =>
       Effect.gen(function*() {
         const scope = yield* Scope.fork(simScope, "sequential")
-        const exit = yield* Effect.exit(process.build(scope, state.incarnation.network))
+        const exit = yield* Effect.exit(process.build(scope, state))
         if (Exit.isFailure(exit)) {
           yield* Scope.close(scope, exit)
           return yield* Effect.failCause(exit.cause)
@@ -430,14 +446,19 @@ export const make = (options: Options): Effect.Effect<SimulationShape, never, Sc
         stateOf(name)
         return hostViews.find((h) => h.name === name)!
       },
-      start: <ROut, E>(host: string, layer: Layer.Layer<ROut, E, Network.Network>) =>
+      start: <ROut, E>(host: string, layer: Layer.Layer<ROut, E, Network.Network | CurrentHost>) =>
         Effect.gen(function*() {
           const state = stateOf(host)
           if (!state.alive) return yield* new HostDown({ host })
           const process: ProcessState = {
-            build: (scope, network) =>
+            build: (scope, state) =>
               Layer.buildWithMemoMap(layer, Layer.makeMemoMapUnsafe(), scope).pipe(
-                Effect.provideService(Network.Network, network)
+                Effect.provideService(Network.Network, state.incarnation.network),
+                Effect.provideService(CurrentHost, {
+                  name: state.name,
+                  address: state.address,
+                  live: state.incarnation.live
+                })
               ) as Effect.Effect<Context.Context<never>, E>,
             scope: undefined,
             context: undefined

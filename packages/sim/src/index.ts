@@ -3,4 +3,5 @@
  *
  * @since 0.1.0
  */
+export * as Cluster from "./Cluster.ts"
 export * as Simulation from "./Simulation.ts"
