@@ -50,6 +50,7 @@ import * as RpcSerialization from "effect/rpc/RpcSerialization"
 import type * as Scope from "effect/Scope"
 import * as EffectSocket from "effect/socket/Socket"
 import type * as SocketServer from "effect/socket/SocketServer"
+import { perConnectionRequestIds } from "./internal/requestIds.ts"
 import { CurrentHost } from "./Simulation.ts"
 
 /**
@@ -190,7 +191,10 @@ export const makeStorage = (
 
     return {
       runnerStorage,
-      messageStorage: Layer.succeed(MessageStorage.MessageStorage, Context.get(messageStorage, MessageStorage.MessageStorage)),
+      messageStorage: Layer.succeed(
+        MessageStorage.MessageStorage,
+        Context.get(messageStorage, MessageStorage.MessageStorage)
+      ),
       runners: () =>
         [...runners.entries()].map(([address, r]) => ({ address, healthy: r.healthy, heartbeat: r.heartbeat })),
       owners: () => {
@@ -224,7 +228,9 @@ export interface RunnerOptions {
 /**
  * effect/cluster's `Runners.RpcClientProtocol` over the `Network` in
  * context: each runner address is dialed with `Interop.makeEffectSocket`
- * and spoken to with effect/rpc's socket protocol.
+ * and spoken to with effect/rpc's socket protocol. Request ids go on the wire
+ * numbered from 0 per connection (effect's client numbers them per process),
+ * so equal runs of a simulation send equal bytes.
  *
  * @category layers
  * @since 0.1.0
@@ -247,7 +253,7 @@ export const layerClientProtocol = (
           return yield* RpcClient.makeProtocolSocket().pipe(Effect.provideService(EffectSocket.Socket, socket))
         }).pipe(
           Effect.provideService(Network.Network, network),
-          Effect.provideService(RpcSerialization.RpcSerialization, serialization)
+          Effect.provideService(RpcSerialization.RpcSerialization, perConnectionRequestIds(serialization))
         )
     }
   }))

@@ -49,6 +49,7 @@
  */
 import { MemoryNetwork, Network, Testing } from "@sluice/core"
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -292,13 +293,15 @@ export const make = (options: Options): Effect.Effect<SimulationShape, never, Sc
       byAddress.set(address, name)
     })
     const log = new Trace.TraceLog((address) => byAddress.get(address))
+    // trace times count from the simulation's start (a TestClock may have moved before)
+    const origin = yield* Clock.currentTimeMillis
     const memory = yield* MemoryNetwork.makeEffect({
       ...options.network,
       seed,
       hosts: hostTable,
-      onTrace: (line, now) => log.network(line, now)
+      onTrace: (line, now) => log.network(line, now - origin)
     })
-    const now = () => memory.driver.timers.now()
+    const now = () => memory.driver.timers.now() - origin
     const stateOf = (name: string): HostState => {
       const state = byName.get(name)
       if (state === undefined) throw new Error(`no host named ${name} in this simulation`)
@@ -485,7 +488,6 @@ export const make = (options: Options): Effect.Effect<SimulationShape, never, Sc
         Effect.gen(function*() {
           const state = stateOf(host)
           if (!state.alive) return
-          event(`kill ${host}`, host)
           state.alive = false
           memory.kill(state.address)
           for (const process of state.processes) {
@@ -500,7 +502,6 @@ export const make = (options: Options): Effect.Effect<SimulationShape, never, Sc
         Effect.gen(function*() {
           const state = stateOf(host)
           if (state.alive) return
-          event(`restart ${host}`, host)
           memory.revive(state.address)
           state.incarnation = incarnate(state, state.incarnation.number + 1)
           state.trackers.push(state.incarnation.sockets)
@@ -560,7 +561,10 @@ export const make = (options: Options): Effect.Effect<SimulationShape, never, Sc
         return Effect.fail(
           new Testing.LeakError({
             open: [
-              ...snapshot.listeners.map((l) => ({ kind: "listener" as const, description: JSON.stringify(l.endpoint) })),
+              ...snapshot.listeners.map((l) => ({
+                kind: "listener" as const,
+                description: JSON.stringify(l.endpoint)
+              })),
               ...snapshot.connections.map((c) => ({ kind: "connection" as const, description: c.id }))
             ]
           })
@@ -573,10 +577,12 @@ export const make = (options: Options): Effect.Effect<SimulationShape, never, Sc
   })
 
 /**
- * Runs a test body on a fresh simulation: builds it, runs `body`, shuts
- * every process down (moving the clock until their finalizers are done),
- * then fails with a `LeakError` if anything is open on any host. A failure of
- * the body is logged with the seed that replays it and the end of the trace.
+ * Runs a test body on a fresh simulation with a clock of its own (a fresh
+ * `TestClock` from time 0, whatever the caller's clock, so every run of a
+ * seed starts at the same instant): builds it, runs `body`, shuts every
+ * process down (moving the clock until their finalizers are done), then
+ * fails with a `LeakError` if anything is open on any host. A failure of the
+ * body is logged with the seed that replays it and the end of the trace.
  *
  * @example
  * ```ts
@@ -612,4 +618,8 @@ export const run = <A, E, R>(
       yield* simulation.assertNoneOpen
       return value
     })
-  ) as Effect.Effect<A, E | DriveTimeout | Testing.LeakError, Exclude<R, Scope.Scope | Simulation>>
+  ).pipe(Effect.provide(TestClock.layer())) as Effect.Effect<
+    A,
+    E | DriveTimeout | Testing.LeakError,
+    Exclude<R, Scope.Scope | Simulation>
+  >

@@ -45,7 +45,12 @@ export const hostDriver = (memory: Driver, address: string, live: () => boolean)
       const to = isLocal(target.address) ? address : target.address
       if (!live()) return later(() => callback(driverError("ENETDOWN", "connect", to, target.port), undefined))
       return memory.connect(
-        { ...target, address: to, family: to === target.address ? target.family : 4, localAddress: target.localAddress ?? address },
+        {
+          ...target,
+          address: to,
+          family: to === target.address ? target.family : 4,
+          localAddress: target.localAddress ?? address
+        },
         callback
       )
     },

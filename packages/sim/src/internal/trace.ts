@@ -61,4 +61,4 @@ export const linesOf = (entries: ReadonlyArray<Entry>, host: string): Array<stri
 /** A printable log per host: a heading per host, then its events. */
 export const format = (entries: ReadonlyArray<Entry>, hosts: ReadonlyArray<readonly [string, string]>): string =>
   hosts.map(([name, address]) => [`== ${name} (${address})`, ...linesOf(entries, name)].join("\n")).join("\n\n")
-    + "\n"
+  + "\n"
