@@ -292,7 +292,7 @@ export const make = (options: Options): Effect.Effect<SimulationShape, never, Sc
       hostTable[name] = address
       byAddress.set(address, name)
     })
-    const log = new Trace.TraceLog((address) => byAddress.get(address))
+    const log = new Trace.TraceLog((address) => byAddress.get(address), options.hosts)
     // trace times count from the simulation's start (a TestClock may have moved before)
     const origin = yield* Clock.currentTimeMillis
     const memory = yield* MemoryNetwork.makeEffect({

@@ -1698,6 +1698,7 @@ export class VirtualNetwork {
   killHost(host: string): number {
     const keys = this.keysOf(host)
     let vanished = 0
+    this.record(`kill ${host}`)
     for (const key of keys) this.deadHosts.add(key)
     for (const l of [...this.tcpListeners]) {
       if (!keys.includes(hostKey(l.address))) continue
@@ -1716,7 +1717,6 @@ export class VirtualNetwork {
     for (const pending of [...this.pendingConnects]) {
       if (pending.host !== undefined && keys.includes(pending.host)) pending.cancel()
     }
-    this.record(`kill ${host}`)
     return vanished
   }
 

@@ -16,14 +16,17 @@ export interface Entry {
 const ADDRESS = /(?:::ffff:)?\b(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})\b/g
 const CONNECTION = /^(c\d+) /
 
-/** Collects entries; `hostOf` names the host of an address. */
+/** Collects entries. */
 export class TraceLog {
   readonly entries: Array<Entry> = []
   private readonly connections = new Map<string, ReadonlyArray<string>>()
   private readonly hostOf: (address: string) => string | undefined
+  private readonly everyHost: ReadonlyArray<string>
 
-  constructor(hostOf: (address: string) => string | undefined) {
+  /** `hostOf` names the host of an address; an event naming no host is every host's (`heal all`). */
+  constructor(hostOf: (address: string) => string | undefined, everyHost: ReadonlyArray<string>) {
     this.hostOf = hostOf
+    this.everyHost = everyHost
   }
 
   /** A line of the memory network's trace. */
@@ -39,7 +42,7 @@ export class TraceLog {
     if (id !== undefined) {
       if (hosts.length > 0) this.connections.set(id, hosts)
       else hosts.push(...(this.connections.get(id) ?? []))
-    }
+    } else if (hosts.length === 0) hosts.push(...this.everyHost)
     this.entries.push({ at, hosts, text })
   }
 
