@@ -427,8 +427,8 @@ export const make = (options: Options): Effect.Effect<SimulationShape, never, Sc
 
     const shutdown = (limit?: Duration.Input) =>
       Effect.gen(function*() {
-        for (const state of [...byName.values()].reverse()) {
-          for (const process of [...state.processes].reverse()) {
+        for (const state of [...byName.values()].toReversed()) {
+          for (const process of state.processes.toReversed()) {
             const scope = process.scope
             process.scope = undefined
             process.context = undefined

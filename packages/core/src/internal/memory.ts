@@ -1700,12 +1700,13 @@ export class VirtualNetwork {
     let vanished = 0
     this.record(`kill ${host}`)
     for (const key of keys) this.deadHosts.add(key)
-    for (const l of [...this.tcpListeners]) {
+    // copies: vanishing removes from these collections
+    for (const l of Array.from(this.tcpListeners)) {
       if (!keys.includes(hostKey(l.address))) continue
       vanished++
       l.vanish()
     }
-    for (const conn of [...this.connections]) {
+    for (const conn of Array.from(this.connections)) {
       for (const end of [conn.client, conn.server]) {
         const key = end === conn.client ? conn.clientHost : conn.serverHost
         if (key === undefined || !keys.includes(key) || end.released) continue
@@ -1714,7 +1715,7 @@ export class VirtualNetwork {
       }
     }
     // after the ends: a handshake that completed unclaimed has vanished, its cancel sends nothing
-    for (const pending of [...this.pendingConnects]) {
+    for (const pending of Array.from(this.pendingConnects)) {
       if (pending.host !== undefined && keys.includes(pending.host)) pending.cancel()
     }
     return vanished
