@@ -26,6 +26,7 @@ import * as Address from "./Address.ts"
 import type { DriverError, Endpoint, TcpEndpoint } from "./Driver.ts"
 import type { Connection, Listener } from "./Engine.ts"
 import { millisOrMessage } from "./internal/duration.ts"
+import { show } from "./internal/show.ts"
 import { fieldsFromDriver, invalidOptions, ListenError } from "./NetError.ts"
 import * as Observability from "./Observability.ts"
 import * as Socket from "./Socket.ts"
@@ -380,37 +381,29 @@ export interface Serving<E> {
 const checkMaxConnections = (max: number | undefined): string | undefined =>
   max === undefined || (Number.isInteger(max) && max >= 0)
     ? undefined
-    : `maxConnections: expected an integer ≥ 0, got ${String(max)}`
-
-/** A value in a message: strings quoted, objects named. */
-const shown = (value: unknown): string =>
-  typeof value === "string"
-    ? JSON.stringify(value)
-    : typeof value === "object" && value !== null
-    ? Array.isArray(value) ? "an array" : "an object"
-    : String(value)
+    : `maxConnections: expected an integer ≥ 0, got ${show(max)}`
 
 /** The message naming the first invalid argument of `serve`, if there is one. */
 const checkServe = <E, R>(handler: unknown, options: ServeOptions<E, R> | undefined): string | undefined => {
-  if (typeof handler !== "function") return `handler: expected a function, got ${shown(handler)}`
+  if (typeof handler !== "function") return `handler: expected a function, got ${show(handler)}`
   if (options === undefined) return undefined
-  if (typeof options !== "object" || options === null) return `options: expected an object, got ${shown(options)}`
+  if (typeof options !== "object" || options === null) return `options: expected an object, got ${show(options)}`
   const { concurrency, dropWith, onHandlerError } = options
   if (
     concurrency !== undefined && concurrency !== "unbounded" && !(Number.isInteger(concurrency) && concurrency >= 1)
   ) {
-    return `concurrency: expected an integer ≥ 1 or "unbounded", got ${shown(concurrency)}`
+    return `concurrency: expected an integer ≥ 1 or "unbounded", got ${show(concurrency)}`
   }
   const max = checkMaxConnections(options.maxConnections)
   if (max !== undefined) return max
   if (dropWith !== undefined && dropWith !== "close" && dropWith !== "reset") {
-    return `dropWith: expected "close" or "reset", got ${shown(dropWith)}`
+    return `dropWith: expected "close" or "reset", got ${show(dropWith)}`
   }
   if (
     onHandlerError !== undefined && onHandlerError !== "log" && onHandlerError !== "stop"
     && typeof onHandlerError !== "function"
   ) {
-    return `onHandlerError: expected "log", "stop" or a function, got ${shown(onHandlerError)}`
+    return `onHandlerError: expected "log", "stop" or a function, got ${show(onHandlerError)}`
   }
   return undefined
 }
