@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Network, Server, Socket } from "@sluice/core"
 import { Simulation } from "@sluice/sim"
-import { Effect, Layer, Stream } from "effect"
+import { Clock, Effect, Layer, Stream } from "effect"
 
 const echo = (socket: Socket.Socket) => Stream.run(socket.reads, socket.writes)
 
@@ -71,6 +71,22 @@ describe("Simulation", () => {
       assert.match(first, /partition a b/)
       assert.match(first, /heal all/)
     }))
+
+  it.effect("link latency applies to that link only, to connections opened after it", () =>
+    Simulation.run({ hosts: ["a", "b", "c"] }, (sim) =>
+      Effect.gen(function*() {
+        yield* sim.start("b", EchoServer)
+        yield* sim.link("a", "b", { latency: 100 })
+        const timed = (host: string) =>
+          Effect.gen(function*() {
+            const start = yield* Clock.currentTimeMillis
+            yield* sim.drive(roundTrip(sim.host(host).network, "b", "x"), "10 seconds")
+            return (yield* Clock.currentTimeMillis) - start
+          })
+        // handshake, request and reply each cross the 100 ms link
+        assert.isAtLeast(yield* timed("a"), 300)
+        assert.isBelow(yield* timed("c"), 100)
+      })))
 
   it.effect("the leak check names what a host left open", () =>
     Effect.gen(function*() {
