@@ -5,5 +5,6 @@
 export default [
   "packages/core",
   "packages/node-adapter",
-  "packages/compat"
+  "packages/compat",
+  "packages/http"
 ]
