@@ -9,10 +9,13 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Testing from "@sluice/core/Testing"
 import { SluiceHttpServer } from "@sluice/http"
 import { NodeDriver } from "@sluice/node-adapter"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as HttpBody from "effect/http/HttpBody"
 import * as HttpClient from "effect/http/HttpClient"
 import * as Layer from "effect/Layer"
+import * as TestClock from "effect/testing/TestClock"
 import * as http from "node:http"
 import { makeGate, networks, served, serverPort } from "./fixtures.ts"
 
@@ -87,6 +90,36 @@ for (const network of networks) {
       ))
   })
 }
+
+describe("SluiceHttpServer on a faulty memory network", () => {
+  it.effect("every write cut into 1..7-byte pieces: requests and responses arrive whole", () =>
+    Testing.run(
+      Testing.layerMemory({ seed: 11, faults: [{ slice: 7 }] }),
+      Effect.gen(function*() {
+        const client = yield* HttpClient.HttpClient
+        assert.deepStrictEqual(yield* text("/hello/sliced"), { status: 200, body: "hello sliced" })
+        const body = bytes(20_000)
+        const echo = yield* client.post("/echo", { body: HttpBody.uint8Array(body) })
+        const back = new Uint8Array(yield* echo.arrayBuffer)
+        assert.isTrue(back.length === body.length && back.every((b, i) => b === body[i]), "the echo differs")
+      }).pipe(Effect.provide(served(makeGate())))
+    ))
+
+  it.effect("200 ms of latency each way: a request takes its round trips in virtual time, none in real time", () =>
+    Testing.run(
+      Testing.layerMemory({ faults: [{ latency: 200 }] }),
+      Effect.gen(function*() {
+        const wall = Date.now()
+        const start = yield* Clock.currentTimeMillis
+        const fiber = yield* Effect.forkChild(text("/hello/far"))
+        for (let i = 0; i < 1000 && fiber.pollUnsafe() === undefined; i++) yield* TestClock.adjust("10 millis")
+        assert.deepStrictEqual(yield* Fiber.join(fiber), { status: 200, body: "hello far" })
+        // the handshake, the request and the response: at least two round trips
+        assert.isAtLeast((yield* Clock.currentTimeMillis) - start, 800)
+        assert.isBelow(Date.now() - wall, 5000)
+      }).pipe(Effect.provide(served(makeGate())))
+    ))
+})
 
 const nodeGet = (port: number, path: string) =>
   Effect.callback<{ status: number; body: string }, Error>((resume) => {

@@ -35,6 +35,7 @@ export const makeGate = (): Gate => ({ open: Deferred.makeUnsafe<void>(), arrive
  * - `POST /echo`: the body back, with its length in `x-length`
  * - `GET /stream?n=N`: N chunks of 1 KiB, streamed
  * - `GET /gate`: answers `opened` once the gate opens
+ * - `GET /reset`: resets the connection instead of answering
  */
 export const app = (gate: Gate) =>
   HttpRouter.addAll([
@@ -81,6 +82,15 @@ export const app = (gate: Gate) =>
         yield* Deferred.await(gate.open)
         return HttpServerResponse.text("opened")
       })
+    ),
+    HttpRouter.route(
+      "GET",
+      "/reset",
+      Effect.gen(function*() {
+        const request = yield* HttpServerRequest.HttpServerRequest
+        NodeHttpServerRequest.toIncomingMessage(request).socket.resetAndDestroy()
+        return yield* Effect.never
+      })
     )
   ])
 
@@ -120,6 +130,18 @@ export const readAll = (socket: Socket.Socket) =>
         onSuccess: () => ({ text, error: undefined }),
         onFailure: (error) => ({ text, error })
       }))
+  })
+
+/** Waits (polling the event loop, not the clock) until `f()` holds; dies after `ms` of real time. */
+export const eventually = (f: () => boolean, what: string, ms = 5000): Effect.Effect<void> =>
+  Effect.callback<void>((resume) => {
+    const start = Date.now()
+    const tick = () => {
+      if (f()) resume(Effect.void)
+      else if (Date.now() - start > ms) resume(Effect.die(new Error(`timed out waiting for: ${what}`)))
+      else setImmediate(tick)
+    }
+    tick()
   })
 
 /** A raw connection to the server, in the current scope. */
