@@ -18,8 +18,10 @@
  *
  * Node's own limits apply per connection and are set with the `http` option:
  * `headersTimeout`, `requestTimeout`, `keepAliveTimeout`, `maxHeaderSize`,
- * `connectionsCheckingInterval`, ... A malformed request is answered `400` and
- * its connection closed; a peer that resets or stalls ends its own connection
+ * `connectionsCheckingInterval`, ... The listen option `idleTimeout` is the
+ * connections' inactivity timeout (Node's `server.timeout`): a connection
+ * silent that long is closed. A malformed request is answered `400` and its
+ * connection closed; a peer that resets or stalls ends its own connection
  * only.
  *
  * @example
@@ -47,13 +49,14 @@ import type { ListenError } from "@sluice/core/NetError"
 import * as Network from "@sluice/core/Network"
 import * as Server from "@sluice/core/Server"
 import type * as Socket from "@sluice/core/Socket"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Etag from "effect/http/Etag"
 import type * as HttpClient from "effect/http/HttpClient"
 import type * as HttpPlatform from "effect/http/HttpPlatform"
 import * as HttpServer from "effect/http/HttpServer"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import type * as Http from "node:http"
 import { createRequire } from "node:module"
@@ -111,6 +114,9 @@ export const make = (
     const server = yield* network.listen(listen)
     const nodeOptions = options?.http ?? {}
     const httpServer = http.createServer(nodeOptions)
+    // the listen option `idleTimeout` (valid: the listen succeeded) is Node's socket inactivity timeout here
+    const idle = listen.idleTimeout === undefined ? Option.none() : Duration.fromInput(listen.idleTimeout)
+    if (Option.isSome(idle) && Duration.isFinite(idle.value)) httpServer.timeout = Duration.toMillis(idle.value)
     // Node tracks its connections (headersTimeout, requestTimeout,
     // closeIdleConnections) from 'listening' on; this server never listens itself
     httpServer.emit("listening")

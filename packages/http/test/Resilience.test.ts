@@ -10,7 +10,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as MemoryNetwork from "@sluice/core/MemoryNetwork"
 import * as Testing from "@sluice/core/Testing"
-import { SluiceHttpClient } from "@sluice/http"
+import { SluiceHttpClient, SluiceHttpServer } from "@sluice/http"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -136,6 +136,25 @@ for (const network of networks) {
       ))
   })
 }
+
+describe("SluiceHttpServer idle connections (memory network, virtual time)", () => {
+  it.effect("the listen option idleTimeout closes a connection that goes silent", () =>
+    Testing.run(
+      Testing.layerMemory(),
+      Effect.gen(function*() {
+        const port = yield* serverPort
+        const silent = yield* rawConnect(port)
+        yield* silent.write("GET /hello/x HTTP/1.1\r\nHost: x\r\n")
+        const reading = yield* Effect.forkChild(readAll(silent))
+        yield* TestClock.adjust("29 seconds")
+        yield* eventually(() => true, "a turn of the event loop")
+        assert.isUndefined(reading.pollUnsafe(), "closed before its idle timeout")
+        yield* TestClock.adjust("2 seconds")
+        const reply = yield* Fiber.join(reading)
+        assert.strictEqual(reply.text, "")
+      }).pipe(Effect.provide(SluiceHttpServer.layer({ host: "127.0.0.1", port: 0, idleTimeout: "30 seconds" })))
+    ))
+})
 
 describe("SluiceHttpClient across faults of the memory network", () => {
   it.effect("the network resets the connection while the server is answering: TransportError, ECONNRESET", () =>
