@@ -66,7 +66,9 @@ import {
   LengthPrefixedDecoder,
   LineDecoder
 } from "./internal/frames.ts"
-import { encodeUtf8, show } from "./internal/text.ts"
+import * as Options from "./internal/options.ts"
+import { show } from "./internal/show.ts"
+import { encodeUtf8 } from "./internal/text.ts"
 
 // ---------------------------------------------------------------------------
 // errors
@@ -203,47 +205,47 @@ interface LengthPrefix {
   readonly maxFrameSize: number
 }
 
-/** A field of an option object that may be anything at run time; `fallback` when absent (`undefined`). */
-const field = (options: unknown, name: string, fallback?: unknown): unknown => {
-  const value = typeof options === "object" && options !== null
-    ? (options as Record<string, unknown>)[name]
-    : undefined
-  return value === undefined ? fallback : value
+/** A delimiter: non-empty bytes (copied: the caller may reuse its buffer) or a string, UTF-8 encoded. */
+const delimiterField: Options.Field<Uint8Array> = {
+  parse: (u) => {
+    const bytes = typeof u === "string" ? encodeUtf8(u) : u
+    return isBytes(bytes) && bytes.length > 0
+      ? bytes.slice()
+      : new Options.Invalid(`expected a non-empty Uint8Array or string, got ${show(u)}`)
+  },
+  only: undefined
 }
 
-const checkOptionsObject = (options: unknown, required: boolean): FramingError | undefined =>
-  (options === undefined && !required) || (typeof options === "object" && options !== null)
-    ? undefined
-    : invalid(`options: expected an object, got ${show(options)}`)
+const trailingField = Options.strings("error", "emit")
 
-const checkMax = (value: unknown, fallback: number): number | FramingError => {
-  if (value === undefined) return fallback
-  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0
-    ? value
-    : invalid(`maxFrameSize: expected an integer ≥ 0, got ${show(value)}`)
+const readLengthPrefix = Options.reader({
+  headerSize: Options.literals(1, 2, 4),
+  endian: Options.strings("big", "little"),
+  maxFrameSize: Options.nonNegativeInt
+})
+const readDelimited = Options.reader({
+  delimiter: delimiterField,
+  maxFrameSize: Options.nonNegativeInt,
+  trailing: trailingField
+})
+const readLines = Options.reader({ maxFrameSize: Options.nonNegativeInt, trailing: trailingField })
+const readLineEncode = Options.reader({
+  terminator: Options.strings("\n", "\r\n"),
+  maxFrameSize: Options.nonNegativeInt
+})
+
+/** The options read by `read` (absent options are `{}`), or the `InvalidOptions` error naming the field. */
+const optionsOf = <A>(options: unknown, read: (options: unknown) => A | string): A | FramingError => {
+  const o = read(options === undefined ? {} : options)
+  return typeof o === "string" ? invalid(o) : o
 }
-
-const checkTrailing = (value: unknown): Trailing | FramingError =>
-  value === undefined
-    ? "error"
-    : value === "error" || value === "emit"
-    ? value
-    : invalid(`trailing: expected "error" or "emit", got ${show(value)}`)
 
 const lengthPrefixOf = (options: unknown): LengthPrefix | FramingError => {
-  const bad = checkOptionsObject(options, false)
-  if (bad !== undefined) return bad
-  const headerSize = field(options, "headerSize", 4)
-  if (headerSize !== 1 && headerSize !== 2 && headerSize !== 4) {
-    return invalid(`headerSize: expected 1, 2 or 4, got ${show(headerSize)}`)
-  }
-  const endian = field(options, "endian", "big")
-  if (endian !== "big" && endian !== "little") {
-    return invalid(`endian: expected "big" or "little", got ${show(endian)}`)
-  }
-  const max = checkMax(field(options, "maxFrameSize"), defaultMaxFrame)
-  if (max instanceof FramingError) return max
-  return { headerSize, littleEndian: endian === "little", maxFrameSize: Math.min(max, headerCapacity(headerSize)) }
+  const o = optionsOf(options, readLengthPrefix)
+  if (o instanceof FramingError) return o
+  const headerSize = o.headerSize ?? 4
+  const max = o.maxFrameSize ?? defaultMaxFrame
+  return { headerSize, littleEndian: o.endian === "little", maxFrameSize: Math.min(max, headerCapacity(headerSize)) }
 }
 
 interface Delimited {
@@ -253,19 +255,10 @@ interface Delimited {
 }
 
 const delimitedOf = (options: unknown): Delimited | FramingError => {
-  const bad = checkOptionsObject(options, true)
-  if (bad !== undefined) return bad
-  const raw = field(options, "delimiter")
-  const delimiter = typeof raw === "string" ? encodeUtf8(raw) : raw
-  if (!isBytes(delimiter) || delimiter.length === 0) {
-    return invalid(`delimiter: expected a non-empty Uint8Array or string, got ${show(raw)}`)
-  }
-  const max = checkMax(field(options, "maxFrameSize"), defaultMaxLine)
-  if (max instanceof FramingError) return max
-  const trailing = checkTrailing(field(options, "trailing"))
-  if (trailing instanceof FramingError) return trailing
-  // a copy: the caller may reuse its buffer
-  return { delimiter: delimiter.slice(), maxFrameSize: max, trailing }
+  const o = optionsOf(options, readDelimited)
+  if (o instanceof FramingError) return o
+  if (o.delimiter === undefined) return invalid("delimiter: expected a non-empty Uint8Array or string, got undefined")
+  return { delimiter: o.delimiter, maxFrameSize: o.maxFrameSize ?? defaultMaxLine, trailing: o.trailing ?? "error" }
 }
 
 interface Lines {
@@ -274,13 +267,9 @@ interface Lines {
 }
 
 const linesOf = (options: unknown): Lines | FramingError => {
-  const bad = checkOptionsObject(options, false)
-  if (bad !== undefined) return bad
-  const max = checkMax(field(options, "maxFrameSize"), defaultMaxLine)
-  if (max instanceof FramingError) return max
-  const trailing = checkTrailing(field(options, "trailing"))
-  if (trailing instanceof FramingError) return trailing
-  return { maxFrameSize: max, trailing }
+  const o = optionsOf(options, readLines)
+  if (o instanceof FramingError) return o
+  return { maxFrameSize: o.maxFrameSize ?? defaultMaxLine, trailing: o.trailing ?? "error" }
 }
 
 const checkSize = (name: string, value: unknown, least: number): number | FramingError =>
@@ -674,15 +663,9 @@ const LF = encodeUtf8("\n")
 const CRLF = encodeUtf8("\r\n")
 
 const lineEncodeOf = (options: unknown): { readonly end: Uint8Array; readonly max: number } | FramingError => {
-  const bad = checkOptionsObject(options, false)
-  if (bad !== undefined) return bad
-  const terminator = field(options, "terminator", "\n")
-  if (terminator !== "\n" && terminator !== "\r\n") {
-    return invalid(`terminator: expected "\\n" or "\\r\\n", got ${show(terminator)}`)
-  }
-  const max = checkMax(field(options, "maxFrameSize"), defaultMaxLine)
-  if (max instanceof FramingError) return max
-  return { end: terminator === "\n" ? LF : CRLF, max }
+  const o = optionsOf(options, readLineEncode)
+  if (o instanceof FramingError) return o
+  return { end: o.terminator === "\r\n" ? CRLF : LF, max: o.maxFrameSize ?? defaultMaxLine }
 }
 
 /**

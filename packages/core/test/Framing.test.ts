@@ -423,6 +423,25 @@ describe("Framing.Reader", () => {
     }))
 })
 
+describe("Framing options read once", () => {
+  it("a getter that throws is InvalidOptions naming the field; a getter runs once", () => {
+    let reads = 0
+    const options = {
+      get maxFrameSize(): number {
+        reads++
+        return 3
+      },
+      get trailing(): "emit" {
+        throw new Error("boom")
+      }
+    }
+    const error = streamFailure(Stream.make(utf8("a\n")).pipe(Framing.decodeLines(options)))
+    assert.strictEqual(error.reason, "InvalidOptions")
+    assert.strictEqual(error.detail, "trailing: reading it threw Error: boom")
+    assert.strictEqual(reads, 1)
+  })
+})
+
 describe("Framing bad options (generated sweep)", () => {
   /** Values that are not what the field takes. */
   const not = (ok: (u: unknown) => boolean) => fc.anything().filter((u) => u !== undefined && !ok(u))

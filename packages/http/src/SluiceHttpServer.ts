@@ -90,6 +90,8 @@ export interface Options {
   readonly concurrency?: number | "unbounded" | undefined
   /** Refuse connections while this many are open (see `Server.serve`). */
   readonly maxConnections?: number | undefined
+  /** How a connection beyond `maxConnections` is refused: `"close"` (default, as node:net) or `"reset"`. */
+  readonly dropWith?: "close" | "reset" | undefined
 }
 
 type RequestHandler = (request: Http.IncomingMessage, response: Http.ServerResponse) => void
@@ -174,6 +176,7 @@ export const make = (
     const serving = yield* Server.serve(server, adopt, {
       concurrency: options?.concurrency,
       maxConnections: options?.maxConnections,
+      dropWith: options?.dropWith,
       gracePeriod: options?.gracePeriod,
       // the handler cannot fail (a connection's own errors end it); a defect is reported, serving goes on
       onHandlerError: (error) => Effect.logError("HTTP connection handler died", error.cause)

@@ -12,16 +12,3 @@ const encoder = new TextEncoder()
 
 /** Encodes a string as UTF-8. */
 export const encodeUtf8 = (input: string): Uint8Array => encoder.encode(input)
-
-/**
- * A value as a person reads it in an error message (strings quoted); never
- * throws, whatever the value (`{ toString: 5 }`, `Object.create(null)`).
- */
-export const show = (value: unknown): string => {
-  if (typeof value === "string") return JSON.stringify(value)
-  try {
-    return String(value)
-  } catch {
-    return Object.prototype.toString.call(value)
-  }
-}
