@@ -71,8 +71,8 @@ for (const network of networks) {
           yield* partial.write("GET /hello/slow HTTP/1.1\r\nHost: x\r\n")
           const silent = yield* rawConnect(port)
           const stalled = yield* Effect.forkChild(Effect.all([readAll(partial), readAll(silent)], { concurrency: 2 }))
+          // served while the stalled connections are open (or already timed out, on a slow machine)
           yield* stillServing
-          assert.isUndefined(stalled.pollUnsafe(), "the stalled connections were closed before their timeout")
           const [partialReply, silentReply] = yield* Fiber.join(stalled)
           assert.match(partialReply.text, /^HTTP\/1\.1 408 Request Timeout\r\n/)
           assert.match(silentReply.text, /^(HTTP\/1\.1 408 Request Timeout\r\n)?/)
