@@ -6,5 +6,6 @@ export default [
   "packages/core",
   "packages/node-adapter",
   "packages/compat",
+  "packages/http",
   "packages/sim"
 ]
