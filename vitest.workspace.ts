@@ -6,5 +6,7 @@ export default [
   "packages/core",
   "packages/node-adapter",
   "packages/compat",
+  "packages/http",
+  "packages/sim",
   "packaging"
 ]
