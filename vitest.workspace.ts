@@ -5,5 +5,8 @@
 export default [
   "packages/core",
   "packages/node-adapter",
-  "packages/compat"
+  "packages/compat",
+  "packages/http",
+  "packages/sim",
+  "packaging"
 ]

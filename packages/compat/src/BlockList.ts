@@ -6,11 +6,13 @@
  * @since 0.1.0
  */
 import * as Address from "@sluice/core/Address"
-import { inspect } from "node:util"
-import { markAsUncloneable } from "node:worker_threads"
 import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE } from "./errors.ts"
 import * as Validate from "./internal/validate.ts"
 import { kValue, SocketAddress } from "./SocketAddress.ts"
+
+// as `require` gives it: an ESM import of node:util reads (and so loads) every lazy export
+const { inspect } = process.getBuiltinModule("node:util")
+const { markAsUncloneable } = process.getBuiltinModule("node:worker_threads")
 
 const kRules = Symbol("kRules")
 

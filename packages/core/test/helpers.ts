@@ -12,11 +12,15 @@ import type {
   ListenTarget
 } from "@sluice/core/Driver"
 import * as Network from "@sluice/core/Network"
+import type * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
 import * as fs from "node:fs"
+import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 
@@ -52,6 +56,22 @@ export const ipcPath = (name = "sock"): string => {
   }
   return path.join(tempDir, `${name}-${process.pid}-${counter++}`)
 }
+
+/**
+ * Whether this runtime's node:net applies `ipv6Only` (Deno's does not): with
+ * it, a listener on `::` leaves the IPv4 wildcard of its port free.
+ */
+export const nodeNetAppliesIpv6Only = (): Promise<boolean> =>
+  new Promise((resolve, reject) => {
+    const v6 = net.createServer()
+    v6.once("error", reject)
+    v6.listen({ host: "::", port: 0, ipv6Only: true }, () => {
+      const v4 = net.createServer()
+      const done = (applies: boolean) => v6.close(() => resolve(applies))
+      v4.once("error", (error: NodeJS.ErrnoException) => done(error.code !== "EADDRINUSE"))
+      v4.listen({ host: "0.0.0.0", port: (v6.address() as net.AddressInfo).port }, () => v4.close(() => done(true)))
+    })
+  })
 
 /** `n` bytes of a repeating pattern. */
 export const pattern = (n: number, seed = 0): Uint8Array => {
@@ -246,4 +266,53 @@ export const connectedPair = (host: string, connect: Partial<Network.ConnectOpti
     const client = yield* Network.connect({ host, port: tcpPort(server.address), ...connect })
     const peer = yield* Effect.map(Stream.runHead(server.accept), Option.getOrThrow)
     return { server, client, peer }
+  })
+
+/** A tracer that keeps every span it starts (their attributes, events and status). */
+export const recordingTracer = () => {
+  const spans: Array<Tracer.NativeSpan> = []
+  const tracer = Tracer.make({
+    span: (options) => {
+      const span = new Tracer.NativeSpan(options)
+      spans.push(span)
+      return span
+    }
+  })
+  return { spans, tracer }
+}
+
+export interface LogRecord {
+  readonly level: string
+  readonly message: string
+  readonly cause: Cause.Cause<unknown>
+}
+
+/**
+ * Records what is logged while `provide`d: it replaces the default console
+ * logger (nothing is printed) and keeps the tracer's (logs stay span events).
+ */
+export const recordingLogger = () => {
+  const logs: Array<LogRecord> = []
+  const logger = Logger.make(({ cause, logLevel, message }) => {
+    logs.push({ level: logLevel, message: Array.isArray(message) ? message.join(" ") : String(message), cause })
+  })
+  const loggers = new Set([logger, Logger.tracerLogger])
+  const provide = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.provideService(self, Logger.CurrentLoggers, loggers)
+  return { logs, provide }
+}
+
+/** Waits (polling the event loop, as {@link eventually}) until `predicate` holds for `effect`'s value; returns it. */
+export const waitFor = <A>(
+  effect: Effect.Effect<A>,
+  predicate: (a: A) => boolean,
+  what: string,
+  ms = 5000
+): Effect.Effect<A> =>
+  Effect.suspend(() => {
+    let last: A | undefined
+    return Effect.as(
+      eventually(() => predicate(last = Effect.runSync(effect)), what, ms),
+      Effect.sync(() => last as A)
+    ).pipe(Effect.flatten)
   })

@@ -23,9 +23,10 @@ const flags = process.platform === "linux"
 /** The hints `connect` adds when it gives no family (Node does not on Windows). */
 export const ADDRCONFIG = process.platform === "win32" ? 0 : flags.ADDRCONFIG
 
-/** `validateHints` of `lib/internal/dns/utils.js`. */
-const validateHints = (hints: number): void => {
-  if ((hints & ~(flags.ADDRCONFIG | flags.ALL | flags.V4MAPPED)) !== 0) throw ERR_INVALID_ARG_VALUE("hints", hints)
+/** `validateHints` of `lib/internal/dns/utils.js`, with the flags the driver's lookup knows where it says. */
+const validateHints = (driver: Driver, hints: number): void => {
+  const known = driver.capabilities.lookupHints ?? (flags.ADDRCONFIG | flags.ALL | flags.V4MAPPED)
+  if ((hints & ~known) !== 0) throw ERR_INVALID_ARG_VALUE("hints", hints)
 }
 
 /**
@@ -43,7 +44,7 @@ export const driverLookup = (driver: Driver): Lookup => (hostname, options, call
   if (options?.["hints"] != null) {
     Validate.validateNumber(options["hints"], "options.hints")
     hints = options["hints"] >>> 0
-    validateHints(hints)
+    validateHints(driver, hints)
   }
   const f = options?.["family"]
   if (f != null) {

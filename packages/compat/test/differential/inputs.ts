@@ -998,8 +998,11 @@ const first = (emitter: NodeJS.EventEmitter, events: ReadonlyArray<string>, ms =
 
 const socketState = ["connecting", "pending", "destroyed", "readyState", "readable", "writable"] as const
 
-/** Waits for a socket to close, destroying it once connected or when it hangs; records how it ended. */
-const settleSocket = async (rec: Recorder, actor: string, socket: NodeNet.Socket): Promise<void> => {
+/**
+ * Waits for a socket to close, destroying it once connected or when it hangs,
+ * then for the lookups it started (an answer after close is reported too).
+ */
+const settleSocket = async (rec: Recorder, ctx: Context, actor: string, socket: NodeNet.Socket): Promise<void> => {
   if (!socket.closed) {
     const connected = socket.connecting || socket.pending ? await first(socket, ["connect", "close"]) : "connect"
     if (connected === "cap") {
@@ -1010,6 +1013,7 @@ const settleSocket = async (rec: Recorder, actor: string, socket: NodeNet.Socket
       if (!socket.closed) await first(socket, ["close"])
     }
   }
+  await ctx.lookupsDone()
   await rec.ticks(3)
 }
 
@@ -1041,7 +1045,7 @@ const runConnect = async (net: NetLike, ctx: Context, rec: Recorder, c: Extract<
     socket = rec.watch(actor, made as NodeNet.Socket, socketEvents)
   }
   rec.props(actor, "after connect()", socket, socketState)
-  await settleSocket(rec, actor, socket)
+  await settleSocket(rec, ctx, actor, socket)
   rec.props(actor, "at the end", socket, [...socketState, "bytesRead", "bytesWritten"])
 }
 
