@@ -161,7 +161,11 @@ export interface HandleEvents {
  * @since 0.1.0
  */
 export interface Handle {
-  /** Installs the engine's callbacks. Called once, before `readStart`. */
+  /**
+   * Installs the receiver's callbacks, before `readStart`. A layer that takes
+   * the handle over (TLS: the connection then reads the layer's plaintext)
+   * calls it again: the events go to the latest receiver from then on.
+   */
   bind(events: HandleEvents): void
   /**
    * Optional: the receiver copies every read into memory of its own from now

@@ -25,7 +25,8 @@ import * as Address from "./Address.ts"
 import type { DriverError, Endpoint } from "./Driver.ts"
 import type { Connection, Listener } from "./Engine.ts"
 import { millisOrMessage } from "./internal/duration.ts"
-import { fieldsFromDriver, invalidOptions, ListenError } from "./NetError.ts"
+import { handshakeFields } from "./internal/handshake.ts"
+import { fieldsFromDriver, invalidOptions, ListenError, SocketError } from "./NetError.ts"
 import * as Observability from "./Observability.ts"
 import * as Socket from "./Socket.ts"
 
@@ -73,6 +74,13 @@ export interface Server extends Pipeable {
    */
   readonly acceptFailures: Effect.Effect<{ readonly count: number; readonly latest: ListenError | undefined }>
   /**
+   * TLS handshakes that failed (a TLS server only; always 0 otherwise): a
+   * scanner, a plain-text client, an untrusted client certificate, the
+   * handshake deadline. The connection is closed, the server keeps serving;
+   * they are counted here, with the latest one.
+   */
+  readonly handshakeFailures: Effect.Effect<{ readonly count: number; readonly latest: SocketError | undefined }>
+  /**
    * Sets or clears (`undefined`) the limit of open connections; excess ones
    * are refused and counted. A limit that is not an integer ≥ 0 fails with
    * `InvalidOptions`.
@@ -95,6 +103,16 @@ export class AcceptQueue {
   /** Accept failures reported by the listener. */
   failures = 0
   latestFailure: ListenError | undefined = undefined
+  /** TLS handshakes that failed. */
+  handshakeFailures = 0
+  latestHandshakeFailure: SocketError | undefined = undefined
+  /** Runs when the queue closes (a TLS server aborts its handshakes in flight). */
+  onClose: (() => void) | undefined = undefined
+  /** Records a failed TLS handshake (the connection is closed, the server goes on). */
+  handshakeFailed(error: DriverError): void {
+    this.handshakeFailures++
+    this.latestHandshakeFailure = new SocketError(handshakeFields(error))
+  }
   /** Records a failure of the listening handle (the listener stays open). */
   fail(error: DriverError): void {
     this.failures++
@@ -136,6 +154,7 @@ export class AcceptQueue {
   /** Closes every connection nobody accepted yet and ends the stream. */
   close(): void {
     this.closed = true
+    this.onClose?.()
     for (const connection of this.pending.splice(0)) connection.close()
     const waiter = this.waiter
     if (waiter !== undefined) {
@@ -171,6 +190,7 @@ export const make = (
   connections: Effect.sync(() => listener.connections),
   acceptFailures: Effect.sync(() => ({ count: queue.failures, latest: queue.latestFailure })),
   dropped: Effect.sync(() => listener.dropped),
+  handshakeFailures: Effect.sync(() => ({ count: queue.handshakeFailures, latest: queue.latestHandshakeFailure })),
   setMaxConnections: (max) => {
     const invalid = checkMaxConnections(max)
     if (invalid !== undefined) return Effect.fail(new ListenError(invalidOptions("setMaxConnections", invalid)))

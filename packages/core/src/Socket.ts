@@ -23,10 +23,12 @@ import * as Stream from "effect/Stream"
 import type { DriverError, Endpoint } from "./Driver.ts"
 import type { Connection } from "./Engine.ts"
 import { millisOrMessage } from "./internal/duration.ts"
+import { sessionOf } from "./internal/handshake.ts"
 import { encodeUtf8 } from "./internal/text.ts"
 import type { ConnectAttempt } from "./NetError.ts"
 import { fieldsFromDriver, invalidOptions, SocketError } from "./NetError.ts"
 import * as Observability from "./Observability.ts"
+import type { Session } from "./Tls.ts"
 
 /**
  * The key that marks a value as a {@link Socket} (see {@link isSocket}).
@@ -95,6 +97,11 @@ export interface Socket extends Pipeable {
   readonly localAddress: Endpoint | undefined
   /** The peer's address: IP and port for TCP, the path for IPC. */
   readonly remoteAddress: Endpoint | undefined
+  /**
+   * What the TLS handshake settled (protocol, cipher, ALPN, the peer's
+   * certificate, ...) on an encrypted socket; `undefined` on a plain one.
+   */
+  readonly tls: Session | undefined
   /**
    * How the connection was opened: every connect attempt with its address,
    * family, outcome and duration (empty for accepted sockets and IPC).
@@ -294,6 +301,40 @@ class SocketImpl implements Socket {
 
   get remoteAddress(): Endpoint | undefined {
     return this.connection.remoteEndpoint()
+  }
+
+  get tls(): Session | undefined {
+    return sessionOf(this.connection.handle)
+  }
+
+  /**
+   * Stops reading and hands over the bytes read and not pulled yet (STARTTLS:
+   * they belong to the TLS session); `resume` reads on for a reader that
+   * waits meanwhile. The socket's failure or end when it cannot be upgraded.
+   */
+  handOver(): { readonly unread: ReadonlyArray<Uint8Array>; readonly resume: () => void } | SocketError {
+    if (this.failure !== undefined) return this.failure
+    if (this.ended || this.connection.closed || this.connection.readEnded) {
+      return new SocketError({
+        reason: "Closed",
+        code: "ERR_SOCKET_CLOSED",
+        syscall: "upgrade",
+        detail: "the peer ended the connection before the upgrade"
+      })
+    }
+    if (this.reading) {
+      this.reading = false
+      this.connection.readStop()
+    }
+    const unread = this.chunks
+    this.chunks = []
+    this.buffered = 0
+    return {
+      unread,
+      resume: () => {
+        if (this.waiter !== undefined || this.intoWaiter !== undefined) this.startReading()
+      }
+    }
   }
 
   private take(): NonEmptyReadonlyArray<Uint8Array> {
@@ -600,6 +641,35 @@ export const use: {
   <A, E, R>(socket: Socket, f: (socket: Socket) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     Effect.onExit(Effect.suspend(() => f(socket)), (exit) => Scope.close(socket.scope, exit))
 )
+
+/**
+ * STARTTLS's hand-over (see `Tls.upgrade`): stops the socket's reading and
+ * takes the bytes it read that nobody pulled yet, or the error that rules the
+ * upgrade out (the socket failed or its peer ended).
+ *
+ * @category internals
+ * @since 0.1.0
+ */
+export const handOver = (
+  socket: Socket
+): { readonly unread: ReadonlyArray<Uint8Array>; readonly resume: () => void } | SocketError =>
+  socket instanceof SocketImpl
+    ? socket.handOver()
+    : new SocketError(invalidOptions("upgrade", "expected a socket made by Sluice's Network"))
+
+/**
+ * The error of an upgrade whose connection closed during the handshake.
+ *
+ * @category internals
+ * @since 0.1.0
+ */
+export const closedDuringUpgrade = (syscall: string): SocketError =>
+  new SocketError({
+    reason: "Closed",
+    code: "ERR_SOCKET_CLOSED",
+    syscall,
+    detail: "the connection closed during the TLS handshake"
+  })
 
 /**
  * `true` when the value is a `Socket`.

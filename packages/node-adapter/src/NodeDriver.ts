@@ -57,6 +57,9 @@ export const toDriverError = (error: unknown, fallbackSyscall: string): DriverEr
 
 const noData = (_chunk: Uint8Array, _borrowed: boolean): void => {}
 
+const ignore = (): void => {}
+const detachedEvents: HandleEvents = { onData: ignore, onEnd: ignore, onError: ignore }
+
 /**
  * The buffer every socket reads into (node:net's `onread` option, which skips
  * its `Readable` machinery): each read is handed to the engine as a borrowed
@@ -77,13 +80,16 @@ class PooledReader {
   }
 }
 
-class NodeHandle implements Handle {
+class NodeHandle implements Handle, Raw.TakeOver {
   readonly socket: net.Socket
   private readonly path: string | undefined
   /** Reads arrive through `onread` (a {@link PooledReader}) rather than `'data'` events. */
   private readonly pooled: boolean
   /** Receives pooled reads once bound. */
   onData: (chunk: Uint8Array, borrowed: boolean) => void = noData
+  /** The receiver of the socket's events (replaced when `bind` is called again). */
+  private events: HandleEvents = detachedEvents
+  private bound = false
   constructor(socket: net.Socket, path: string | undefined, reader: PooledReader | undefined) {
     this.socket = socket
     this.path = path
@@ -91,13 +97,31 @@ class NodeHandle implements Handle {
     if (reader !== undefined) reader.handle = this
   }
   bind(events: HandleEvents): void {
+    this.events = events
+    if (this.bound) return
+    this.bound = true
     const s = this.socket
     // called on `events`: the engine's connection receives them as prototype methods
-    if (this.pooled) this.onData = (chunk, borrowed) => events.onData(chunk, borrowed)
-    else s.on("data", (chunk: Uint8Array) => events.onData(chunk))
-    s.on("end", () => events.onEnd())
-    s.on("error", (error) => events.onError(toDriverError(error, "read")))
+    if (this.pooled) this.onData = (chunk, borrowed) => this.events.onData(chunk, borrowed)
+    else s.on("data", this.dataListener)
+    s.on("end", this.endListener)
+    s.on("error", this.errorListener)
   }
+  /** Hands the socket to a TLS layer (see `Raw.takeOver`): paused, with none of this handle's listeners. */
+  [Raw.takeOver](callback: (socket: net.Socket | undefined) => void): void {
+    const s = this.socket
+    if (s.destroyed || s.writableEnded || s.readableEnded) return callback(undefined)
+    this.events = detachedEvents
+    this.onData = noData
+    s.off("data", this.dataListener)
+    s.off("end", this.endListener)
+    s.off("error", this.errorListener)
+    s.pause()
+    callback(s)
+  }
+  private readonly dataListener = (chunk: Uint8Array): void => this.events.onData(chunk)
+  private readonly endListener = (): void => this.events.onEnd()
+  private readonly errorListener = (error: Error): void => this.events.onError(toDriverError(error, "read"))
   readStart(): void {
     this.socket.resume()
   }
