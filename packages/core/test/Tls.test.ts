@@ -339,6 +339,21 @@ for (const d of drivers) {
         })
       ))
 
+    it.live("a client that gives up during the handshake is counted and released at once, not at the deadline", () =>
+      runTls(
+        d.make(),
+        Effect.gen(function*() {
+          const { server, port } = yield* tlsServer(d.host, { ...serverTls, handshakeTimeout: "1 minute" })
+          // the client refuses the server's certificate and closes before its Finished
+          const error = yield* Effect.flip(exchange(port, d.host, { ca: ca.cert, servername: "elsewhere.test" }))
+          assert.strictEqual(error.reason, "HostnameMismatch")
+          yield* eventually(() => server.listener.connections === 0, "the abandoned handshake released", 5_000)
+          const failures = yield* server.handshakeFailures
+          assert.strictEqual(failures.count, 1)
+          assert.strictEqual(failures.latest?.reason, "ConnectionReset")
+        })
+      ))
+
     it.live("rejectUnauthorized: false connects to an untrusted server and says why it is not authorized", () =>
       runTls(
         d.make(),

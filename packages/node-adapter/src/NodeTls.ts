@@ -342,6 +342,7 @@ class TlsHandle implements Tls.SecureHandle {
       if (this.state === Handshaking) callback(error)
     }
     const onError = (error: Error) => fail(toDriverError(error, "handshake"))
+    // the peer ended or closed first (our streams are half-open: an end does not close)
     const onClose = () => fail(resetError("handshake"))
     const onSecure = () => {
       if (settled) return
@@ -368,14 +369,18 @@ class TlsHandle implements Tls.SecureHandle {
       callback(undefined)
     }
     const off = () => {
+      // errors after the outcome (a late reset of a failed handshake) go nowhere
+      socket.on("error", noop)
       socket.off("error", onError)
       socket.off("_tlsError", onError)
       socket.off("close", onClose)
+      socket.off("end", onClose)
       socket.off(this.side.secureEvent, onSecure)
     }
     socket.on("error", onError)
     socket.on("_tlsError", onError)
     socket.once("close", onClose)
+    socket.once("end", onClose)
     socket.once(this.side.secureEvent, onSecure)
     const early = this.early
     this.early = undefined
