@@ -12,6 +12,7 @@ import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import { drivers } from "./drivers.ts"
 import { eventually, pattern, run, tcpPort, text } from "./helpers.ts"
@@ -90,6 +91,41 @@ for (const d of drivers) {
           const plain = yield* Network.listen({ host: d.host, port: 0 })
           const raw = yield* Network.connect({ host: d.host, port: tcpPort(plain.address) })
           assert.isUndefined(raw.tls)
+        })
+      ))
+
+    it.live("small reads switch an encrypted socket to lent reads: readInto and pull still get every byte", () =>
+      runTls(
+        d.make(),
+        Effect.gen(function*() {
+          // echoes each message as it comes: many small TLS records, then a large burst
+          const { port } = yield* tlsServer(d.host, serverTls, echo, { noDelay: true })
+          const socket = yield* Network.connect({ host: d.host, port, tls: clientTls, noDelay: true })
+          const buffer = new Uint8Array(1024)
+          for (let i = 0; i < 20; i++) {
+            const message = pattern(100, i)
+            yield* socket.write(message)
+            let got = 0
+            const back = new Uint8Array(100)
+            while (got < 100) {
+              const n = yield* socket.readInto(buffer)
+              back.set(buffer.subarray(0, n), got)
+              got += n
+            }
+            assert.deepStrictEqual(back, message, `message ${i}`)
+          }
+          const burst = pattern(200_000, 7)
+          const writing = yield* Effect.forkChild(Effect.andThen(socket.write(burst), socket.endOfOutput))
+          const received: Array<Uint8Array> = []
+          let total = 0
+          while (total < burst.length) {
+            const n = yield* socket.readInto(buffer)
+            received.push(buffer.slice(0, n))
+            total += n
+          }
+          yield* Fiber.join(writing)
+          assert.deepStrictEqual(Buffer.concat(received), Buffer.from(burst))
+          assert.isTrue(Cause.isDone(yield* Effect.flip(socket.readInto(buffer))))
         })
       ))
 

@@ -280,6 +280,15 @@ class TlsHandle implements Tls.SecureHandle {
   /** The stream over the handle underneath, otherwise. */
   private stream: HandleStream | undefined = undefined
   private wantsRead = false
+  /** The plaintext side as a raw handle over Node's TLS stream, once secure (see `directWrap`). */
+  private plain: Raw.RawHandle | undefined = undefined
+  private lendAsked = false
+  /** A write is in flight on the TLS stream (see `writePlain`). */
+  private writing = false
+  private waitingChunks: Array<Uint8Array> = []
+  private waitingCallbacks: Array<(error: DriverError | undefined) => void> = []
+  private waitingBytes = 0
+  private waitingShutdowns: Array<(error: DriverError | undefined) => void> | undefined = undefined
   /** Writes issued before the `TLSSocket` exists (a STARTTLS writer racing the upgrade). */
   private early: Array<readonly [ReadonlyArray<Uint8Array>, (error: DriverError | undefined) => void]> | undefined =
     undefined
@@ -295,6 +304,12 @@ class TlsHandle implements Tls.SecureHandle {
 
   bind(events: HandleEvents): void {
     this.events = events
+    this.plain?.bind(events)
+  }
+
+  borrowReads(): void {
+    this.lendAsked = true
+    this.plain?.borrowReads()
   }
 
   handshake(callback: (error: DriverError | undefined) => void): void {
@@ -357,15 +372,26 @@ class TlsHandle implements Tls.SecureHandle {
       if (this.state !== Handshaking) return
       this.state = Secure
       this.session = new NodeSession(socket)
-      socket.on("data", this.onData)
-      socket.on("end", this.onEnd)
       // as tls.Server and tls.connect do once secure: errors of the stream
       // underneath (a reset) are 'error' events from now on
       const release = (socket as unknown as { _releaseControl?: () => boolean })._releaseControl
       if (typeof release === "function") release.call(socket)
       else socket.on("_tlsError", this.onError)
       socket.on("error", this.onError)
-      if (this.wantsRead) socket.resume()
+      const wrap = this.directWrap(socket)
+      if (wrap !== undefined) {
+        // plaintext straight from Node's TLS stream, as a raw handle reads a TCP handle
+        const plain = new Raw.RawHandle(wrap, undefined)
+        this.plain = plain
+        plain.bind(this.events)
+        if (this.lendAsked) plain.borrowReads()
+        if (this.wantsRead) plain.readStart()
+        else plain.readStop()
+      } else {
+        socket.on("data", this.onData)
+        socket.on("end", this.onEnd)
+        if (this.wantsRead) socket.resume()
+      }
       callback(undefined)
     }
     const off = () => {
@@ -387,21 +413,55 @@ class TlsHandle implements Tls.SecureHandle {
     if (early !== undefined) { for (const [chunks, done] of early) this.write(chunks, done) }
   }
 
+  /**
+   * The `TLSSocket`'s native TLS stream (`TLSWrap`), when it can be driven as
+   * a raw handle (the handle bindings are there: see `internal/raw.ts`): its
+   * reads then skip the `TLSSocket`'s `Readable` (and read into the shared
+   * buffer once lent), its writes and FIN its `Writable`. Its own `reset`
+   * aborts the connection underneath; its close (Node's) releases it.
+   */
+  private directWrap(socket: tls.TLSSocket): Raw.StreamWrap | undefined {
+    if (Raw.bindings === undefined) return undefined
+    const wrap = (socket as unknown as { _handle?: Record<string, unknown> | null })._handle
+    if (wrap === null || wrap === undefined) return undefined
+    const needed = ["readStart", "readStop", "writeBuffer", "writev", "shutdown", "close", "useUserBuffer"]
+    if (!needed.every((m) => typeof wrap[m] === "function")) return undefined
+    const stream = this.stream
+    const parent = this.parent
+    const close = wrap.close as (callback: () => void) => void
+    wrap.reset = (callback: () => void): number => {
+      if (stream !== undefined) stream.resetting = true
+      else if (parent !== undefined) {
+        try {
+          parent.resetAndDestroy()
+        } catch {
+          // a local socket has no RST: it closes
+        }
+      }
+      close.call(wrap, callback)
+      return 0
+    }
+    return wrap as unknown as Raw.StreamWrap
+  }
+
   private readonly onData = (chunk: Uint8Array): void => this.events.onData(chunk)
   private readonly onEnd = (): void => this.events.onEnd()
   private readonly onError = (error: Error): void => this.events.onError(toDriverError(error, "read"))
 
   readStart(): void {
     this.wantsRead = true
-    if (this.state === Secure) this.socket?.resume()
+    if (this.plain !== undefined) this.plain.readStart()
+    else if (this.state === Secure) this.socket?.resume()
   }
 
   readStop(): void {
     this.wantsRead = false
-    if (this.state === Secure) this.socket?.pause()
+    if (this.plain !== undefined) this.plain.readStop()
+    else if (this.state === Secure) this.socket?.pause()
   }
 
   write(chunks: ReadonlyArray<Uint8Array>, callback: (error: DriverError | undefined) => void): boolean {
+    if (this.plain !== undefined) return this.writePlain(chunks, callback)
     const s = this.socket
     if (this.state === Released) {
       callback({ code: "EPIPE", syscall: "write" })
@@ -433,11 +493,59 @@ class TlsHandle implements Tls.SecureHandle {
     return idle && !reported && s.writableLength === 0
   }
 
+  /**
+   * Node's TLS stream takes one write at a time (as a `TLSSocket`'s
+   * `Writable` gives it): writes issued meanwhile wait, and go as one
+   * vectored write when it completes; a FIN waits for them.
+   */
+  private writePlain(chunks: ReadonlyArray<Uint8Array>, callback: (error: DriverError | undefined) => void): boolean {
+    const plain = this.plain!
+    if (!this.writing) {
+      this.writing = true
+      return plain.write(chunks, (error) => {
+        callback(error)
+        this.flushPlain()
+      })
+    }
+    for (let i = 0; i < chunks.length; i++) {
+      this.waitingChunks.push(chunks[i]!)
+      this.waitingBytes += chunks[i]!.length
+    }
+    this.waitingCallbacks.push(callback)
+    return false
+  }
+
+  private flushPlain(): void {
+    const plain = this.plain
+    if (plain === undefined || this.waitingChunks.length === 0) {
+      this.writing = false
+      const shutdowns = this.waitingShutdowns
+      this.waitingShutdowns = undefined
+      if (shutdowns !== undefined && plain !== undefined) { for (const s of shutdowns) plain.shutdown(s) }
+      return
+    }
+    const chunks = this.waitingChunks
+    const callbacks = this.waitingCallbacks
+    this.waitingChunks = []
+    this.waitingCallbacks = []
+    this.waitingBytes = 0
+    plain.write(chunks, (error) => {
+      for (const f of callbacks) f(error)
+      this.flushPlain()
+    })
+  }
+
   get writeQueueSize(): number {
+    if (this.plain !== undefined) return this.plain.writeQueueSize + this.waitingBytes
     return this.socket?.writableLength ?? this.inner.writeQueueSize
   }
 
   shutdown(callback: (error: DriverError | undefined) => void): void {
+    if (this.plain !== undefined) {
+      if (this.writing) (this.waitingShutdowns ??= []).push(callback)
+      else this.plain.shutdown(callback)
+      return
+    }
     const s = this.socket
     if (s === undefined) {
       if (this.state === Released) callback(undefined)
@@ -473,6 +581,17 @@ class TlsHandle implements Tls.SecureHandle {
     }
     this.state = Released
     this.events = detachedEvents
+    if (this.plain !== undefined) {
+      // writes waiting for the one in flight are cancelled, as a closing handle's
+      const callbacks = this.waitingCallbacks
+      this.waitingChunks = []
+      this.waitingCallbacks = []
+      this.waitingBytes = 0
+      for (const f of callbacks) f({ code: "ECANCELED", syscall: "write" })
+      if (abort) this.plain.reset(callback)
+      else this.plain.close(callback)
+      return
+    }
     const s = this.socket
     const early = this.early
     this.early = undefined
