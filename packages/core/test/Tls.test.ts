@@ -671,6 +671,8 @@ describe("TLS options", () => {
           [{ handshakeTimeout: -1 }, "tls.handshakeTimeout: expected a duration ≥ 0, got -1"],
           [{ cert: leaf.cert }, "tls.cert: a certificate needs its private key (key)"],
           [{ rejectUnauthorised: false }, "tls.rejectUnauthorised: unknown TLS option"],
+          [{ toString: "x" }, "tls.toString: unknown TLS option"],
+          [{ handshakeTimeout: Number.NaN }, "tls.handshakeTimeout: expected a duration, got NaN"],
           ["yes", "tls: expected an object of TLS options, got \"yes\""],
           [{ key: "not a key", cert: "not a certificate" }, "tls: "]
         ]

@@ -11,6 +11,8 @@ import * as Duration from "effect/Duration"
  */
 export const millisOrMessage = (field: string, input: Duration.Input | undefined): number | undefined | string => {
   if (input === undefined) return undefined
+  // Duration reads NaN as zero: a NaN is a mistake, not "at once"
+  if (typeof input === "number" && Number.isNaN(input)) return `${field}: expected a duration, got NaN`
   const d = Duration.fromInput(input)
   if (d._tag === "None") return `${field}: expected a duration, got ${String(input)}`
   const ms = Duration.toMillis(d.value)

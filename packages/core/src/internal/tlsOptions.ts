@@ -88,7 +88,8 @@ const checkFields = (
 ): string | undefined => {
   for (const key of Object.keys(record)) {
     const value = record[key]
-    const check = checks[key]
+    // own entries only: a field named like a prototype member ("toString") is unknown
+    const check = Object.hasOwn(checks, key) ? checks[key] : undefined
     if (check === undefined) {
       if (value === undefined) continue
       return `${prefix}${key}: unknown TLS option (known: ${Object.keys(checks).join(", ")})`
