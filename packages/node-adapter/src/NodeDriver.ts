@@ -19,9 +19,9 @@ import type {
   ListenTarget,
   LookupAddress,
   LookupOptions,
-  PendingConnect,
-  Timers
+  PendingConnect
 } from "@sluice/core/Driver"
+import { hostTimers } from "@sluice/core/Driver"
 import dns from "node:dns"
 import * as fs from "node:fs"
 import * as net from "node:net"
@@ -219,13 +219,15 @@ class NodeHandle implements Handle, Raw.TakeOver {
   }
 }
 
-const timers: Timers = {
-  now: () => Date.now(),
-  schedule: (ms, f) => {
-    const t = setTimeout(f, ms)
-    t.unref()
-    return () => clearTimeout(t)
-  }
+const timers = hostTimers(globalThis)
+
+/** What node:net does; the lookup knows the getaddrinfo flags node:dns exports. */
+const capabilities = {
+  ipc: true,
+  fd: true,
+  reusePort: true,
+  ipv6: true,
+  lookupHints: dns.ADDRCONFIG | dns.V4MAPPED | dns.ALL
 }
 
 const connectRaw = (raw: Bindings) =>
@@ -474,6 +476,9 @@ const lookup = (
   // through the module object, so code that replaces dns.lookup is honoured;
   // with the options node:net itself passes (no `all` unless every address is wanted)
   const family = options.family === 0 ? undefined : options.family
+  // dns.lookup validates its arguments by throwing, as node:net's connect
+  // does: compat relies on that throw (the Effect face checks `hints` against
+  // `capabilities.lookupHints` before it gets here)
   if (options.all) {
     dns.lookup(hostname, { family, hints: options.hints, all: true }, (error, addresses) => {
       if (cancelled) return
@@ -506,7 +511,7 @@ const lookup = (
  */
 export const netSocketDriver: Driver = {
   name: "node (net.Socket)",
-  capabilities: { ipc: true, fd: true, reusePort: true, ipv6: true },
+  capabilities,
   timers,
   connect: connectSocket,
   listen: listenWith(undefined),
@@ -536,7 +541,7 @@ export const netSocketDriver: Driver = {
  */
 export const driver: Driver = Raw.bindings === undefined ? netSocketDriver : {
   name: "node",
-  capabilities: { ipc: true, fd: true, reusePort: true, ipv6: true },
+  capabilities,
   timers,
   connect: connectRaw(Raw.bindings),
   listen: listenWith(Raw.bindings),

@@ -15,6 +15,7 @@
  * @internal
  */
 import { format, isIP } from "../Address.ts"
+import { hostTimers } from "../Driver.ts"
 import type {
   ConnectTarget,
   DriverError,
@@ -51,14 +52,7 @@ const macrotask = (f: () => void): void => {
 }
 
 /** Real timers (`setTimeout`), not keeping a Node process alive where `unref` exists. */
-export const realTimers: Timers = {
-  now: () => Date.now(),
-  schedule: (ms, f) => {
-    const t = g.setTimeout(f, Math.max(0, ms)) as { unref?: () => void }
-    if (typeof t === "object" && t !== null && typeof t.unref === "function") t.unref()
-    return () => g.clearTimeout(t)
-  }
-}
+export const realTimers: Timers = hostTimers(g)
 
 // ---------------------------------------------------------------------------
 // run queue and random source

@@ -5,9 +5,9 @@
  * reported by the callers as `InvalidOptions`. Unknown fields are refused:
  * a misspelt security option (`rejectUnauthorised`) must not be ignored.
  */
-import type * as Duration from "effect/Duration"
 import type { ClientOptions, ClientSettings, Credentials, ServerOptions, ServerSettings, Version } from "../Tls.ts"
-import { millisOrMessage } from "./duration.ts"
+import * as Options from "./options.ts"
+import { show } from "./show.ts"
 
 /** `undefined` when the value is acceptable, else what was expected. */
 type Check = (u: unknown) => string | undefined
@@ -32,7 +32,7 @@ const alpn: Check = (u) =>
   Array.isArray(u) && u.length > 0 && u.every((p) => typeof p === "string" && p.length > 0 && p.length <= 255)
     ? undefined
     : "expected a non-empty array of protocol names (1 to 255 characters each)"
-/** Durations are checked by `millisOrMessage`. */
+/** Durations are checked by `timeoutOf`. */
 const duration: Check = () => undefined
 
 const credentialChecks: Readonly<Record<keyof Credentials, Check>> = {
@@ -67,38 +67,33 @@ const serverChecks: Readonly<Record<keyof ServerOptions, Check>> = {
   sni: () => undefined
 }
 
-const show = (u: unknown): string =>
-  typeof u === "string"
-    ? JSON.stringify(u)
-    : u instanceof Uint8Array
-    ? `${u.length} bytes`
-    : Array.isArray(u)
-    ? `an array of ${u.length}`
-    : typeof u === "function"
-    ? "a function"
-    : typeof u === "object" && u !== null
-    ? "an object"
-    : String(u)
-
-/** The first bad field of `record` against `checks`, as a message; unknown fields included. */
-const checkFields = (
+/**
+ * The fields of `record` read once each into a copy (what is checked is what
+ * is used), or the message naming the first bad one; unknown fields
+ * included, a getter that throws too.
+ */
+const readFields = (
   record: Record<string, unknown>,
   checks: Readonly<Record<string, Check>>,
   prefix: string
-): string | undefined => {
-  for (const key of Object.keys(record)) {
-    const value = record[key]
-    // own entries only: a field named like a prototype member ("toString") is unknown
-    const check = Object.hasOwn(checks, key) ? checks[key] : undefined
-    if (check === undefined) {
+): Record<string, unknown> | string => {
+  const out: Record<string, unknown> = {}
+  let key = ""
+  try {
+    for (key of Object.keys(record)) {
+      const value = record[key]
       if (value === undefined) continue
-      return `${prefix}${key}: unknown TLS option (known: ${Object.keys(checks).join(", ")})`
+      // own entries only: a field named like a prototype member ("toString") is unknown
+      const check = Object.hasOwn(checks, key) ? checks[key] : undefined
+      if (check === undefined) return `${prefix}${key}: unknown TLS option (known: ${Object.keys(checks).join(", ")})`
+      const expected = check(value)
+      if (expected !== undefined) return `${prefix}${key}: ${expected}, got ${show(value)}`
+      out[key] = value
     }
-    if (value === undefined) continue
-    const expected = check(value)
-    if (expected !== undefined) return `${prefix}${key}: ${expected}, got ${show(value)}`
+  } catch (error) {
+    return `${prefix}${key}: reading it threw ${show(error)}`
   }
-  return undefined
+  return out
 }
 
 const isRecord = (u: unknown): u is Record<string, unknown> =>
@@ -126,9 +121,12 @@ export interface Checked<S> {
   readonly handshakeTimeoutMs: number | undefined
 }
 
-const timeoutOf = (input: Duration.Input | undefined, prefix: string, fallback: number | undefined) => {
+/** A handshake timeout in milliseconds (`0` and `Infinity`: none, as every timeout), or the message. */
+const timeoutOf = (input: unknown, prefix: string, fallback: number | undefined): number | undefined | string => {
   if (input === undefined) return fallback
-  return millisOrMessage(`${prefix}handshakeTimeout`, input)
+  const ms = Options.timeout.parse(input)
+  if (ms instanceof Options.Invalid) return `${prefix}handshakeTimeout: ${ms.message}`
+  return Number.isFinite(ms) ? ms : undefined
 }
 
 /**
@@ -139,13 +137,14 @@ export const checkClient = (options: unknown, prefix: string): Checked<ClientSet
   if (!isRecord(options)) {
     return `${prefix.slice(0, -1) || "options"}: expected an object of TLS options, got ${show(options)}`
   }
-  const bad = checkFields(options, clientChecks, prefix) ?? checkPairs(options, prefix)
+  const read = readFields(options, clientChecks, prefix)
+  if (typeof read === "string") return read
+  const bad = checkPairs(read, prefix)
   if (bad !== undefined) return bad
-  const o = options as ClientOptions
-  const ms = timeoutOf(o.handshakeTimeout, prefix, undefined)
+  const { handshakeTimeout, ...settings } = read
+  const ms = timeoutOf(handshakeTimeout, prefix, undefined)
   if (typeof ms === "string") return ms
-  const { handshakeTimeout: _, ...settings } = o
-  return { settings, handshakeTimeoutMs: ms }
+  return { settings: settings as ClientSettings, handshakeTimeoutMs: ms }
 }
 
 /** Node's default: a server drops a connection whose handshake takes longer than 120 seconds. */
@@ -159,27 +158,57 @@ export const checkServer = (options: unknown, prefix: string): Checked<ServerSet
   if (!isRecord(options)) {
     return `${prefix.slice(0, -1) || "options"}: expected an object of TLS options, got ${show(options)}`
   }
-  const bad = checkFields(options, serverChecks, prefix) ?? checkPairs(options, prefix)
+  const read = readFields(options, serverChecks, prefix)
+  if (typeof read === "string") return read
+  const bad = checkPairs(read, prefix)
   if (bad !== undefined) return bad
-  if (options.key === undefined) return `${prefix}key: a server needs a private key and its certificate (key, cert)`
-  const sni = options.sni
+  if (read.key === undefined) return `${prefix}key: a server needs a private key and its certificate (key, cert)`
+  const sni = read.sni
+  let names: Record<string, Record<string, unknown>> | undefined
   if (sni !== undefined) {
     if (!isRecord(sni)) return `${prefix}sni: expected an object of server name → credentials, got ${show(sni)}`
+    names = {}
     for (const name of Object.keys(sni)) {
-      const credentials = sni[name]
       if (name === "" || !/^[A-Za-z0-9*._-]+$/.test(name)) {
         return `${prefix}sni: expected host names (wildcards as "*.example.com"), got ${JSON.stringify(name)}`
       }
       const where = `${prefix}sni[${JSON.stringify(name)}].`
+      let credentials: unknown
+      try {
+        credentials = sni[name]
+      } catch (error) {
+        return `${where.slice(0, -1)}: reading it threw ${show(error)}`
+      }
       if (!isRecord(credentials)) return `${where.slice(0, -1)}: expected { key, cert }, got ${show(credentials)}`
-      const wrong = checkFields(credentials, credentialChecks, where) ?? checkPairs(credentials, where)
+      const entry = readFields(credentials, credentialChecks, where)
+      if (typeof entry === "string") return entry
+      const wrong = checkPairs(entry, where)
       if (wrong !== undefined) return wrong
-      if (credentials.key === undefined) return `${where}key: a server name needs a private key and its certificate`
+      if (entry.key === undefined) return `${where}key: a server name needs a private key and its certificate`
+      names[name] = entry
     }
   }
-  const o = options as unknown as ServerOptions
-  const ms = timeoutOf(o.handshakeTimeout, prefix, defaultServerHandshakeTimeoutMs)
+  const { handshakeTimeout, ...settings } = read
+  const ms = timeoutOf(handshakeTimeout, prefix, defaultServerHandshakeTimeoutMs)
   if (typeof ms === "string") return ms
-  const { handshakeTimeout: _, ...settings } = o
-  return { settings, handshakeTimeoutMs: ms }
+  if (names !== undefined) settings.sni = names
+  return { settings: settings as unknown as ServerSettings, handshakeTimeoutMs: ms }
+}
+
+/** The `tls` row of `connect`'s options table: the client side's options, checked. */
+export const clientField: Options.Field<Checked<ClientSettings>> = {
+  parse: (u) => {
+    const checked = checkClient(u, "tls.")
+    return typeof checked === "string" ? new Options.Invalid(checked, true) : checked
+  },
+  only: undefined
+}
+
+/** The `tls` row of `listen`'s options table: the server side's options, checked. */
+export const serverField: Options.Field<Checked<ServerSettings>> = {
+  parse: (u) => {
+    const checked = checkServer(u, "tls.")
+    return typeof checked === "string" ? new Options.Invalid(checked, true) : checked
+  },
+  only: undefined
 }
