@@ -200,6 +200,60 @@ for (const d of drivers) {
         })
       ))
 
+    it.live("close_notify then FIN: the last record before a graceful FIN is TLS's closure alert; an abort sends none", () =>
+      runTls(
+        d.make(),
+        Effect.gen(function*() {
+          const { port } = yield* tlsServer(d.host, serverTls, (s) => Effect.exit(echo(s)))
+          // a plain proxy in between records the bytes the client sends, and how they end
+          const proxy = yield* Network.listen({ host: d.host, port: 0 })
+          interface Seen {
+            bytes: Uint8Array
+            end: "fin" | "reset" | undefined
+          }
+          const seen: Array<Seen> = []
+          yield* Effect.forkScoped(
+            Stream.runForEach(proxy.accept, (inbound) =>
+              Effect.forkScoped(Effect.scoped(Effect.gen(function*() {
+                const record: Seen = { bytes: new Uint8Array(0), end: undefined }
+                seen.push(record)
+                const outbound = yield* Network.connect({ host: d.host, port })
+                yield* Effect.forkScoped(Effect.ignore(Stream.run(outbound.reads, inbound.writes)))
+                const up = yield* Effect.exit(Stream.runForEach(inbound.reads, (c) =>
+                  Effect.andThen(
+                    Effect.sync(() => {
+                      record.bytes = Buffer.concat([record.bytes, c])
+                    }),
+                    outbound.write(c)
+                  )))
+                record.end = Exit.isSuccess(up) ? "fin" : "reset"
+                yield* Effect.ignore(outbound.endOfOutput)
+              }))))
+          )
+          const through = tcpPort(proxy.address)
+          yield* Effect.scoped(Effect.gen(function*() {
+            const socket = yield* Network.connect({ host: d.host, port: through, tls: clientTls })
+            yield* socket.write("bye")
+            yield* Stream.runHead(socket.reads)
+          }))
+          yield* eventually(() => seen[0]?.end !== undefined, "the graceful client's end")
+          const socket = yield* Network.connect({ host: d.host, port: through, tls: clientTls })
+          yield* Effect.exit(Socket.use(socket, (s) =>
+            Effect.gen(function*() {
+              yield* s.write("x")
+              yield* s.pull
+              return yield* Effect.fail("abort")
+            })))
+          yield* eventually(() => seen[1]?.end !== undefined, "the aborting client's end")
+          // TLS 1.3 hides the record type: an alert (2 bytes + type + 16-byte tag) is a 19-byte record
+          const lastRecord = (bytes: Uint8Array) => Array.from(bytes.subarray(bytes.length - 24, bytes.length - 19))
+          assert.strictEqual(seen[0]!.end, "fin")
+          assert.deepStrictEqual(lastRecord(seen[0]!.bytes), [0x17, 0x03, 0x03, 0x00, 0x13])
+          assert.strictEqual(seen[1]!.end, "reset")
+          assert.notDeepEqual(lastRecord(seen[1]!.bytes), [0x17, 0x03, 0x03, 0x00, 0x13])
+        })
+      ))
+
     it.live("SNI: the server picks the certificate of the name asked for, wildcards included", () =>
       runTls(
         d.make(),
