@@ -28,6 +28,7 @@ import {
   foreignClient,
   leaf,
   notYetValid,
+  otherCa,
   readText,
   runTls,
   selfSigned,
@@ -441,6 +442,28 @@ for (const d of drivers) {
           const failures = yield* server.handshakeFailures
           assert.strictEqual(failures.count, 1)
           assert.strictEqual(failures.latest?.reason, "ConnectionReset")
+        })
+      ))
+
+    it.live("clients with other authorities or certificates get other contexts (a reused one never leaks trust)", () =>
+      runTls(
+        d.make(),
+        Effect.gen(function*() {
+          const { port } = yield* tlsServer(
+            d.host,
+            { ...serverTls, requestCert: true, ca: ca.cert },
+            (s) => Effect.andThen(s.write(s.tls?.peerCertificate?.subject ?? "none"), Effect.ignore(readText(s)))
+          )
+          const withClient = { ...clientTls, key: client.key, cert: client.cert }
+          for (let i = 0; i < 2; i++) {
+            assert.strictEqual((yield* exchange(port, d.host, withClient)).answer, "CN=client one")
+            const untrusting = yield* Effect.flip(exchange(port, d.host, { ca: otherCa.cert, servername: "localhost" }))
+            assert.strictEqual(untrusting.reason, "CertificateUntrusted")
+            // the same authority, the client certificate of another: refused, not served as "client one"
+            const other = { ca: ca.cert, servername: "localhost", key: foreignClient.key, cert: foreignClient.cert }
+            const refused = yield* Effect.exit(exchange(port, d.host, other))
+            if (Exit.isSuccess(refused)) assert.strictEqual(refused.value.answer, "")
+          }
         })
       ))
 
