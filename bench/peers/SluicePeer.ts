@@ -10,6 +10,7 @@
  */
 import type { SocketError } from "@sluice/core/NetError"
 import * as Network from "@sluice/core/Network"
+import * as Server from "@sluice/core/Server"
 import * as Socket from "@sluice/core/Socket"
 import { driver } from "@sluice/node-adapter/NodeDriver"
 import * as NodeTls from "@sluice/node-adapter/NodeTls"
@@ -64,7 +65,8 @@ const countInto = (s: Socket.Socket): Effect.Effect<number, SocketError> =>
 /**
  * Builds the peer over a `Network` (the node driver's, or the memory
  * network's); with `tls`, every listen and connect has its `tls` option and
- * runs with `NodeTls.layer`.
+ * runs with `NodeTls.layer`, and the server runs its handlers with
+ * `Server.serve` (the shape the core README shows), not a loop over `accept`.
  */
 export const make = (net: Network.NetworkShape, style: Style = "pull", tls?: TlsMaterial): Peer => {
   const stream = style === "stream"
@@ -97,6 +99,10 @@ export const make = (net: Network.NetworkShape, style: Style = "pull", tls?: Tls
         })
         resolve(srv.address._tag === "Tcp" ? srv.address.port : 0)
         const handler = mode === "sink" ? sinkHandler : echoHandler
+        if (tls !== undefined) {
+          yield* Server.serve(srv, handler)
+          return yield* Effect.never
+        }
         yield* Stream.runForEach(srv.accept, (s) => Effect.forkDetach(Effect.ignore(handler(s))))
       }))
       runPromise(program).catch(reject)
