@@ -58,8 +58,10 @@ export type { PerDirection }
 
 /**
  * A fault, applied to connections whose listening side matches `match`
- * (every connection when `match` is absent). Rules are looked up when a
- * connection opens; when several match, later ones win field by field.
+ * (every connection when `match` is absent; `match.client` narrows it to the
+ * connections dialed from one host, so a rule can be one link's). Rules are
+ * looked up when a connection opens; when several match, later ones win
+ * field by field.
  *
  * - `slice`: cut every write into random pieces of 1 to `slice` bytes, each
  *   delivered as its own read (shakes out framing bugs).
@@ -125,6 +127,13 @@ export interface Options {
    * time: advance the clock, set `noDelay`, or turn this off. Default `true`.
    */
   readonly nagle?: boolean | undefined
+  /**
+   * Called with each trace line as it is recorded, and the network's time
+   * (milliseconds, virtual under `TestClock`), whether or not `trace` keeps
+   * them. For a caller that attributes events itself (a simulation's log per
+   * host).
+   */
+  readonly onTrace?: ((line: string, now: number) => void) | undefined
 }
 
 /**
@@ -234,6 +243,26 @@ export interface MemoryNetworkShape {
    * `ECONNRESET`. Returns how many were reset.
    */
   readonly reset: (select?: (connection: ConnectionSnapshot) => boolean) => number
+  /**
+   * A host's process crashes (an address or a host table name): its
+   * listeners and connection ends vanish without FIN or RST, its connects in
+   * progress are dropped, and until `revive` it can neither dial
+   * (`ENETDOWN`) nor listen (`EADDRNOTAVAIL`). Its peers see what a crash
+   * looks like over TCP: a segment that reaches a vanished end — bytes in
+   * flight to it, the peer's next write — is answered with RST
+   * (`ConnectionReset`), a connect to a port it listened on is refused, and a
+   * peer that sends nothing hears nothing (an idle timeout notices). Returns
+   * how many listeners and connection ends vanished.
+   */
+  readonly kill: (host: string) => number
+  /** A killed host may dial and listen again (its process restarted). */
+  readonly revive: (host: string) => void
+  /**
+   * Deliveries queued for the coming turns of the event loop (data, ends,
+   * errors, accepts, completions): `0` when nothing happens on the network
+   * until time moves. A driver of virtual time yields until it is `0`.
+   */
+  readonly pending: () => number
   /** The events so far (with `trace: true`): equal for equal seeds and programs. */
   readonly trace: () => ReadonlyArray<string>
   /** Cancels the network's pending timers (the network is discarded). */
@@ -354,6 +383,9 @@ export const make = (options?: Options & { readonly timers?: Timers | undefined 
       }
       return chosen.length
     },
+    pending: () => net.queue.size,
+    kill: (host) => net.killHost(host),
+    revive: (host) => net.reviveHost(host),
     trace: () => net.log ?? [],
     dispose: () => net.dispose()
   }

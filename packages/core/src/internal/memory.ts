@@ -73,6 +73,11 @@ export class RunQueue {
   private tasks: Array<Task | undefined> = []
   private head = 0
 
+  /** Tasks posted and not run yet. */
+  get size(): number {
+    return this.tasks.length - this.head
+  }
+
   post(task: Task): void {
     this.tasks.push(task)
     macrotask(this.runOne)
@@ -162,6 +167,8 @@ export interface FaultRule {
     readonly host?: string | undefined
     readonly port?: number | undefined
     readonly path?: string | undefined
+    /** The dialing side's host (an address or a host table name): the rule is then for one link. */
+    readonly client?: string | undefined
   } | undefined
   readonly slice?: PerDirection<number> | undefined
   readonly latency?: PerDirection<number> | undefined
@@ -938,6 +945,19 @@ export class End implements Handle {
     if (!this.aborted) this.abort()
   }
 
+  /**
+   * The owning process crashed: the end is gone without FIN or RST. Its
+   * unsent bytes are dropped and its pending writes fail (nobody waits on
+   * them); a segment that reaches it later is answered with RST (see `arrive`).
+   */
+  vanish(): void {
+    if (this.released) return
+    this.net.record(`${this.conn.id} ${this.role} vanished`)
+    this.release()
+    this.out.failWrites("ECANCELED")
+    this.out.dropUnsent()
+  }
+
   private release(): void {
     this.released = true
     this.reading = false
@@ -1173,6 +1193,15 @@ export class MemoryListener implements ListenerHandle {
     return this.local
   }
 
+  /** The listening process crashed: unbound, its accept queue gone, nothing sent. */
+  vanish(): void {
+    if (this.closed) return
+    this.closed = true
+    this.net.unbind(this)
+    this.net.record(`listener ${format(this.local)} vanished`)
+    this.pending.length = 0
+  }
+
   close(callback: () => void): void {
     if (!this.closed) {
       this.closed = true
@@ -1208,8 +1237,11 @@ export class VirtualNetwork {
   readonly rules: Array<FaultRule> = []
   readonly partitions = new Set<string>()
   readonly usedPorts = new Set<number>()
-  readonly pendingConnects = new Set<{ cancel: () => void }>()
+  readonly pendingConnects = new Set<{ readonly cancel: () => void; host: string | undefined }>()
   readonly log: Array<string> | undefined
+  readonly onTrace: ((line: string, now: number) => void) | undefined
+  /** Hosts (partition keys) whose process crashed: see `killHost`. */
+  readonly deadHosts = new Set<string>()
   private nextId = 1
   private roundRobin = 0
 
@@ -1222,6 +1254,7 @@ export class VirtualNetwork {
     this.nagle = options?.nagle ?? true
     this.ephemeral = options?.ephemeralPorts ?? [32768, 60999]
     this.log = options?.trace === true ? [] : undefined
+    this.onTrace = options?.onTrace
     this.setHost("localhost", ["127.0.0.1", "::1"])
     for (const [name, addresses] of Object.entries(options?.hosts ?? {})) this.setHost(name, addresses)
     for (const rule of options?.faults ?? []) this.rules.push(rule)
@@ -1229,6 +1262,7 @@ export class VirtualNetwork {
 
   record(line: string): void {
     this.log?.push(line)
+    this.onTrace?.(line, this.timers.now())
   }
 
   setHost(name: string, addresses: string | ReadonlyArray<string>): void {
@@ -1279,7 +1313,10 @@ export class VirtualNetwork {
   }
 
   /** Links of a new connection, from the rules matching its server side. */
-  private rulesFor(server: { host: string | undefined; port: number | undefined; path: string | undefined }) {
+  private rulesFor(
+    server: { host: string | undefined; port: number | undefined; path: string | undefined },
+    client: string | undefined
+  ) {
     const out: Array<FaultRule> = []
     for (const rule of this.rules) {
       const m = rule.match
@@ -1289,6 +1326,7 @@ export class VirtualNetwork {
         if (m.host !== undefined && (server.host === undefined || !this.keysOf(m.host).includes(server.host))) {
           continue
         }
+        if (m.client !== undefined && (client === undefined || !this.keysOf(m.client).includes(client))) continue
       }
       out.push(rule)
     }
@@ -1403,6 +1441,7 @@ export class VirtualNetwork {
     address: string,
     events: ListenerEvents
   ): [DriverError | undefined, ListenerHandle | undefined] {
+    if (this.deadHosts.has(hostKey(address))) return [error("EADDRNOTAVAIL", "listen", address, target.port), undefined]
     const dualStack = address === "::" && !target.ipv6Only
     let port = target.port
     if (port === 0) {
@@ -1478,6 +1517,8 @@ export class VirtualNetwork {
       reserved = undefined
     }
     const entry = {
+      // the dialing host (partition key), once known: a crash of that host cancels the attempt
+      host: undefined as string | undefined,
       cancel: () => {
         if (done) return
         done = true
@@ -1502,7 +1543,7 @@ export class VirtualNetwork {
     const pending = Object.assign(entry.cancel, { local: () => reserved })
     if (target._tag === "Ipc") {
       const path = target.path
-      const rules = this.rulesFor({ host: undefined, port: undefined, path })
+      const rules = this.rulesFor({ host: undefined, port: undefined, path }, undefined)
       const up = this.linkOf(rules, "toServer")
       const down = this.linkOf(rules, "toClient")
       cancelStep = this.after(up.latency, () => {
@@ -1540,7 +1581,13 @@ export class VirtualNetwork {
     const src = target.localAddress ?? dst
     const dstKey = hostKey(dst)
     const srcKey = hostKey(src)
-    const rules = this.rulesFor({ host: dstKey, port, path: undefined })
+    entry.host = srcKey
+    if (this.deadHosts.has(srcKey)) {
+      // a crashed host's process dials nothing
+      cancelStep = this.after(0, () => finish(error("ENETDOWN", "connect", dst, port), undefined))
+      return pending
+    }
+    const rules = this.rulesFor({ host: dstKey, port, path: undefined }, srcKey)
     const up = this.linkOf(rules, "toServer")
     const down = this.linkOf(rules, "toClient")
     if (target.localAddress !== undefined && familyOf(target.localAddress) !== familyOf(dst)) {
@@ -1630,6 +1677,49 @@ export class VirtualNetwork {
   }
 
   // -- faults and inspection ------------------------------------------------
+
+  /**
+   * A host's process crashes: its listeners and connection ends vanish
+   * without FIN or RST (their accept queues and unsent bytes with them), its
+   * connects in progress are dropped, and until `reviveHost` it can neither
+   * dial nor listen. The host itself stays up, as after a process crash (or a
+   * reboot faster than anyone notices): a segment that reaches a vanished end
+   * (bytes in flight, the peer's next write) is answered with RST, a connect
+   * to a port it listened on is refused, and a peer that sends nothing hears
+   * nothing. Bytes already on the wire from the host still arrive. Returns
+   * how many listeners and connection ends vanished.
+   */
+  killHost(host: string): number {
+    const keys = this.keysOf(host)
+    let vanished = 0
+    this.record(`kill ${host}`)
+    for (const key of keys) this.deadHosts.add(key)
+    // copies: vanishing removes from these collections
+    for (const l of Array.from(this.tcpListeners)) {
+      if (!keys.includes(hostKey(l.address))) continue
+      vanished++
+      l.vanish()
+    }
+    for (const conn of Array.from(this.connections)) {
+      for (const end of [conn.client, conn.server]) {
+        const key = end === conn.client ? conn.clientHost : conn.serverHost
+        if (key === undefined || !keys.includes(key) || end.released) continue
+        vanished++
+        end.vanish()
+      }
+    }
+    // after the ends: a handshake that completed unclaimed has vanished, its cancel sends nothing
+    for (const pending of Array.from(this.pendingConnects)) {
+      if (pending.host !== undefined && keys.includes(pending.host)) pending.cancel()
+    }
+    return vanished
+  }
+
+  /** A crashed host's process starts again: it may dial and listen. */
+  reviveHost(host: string): void {
+    for (const key of this.keysOf(host)) this.deadHosts.delete(key)
+    this.record(`revive ${host}`)
+  }
 
   /** Cancels every pending timer-driven step (the network is being discarded). */
   dispose(): void {
