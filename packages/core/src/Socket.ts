@@ -736,20 +736,6 @@ export const handOver = (
     : new SocketError(invalidOptions("upgrade", "expected a socket made by Sluice's Network"))
 
 /**
- * The error of an upgrade whose connection closed during the handshake.
- *
- * @category internals
- * @since 0.1.0
- */
-export const closedDuringUpgrade = (syscall: string): SocketError =>
-  new SocketError({
-    reason: "Closed",
-    code: "ERR_SOCKET_CLOSED",
-    syscall,
-    detail: "the connection closed during the TLS handshake"
-  })
-
-/**
  * `true` when the value is a `Socket`.
  *
  * @category guards

@@ -447,7 +447,14 @@ const upgradeWith = (
           if (settled) return
           settled = true
           cancel()
-          resume(Effect.fail(Socket.closedDuringUpgrade(syscall)))
+          resume(Effect.fail(
+            new SocketError({
+              reason: "Closed",
+              code: "ERR_SOCKET_CLOSED",
+              syscall,
+              detail: "the connection closed during the TLS handshake"
+            })
+          ))
         })
         return Effect.sync(() => {
           if (settled) return
