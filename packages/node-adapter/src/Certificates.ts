@@ -22,8 +22,12 @@
  *
  * @since 0.1.0
  */
-import * as crypto from "node:crypto"
-import * as net from "node:net"
+import { isIP } from "@sluice/core/Address"
+import type * as Crypto from "node:crypto"
+
+// as `require` gives it, when a certificate is first made
+let cryptoModule: typeof Crypto | undefined
+const crypto = (): typeof Crypto => (cryptoModule ??= process.getBuiltinModule("node:crypto"))
 
 /**
  * A certificate and its private key, as PEM text.
@@ -137,8 +141,9 @@ const extension = (id: string, critical: boolean, value: Uint8Array) =>
   critical ? sequence(oid(id), boolean(true), octets(value)) : sequence(oid(id), octets(value))
 
 const ipBytes = (address: string): Uint8Array | undefined => {
-  if (net.isIPv4(address)) return Uint8Array.from(address.split(".").map(Number))
-  if (!net.isIPv6(address)) return undefined
+  const family = isIP(address)
+  if (family === 4) return Uint8Array.from(address.split(".").map(Number))
+  if (family !== 6) return undefined
   const [head = "", tail] = address.split("::")
   const groups = (s: string) => (s === "" ? [] : s.split(":").map((g) => parseInt(g, 16)))
   const left = groups(head)
@@ -163,7 +168,7 @@ const ecdsaWithSha256 = sequence(oid("1.2.840.10045.4.3.2"))
 
 interface Signer {
   readonly commonName: string
-  readonly key: crypto.KeyObject
+  readonly key: Crypto.KeyObject
   readonly keyId: Uint8Array
 }
 
@@ -179,9 +184,9 @@ const make = (options: {
   readonly notBefore: Date | undefined
   readonly notAfter: Date | undefined
 }): Made => {
-  const { privateKey, publicKey } = crypto.generateKeyPairSync("ec", { namedCurve: "P-256" })
+  const { privateKey, publicKey } = crypto().generateKeyPairSync("ec", { namedCurve: "P-256" })
   const spki = new Uint8Array(publicKey.export({ type: "spki", format: "der" }))
-  const keyId = new Uint8Array(crypto.createHash("sha1").update(spki).digest())
+  const keyId = new Uint8Array(crypto().createHash("sha1").update(spki).digest())
   const self: Signer = { commonName: options.commonName, key: privateKey, keyId }
   const issuer = options.issuer ?? self
   const extensions = [
@@ -201,7 +206,7 @@ const make = (options: {
   const now = Date.now()
   const tbs = sequence(
     explicit(0, integer(Uint8Array.of(2))),
-    integer(new Uint8Array(crypto.randomBytes(16))),
+    integer(new Uint8Array(crypto().randomBytes(16))),
     ecdsaWithSha256,
     name(issuer.commonName),
     sequence(
@@ -212,7 +217,7 @@ const make = (options: {
     spki,
     explicit(3, sequence(...extensions))
   )
-  const signature = new Uint8Array(crypto.sign("sha256", tbs, issuer.key))
+  const signature = new Uint8Array(crypto().sign("sha256", tbs, issuer.key))
   return {
     cert: pem("CERTIFICATE", sequence(tbs, ecdsaWithSha256, bits(signature))),
     key: privateKey.export({ type: "pkcs8", format: "pem" }) as string,

@@ -31,12 +31,21 @@
 import type { DriverError, Endpoint, Handle, HandleEvents } from "@sluice/core/Driver"
 import * as Tls from "@sluice/core/Tls"
 import * as Layer from "effect/Layer"
-import * as crypto from "node:crypto"
+import type * as crypto from "node:crypto"
 import type * as net from "node:net"
-import { Duplex } from "node:stream"
-import * as tls from "node:tls"
+import type * as Stream from "node:stream"
+import type * as tls from "node:tls"
 import * as Raw from "./internal/raw.ts"
 import { toDriverError } from "./NodeDriver.ts"
+
+// Node's modules as `require` gives them (see NodeDriver.ts); `node:tls` and
+// `node:crypto` only once TLS is used: a program that never encrypts loads neither
+const { Duplex } = process.getBuiltinModule("node:stream")
+type Duplex = Stream.Duplex
+let tlsModule: typeof tls | undefined
+let cryptoModule: typeof crypto | undefined
+const nodeTls = (): typeof tls => (tlsModule ??= process.getBuiltinModule("node:tls"))
+const nodeCrypto = (): typeof crypto => (cryptoModule ??= process.getBuiltinModule("node:crypto"))
 
 const noop = (): void => {}
 const detachedEvents: HandleEvents = { onData: noop, onEnd: noop, onError: noop }
@@ -123,7 +132,7 @@ const keyPem = (p: Tls.Pem, passphrase: string | undefined): string | Buffer => 
   if (isPemBytes(p)) return bytes
   for (const type of ["pkcs8", "sec1", "pkcs1"] as const) {
     try {
-      const key = crypto.createPrivateKey({ key: bytes, format: "der", type, passphrase })
+      const key = nodeCrypto().createPrivateKey({ key: bytes, format: "der", type, passphrase })
       return key.export({ format: "pem", type: "pkcs8" }) as string
     } catch {
       // another encoding
@@ -156,7 +165,7 @@ const secureContext = (input: ContextInput): tls.SecureContext | Tls.Refused => 
   if (input.maxVersion !== undefined) options.maxVersion = input.maxVersion
   if (input.ciphers !== undefined) options.ciphers = input.ciphers
   try {
-    return tls.createSecureContext(options)
+    return nodeTls().createSecureContext(options)
   } catch (error) {
     const e = error as { message?: unknown; code?: unknown }
     const code = typeof e.code === "string" ? ` (${e.code})` : ""
@@ -716,11 +725,11 @@ const client = (settings: Tls.ClientSettings): Tls.ClientContext | Tls.Refused =
   if (isRefused(context)) return context
   const custom = settings.checkServerIdentity
   const checkServerIdentity = custom === undefined
-    ? tls.checkServerIdentity
+    ? nodeTls().checkServerIdentity
     : (hostname: string, cert: tls.PeerCertificate): Error | undefined => {
       let reason: string | undefined
       try {
-        reason = custom(hostname, certificateOf(new crypto.X509Certificate(cert.raw)))
+        reason = custom(hostname, certificateOf(new (nodeCrypto().X509Certificate)(cert.raw)))
       } catch (error) {
         reason = error instanceof Error ? error.message : String(error)
       }
@@ -744,7 +753,7 @@ const client = (settings: Tls.ClientSettings): Tls.ClientContext | Tls.Refused =
           }
           if (peer.servername !== undefined) options.servername = peer.servername
           if (alpn !== undefined) options.ALPNProtocols = alpn
-          return tls.connect(options)
+          return nodeTls().connect(options)
         },
         verify: undefined
       }, unread)
@@ -778,13 +787,26 @@ const server = (settings: Tls.ServerSettings): Tls.ServerContext | Tls.Refused =
   // as tls.Server checks a client's certificate once the handshake is done
   const verify = !requestCert ? undefined : (socket: tls.TLSSocket): DriverError | undefined => {
     const ssl = (socket as unknown as { _handle?: { verifyError?: () => Error | null } | null })._handle
-    const verifyError = ssl?.verifyError?.() ?? null
     let code: string | undefined
     let cause: unknown
-    if (verifyError !== null) {
-      code = String((verifyError as { code?: unknown }).code ?? "CERT_REJECTED")
-      cause = verifyError
-    } else if (socket.getPeerX509Certificate() === undefined) {
+    if (typeof ssl?.verifyError !== "function") {
+      // another runtime's TLS (Bun's) judges the client itself: take its verdict, and refuse without one
+      const error = socket.authorizationError as unknown
+      if (error !== null && error !== undefined) {
+        code = typeof error === "string" ? error : String((error as { code?: unknown }).code ?? "CERT_REJECTED")
+        cause = error
+      } else if (socket.authorized !== true) {
+        code = "CERT_REJECTED"
+        cause = "the client's certificate was not verified"
+      }
+    } else {
+      const verifyError = ssl.verifyError()
+      if (verifyError !== null) {
+        code = String((verifyError as { code?: unknown }).code ?? "CERT_REJECTED")
+        cause = verifyError
+      }
+    }
+    if (code === undefined && socket.getPeerX509Certificate() === undefined) {
       // TLS 1.3 resumption without a certificate: nothing proves who the client is
       code = "UNABLE_TO_GET_ISSUER_CERT"
       cause = "the client sent no certificate"
@@ -810,7 +832,7 @@ const server = (settings: Tls.ServerSettings): Tls.ServerContext | Tls.Refused =
           }
           if (alpn !== undefined) options.ALPNProtocols = alpn
           if (SNICallback !== undefined) options.SNICallback = SNICallback
-          return new tls.TLSSocket(raw as net.Socket, options)
+          return new (nodeTls().TLSSocket)(raw as net.Socket, options)
         },
         verify
       }, unread)
