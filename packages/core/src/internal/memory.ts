@@ -981,12 +981,15 @@ export class End implements Handle {
       this.out.failWrites("EPIPE")
       this.pendingError = code
     }
-    // bytes still on their way to the peer are discarded by the peer; an RST in flight stays
     this.out.dropUnsent()
-    const kept = this.out.flight.filter((s) => s.kind === RST)
-    this.out.flight.length = 0
-    this.out.flight.push(...kept)
-    this.out.flightBytes = 0
+    // the peer's RST: bytes still on their way to it are discarded there (an RST in flight stays).
+    // The network's reset (a fault) follows the bytes sent before it on the wire: those arrive.
+    if (!this.conn.killed) {
+      const kept = this.out.flight.filter((s) => s.kind === RST)
+      this.out.flight.length = 0
+      this.out.flight.push(...kept)
+      this.out.flightBytes = 0
+    }
     this.in.schedule()
   }
 
