@@ -44,7 +44,9 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type { Driver, Endpoint, Timers } from "./Driver.ts"
-import { type FaultRule, type PerDirection, type Pipe, VirtualNetwork } from "./internal/memory.ts"
+import type { FaultRule, PerDirection } from "./internal/memory/faults.ts"
+import { VirtualNetwork } from "./internal/memory/network.ts"
+import type { Pipe } from "./internal/memory/pipe.ts"
 import * as Network from "./Network.ts"
 
 /**
