@@ -42,10 +42,12 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type { Driver, Endpoint, Timers } from "./Driver.ts"
 import type { FaultRule, PerDirection } from "./internal/memory/faults.ts"
 import { VirtualNetwork } from "./internal/memory/network.ts"
+import { checkAddresses, checkFault, checkOptions, type Problem, thrown } from "./internal/memory/options.ts"
 import type { Pipe } from "./internal/memory/pipe.ts"
 import * as Network from "./Network.ts"
 
@@ -63,15 +65,22 @@ export type { PerDirection }
  * (every connection when `match` is absent). Rules are looked up when a
  * connection opens; when several match, later ones win field by field.
  *
+ * - `match`: `host` (an address or a host table name), `port` (1–65535),
+ *   `path` (a local socket path).
  * - `slice`: cut every write into random pieces of 1 to `slice` bytes, each
- *   delivered as its own read (shakes out framing bugs).
+ *   delivered as its own read (shakes out framing bugs); an integer, `0`: off.
  * - `latency`: milliseconds each byte, FIN and RST travel (also delays the
- *   connect handshake).
- * - `bandwidth`: bytes per second.
+ *   connect handshake); finite, ≥ 0.
+ * - `bandwidth`: bytes per second; finite, > 0.
  * - `refuse`: answer connects with `ECONNREFUSED` although somebody listens.
  * - `resetAfter`: once this many bytes went the given way, the network resets
  *   the connection: both ends see `ECONNRESET`; the bytes before it arrive.
- * - `slowClose`: milliseconds added to the delivery of each FIN.
+ *   An integer ≥ 0.
+ * - `slowClose`: milliseconds added to the delivery of each FIN; finite, ≥ 0.
+ *
+ * A field of another kind or out of range, or a field not listed here, is
+ * refused when the network is made or the fault injected
+ * ({@link InvalidOptions}).
  *
  * @example
  * ```ts
@@ -91,19 +100,21 @@ export type { PerDirection }
 export type Fault = FaultRule
 
 /**
- * Options of a memory network.
+ * Options of a memory network. Each is checked when the network is made: a
+ * value of another kind, out of range, or an unknown field is refused with
+ * {@link InvalidOptions} naming it.
  *
  * @category models
  * @since 0.1.0
  */
 export interface Options {
-  /** Seed of every random choice (slicing, ephemeral ports). Same seed, same trace. Default `1`. */
+  /** Seed of every random choice (slicing, ephemeral ports), an integer. Same seed, same trace. Default `1`. */
   readonly seed?: number | undefined
-  /** Extra host table entries: name → address(es). */
+  /** Extra host table entries: name → an IP address or a non-empty list of them. */
   readonly hosts?: Readonly<Record<string, string | ReadonlyArray<string>>> | undefined
-  /** Bytes each direction holds (in flight + unread) before writers wait. Default 64 KiB. */
+  /** Bytes each direction holds (in flight + unread) before writers wait, an integer ≥ 1. Default 64 KiB. */
   readonly bufferSize?: number | undefined
-  /** The ephemeral port range. Default `[32768, 60999]` (Linux). */
+  /** The ephemeral port range `[first, last]`, ports 1–65535, first ≤ last. Default `[32768, 60999]` (Linux). */
   readonly ephemeralPorts?: readonly [number, number] | undefined
   /** Record a trace of the network's events (see `trace`). */
   readonly trace?: boolean | undefined
@@ -111,8 +122,9 @@ export interface Options {
   readonly faults?: ReadonlyArray<Fault> | undefined
   /**
    * Milliseconds a sender keeps retransmitting across a partition or a dropped
-   * connection before the connection fails with `ETIMEDOUT` (`TimedOut`).
-   * Default 924 600 (Linux: 15 retransmissions).
+   * connection before the connection fails with `ETIMEDOUT` (`TimedOut`):
+   * ≥ 0, `Infinity` never gives up. Default 924 600 (Linux: 15
+   * retransmissions).
    */
   readonly retransmissionTimeout?: number | undefined
   /**
@@ -128,6 +140,44 @@ export interface Options {
    */
   readonly nagle?: boolean | undefined
 }
+
+/**
+ * The options of a memory network, or a fault, were refused: `field` names
+ * the option (`bufferSize`, `faults[0].latency.toServer`, `ephemeralPorts`),
+ * `detail` says what was expected and what was given.
+ *
+ * Raised by {@link layer}, {@link makeEffect} and {@link inject} (and by
+ * `Testing.layerMemory`) before anything runs. {@link make}, outside Effect,
+ * throws the same message as a `TypeError` (a value of the wrong kind, an
+ * unknown field) or a `RangeError` (a value out of range), as a plain
+ * JavaScript constructor does.
+ *
+ * @example
+ * ```ts
+ * import { MemoryNetwork, Network } from "@sluice/core"
+ * import { Effect } from "effect"
+ *
+ * const program = Network.listen({ port: 0 }).pipe(
+ *   Effect.scoped,
+ *   Effect.provide(MemoryNetwork.layer({ bufferSize: 0 })),
+ *   Effect.catchTag("InvalidOptions", (e) => Effect.logError(e.message)) // bufferSize: expected an integer ≥ 1, got 0
+ * )
+ * ```
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class InvalidOptions extends Schema.TaggedError<InvalidOptions>()("InvalidOptions", {
+  field: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `memory network options: ${this.field}: ${this.detail}`
+  }
+}
+
+const invalid = (problem: Problem): InvalidOptions =>
+  new InvalidOptions({ field: problem.field, detail: problem.detail })
 
 /**
  * Bytes in one direction of a connection.
@@ -207,11 +257,18 @@ export interface MemoryNetworkShape {
   readonly driver: Driver
   /** What is open now. */
   readonly snapshot: () => Snapshot
-  /** Sets (or replaces) a host table entry. */
+  /**
+   * Sets (or replaces) a host table entry: one IP address or a non-empty list
+   * of them (anything else throws a `TypeError` naming it).
+   */
   readonly setHost: (name: string, addresses: string | ReadonlyArray<string>) => void
   /** Removes a host table entry: lookups of `name` fail with `ENOTFOUND`. */
   readonly removeHost: (name: string) => void
-  /** Adds a fault for connections opened from now on; returns its remover. */
+  /**
+   * Adds a fault for connections opened from now on; returns its remover. A
+   * fault with a bad field throws a `TypeError` or `RangeError` naming it (see
+   * {@link InvalidOptions}).
+   */
   readonly inject: (fault: Fault) => () => void
   /** Removes every fault. */
   readonly clearFaults: () => void
@@ -293,7 +350,9 @@ const snapshotOf = (net: VirtualNetwork): Snapshot => {
  * Builds an isolated memory network. Without `timers` it runs on real timers
  * (`setTimeout`): use it outside Effect, for instance with
  * `createNet(network.driver)` in a plain vitest or `node:test` test. Inside
- * Effect prefer {@link layer}, which runs on Effect's `Clock`.
+ * Effect prefer {@link layer}, which runs on Effect's `Clock`. Bad options
+ * throw a `TypeError` or a `RangeError` naming the field (see
+ * {@link InvalidOptions}: the same check, typed, on the Effect face).
  *
  * @example
  * ```ts
@@ -309,6 +368,13 @@ const snapshotOf = (net: VirtualNetwork): Snapshot => {
  * @since 0.1.0
  */
 export const make = (options?: Options & { readonly timers?: Timers | undefined }): MemoryNetworkShape => {
+  const problem = checkOptions(options)
+  if (problem !== undefined) throw thrown(problem, "MemoryNetwork.make")
+  return build(options)
+}
+
+/** A network over options already checked. */
+const build = (options: (Options & { readonly timers?: Timers | undefined }) | undefined): MemoryNetworkShape => {
   const net = new VirtualNetwork(options)
   const driver: Driver = {
     name: "memory",
@@ -326,9 +392,17 @@ export const make = (options?: Options & { readonly timers?: Timers | undefined 
   return {
     driver,
     snapshot: () => snapshotOf(net),
-    setHost: (name, addresses) => net.setHost(name, addresses),
+    setHost: (name, addresses) => {
+      const problem = typeof name === "string" && name.length > 0
+        ? checkAddresses("addresses", addresses)
+        : { field: "name", detail: "expected a non-empty host name", kind: "type" as const }
+      if (problem !== undefined) throw thrown(problem, "setHost")
+      net.setHost(name, addresses)
+    },
     removeHost: (name) => net.removeHost(name),
     inject: (fault) => {
+      const problem = checkFault("fault", fault)
+      if (problem !== undefined) throw thrown(problem, "inject")
       net.rules.push(fault)
       return () => {
         const i = net.rules.indexOf(fault)
@@ -395,24 +469,29 @@ export const timersFromContext = (context: Context.Context<never>): Timers => {
 /**
  * Builds a memory network on the `Clock` of the current context (under
  * `TestClock`, virtual time). Its pending timers are cancelled when the scope
- * closes.
+ * closes. Bad options fail with {@link InvalidOptions} naming the field.
  *
  * @category constructors
  * @since 0.1.0
  */
-export const makeEffect = (options?: Options): Effect.Effect<MemoryNetworkShape, never, Scope.Scope> =>
-  Effect.gen(function*() {
-    const context = yield* Effect.context<never>()
-    const network = make({ ...options, timers: timersFromContext(context) })
-    yield* Effect.addFinalizer(() => Effect.sync(() => network.dispose()))
-    return network
+export const makeEffect = (options?: Options): Effect.Effect<MemoryNetworkShape, InvalidOptions, Scope.Scope> =>
+  Effect.suspend(() => {
+    const problem = checkOptions(options)
+    if (problem !== undefined) return Effect.fail(invalid(problem))
+    return Effect.gen(function*() {
+      const context = yield* Effect.context<never>()
+      const network = build({ ...options, timers: timersFromContext(context) })
+      yield* Effect.addFinalizer(() => Effect.sync(() => network.dispose()))
+      return network
+    })
   })
 
 /**
  * Provides `Network` over a fresh, isolated memory network, and the
  * {@link MemoryNetwork} itself (faults, host table, snapshot). Each build of
  * the layer is a new network. Time is the `Clock` of the context the layer is
- * built in.
+ * built in. Bad options fail the layer with {@link InvalidOptions} naming the
+ * field.
  *
  * @example
  * ```ts
@@ -430,7 +509,7 @@ export const makeEffect = (options?: Options): Effect.Effect<MemoryNetworkShape,
  * @category layers
  * @since 0.1.0
  */
-export const layer = (options?: Options): Layer.Layer<Network.Network | MemoryNetwork> =>
+export const layer = (options?: Options): Layer.Layer<Network.Network | MemoryNetwork, InvalidOptions> =>
   Layer.effectContext(
     Effect.map(
       makeEffect(options),
@@ -449,14 +528,19 @@ export const snapshot: Effect.Effect<Snapshot, never, MemoryNetwork> = MemoryNet
 )
 
 /**
- * Adds a fault to the memory network in context until the scope closes.
+ * Adds a fault to the memory network in context until the scope closes. A
+ * fault with a bad field fails with {@link InvalidOptions} naming it.
  *
  * @category accessors
  * @since 0.1.0
  */
-export const inject = (fault: Fault): Effect.Effect<void, never, MemoryNetwork | Scope.Scope> =>
+export const inject = (fault: Fault): Effect.Effect<void, InvalidOptions, MemoryNetwork | Scope.Scope> =>
   MemoryNetwork.use((network) =>
-    Effect.acquireRelease(Effect.sync(() => network.inject(fault)), (remove) => Effect.sync(remove))
+    Effect.suspend(() => {
+      const problem = checkFault("fault", fault)
+      if (problem !== undefined) return Effect.fail(invalid(problem))
+      return Effect.acquireRelease(Effect.sync(() => network.inject(fault)), (remove) => Effect.sync(remove))
+    })
   ).pipe(Effect.asVoid)
 
 /**

@@ -518,7 +518,11 @@ export class Pipe implements Task {
     if (this.conn.blocked()) {
       // nothing gets through: the sender retransmits until it gives up (ETIMEDOUT)
       this.cancelTimer()
-      if (this.retransmission === undefined && !this.from.aborted && !this.from.released) {
+      // (a sender that never gives up, `retransmissionTimeout: Infinity`, arms nothing)
+      if (
+        this.retransmission === undefined && !this.from.aborted && !this.from.released
+        && this.net.retransmissionTimeout < Infinity
+      ) {
         this.retransmission = this.net.timers.schedule(this.net.retransmissionTimeout, () => {
           this.retransmission = undefined
           if (!this.conn.blocked() || this.flight.length === 0) return
