@@ -139,6 +139,53 @@ export interface Options {
    * time: advance the clock, set `noDelay`, or turn this off. Default `true`.
    */
   readonly nagle?: boolean | undefined
+  /**
+   * The host's file system, as binds and connects on a local socket path see
+   * it. Without it the network has no file system of its own beyond its
+   * listeners' sockets: every directory exists and nothing else is at any
+   * path. With it a path behaves as on the host: listening on an existing
+   * file or directory fails with `AddressInUse`, in a missing directory with
+   * `AccessDenied` (`EACCES`, as libuv reports it), under a file with
+   * `NotFound` (`ENOTDIR`); connecting to a file nobody listens on is
+   * `ConnectionRefused`. The node adapter's `NodeDriver.paths` answers from
+   * the real file system, so tests in a temp directory behave as on real
+   * sockets; a function of your own describes a file system that is not there.
+   */
+  readonly paths?: Paths | undefined
+}
+
+/**
+ * What is at a path, as a local socket's bind and connect find it: nothing,
+ * a directory, a socket file, another kind of file, a path through a file
+ * (`notDirectory`), or a path that cannot be searched (`denied`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type PathKind = "missing" | "directory" | "socket" | "file" | "notDirectory" | "denied"
+
+/**
+ * A file system for the memory network's local sockets (see `Options.paths`):
+ * `kind(path)` says what is at a path now. It should not throw (a check that
+ * throws reads as `denied`).
+ *
+ * @example
+ * ```ts
+ * import { MemoryNetwork } from "@sluice/core"
+ *
+ * // a file system with /run and one regular file in it
+ * const paths: MemoryNetwork.Paths = {
+ *   kind: (path) =>
+ *     path === "/" || path === "/run" ? "directory" : path === "/run/app.pid" ? "file" : "missing"
+ * }
+ * const network = MemoryNetwork.make({ paths })
+ * ```
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Paths {
+  readonly kind: (path: string) => PathKind
 }
 
 /**

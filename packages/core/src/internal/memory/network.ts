@@ -22,12 +22,13 @@ import type {
   PendingConnect,
   Timers
 } from "../../Driver.ts"
-import type { Options } from "../../MemoryNetwork.ts"
+import type { Options, Paths } from "../../MemoryNetwork.ts"
 import { familyOf, hostKey, unspecified } from "./addresses.ts"
 import { Conn } from "./connection.ts"
 import { error } from "./errors.ts"
 import { type FaultRule, linkOf } from "./faults.ts"
 import { MemoryListener } from "./listener.ts"
+import { bindFailure, connectFailure } from "./paths.ts"
 import { Random, realTimers, RunQueue, type Task } from "./scheduling.ts"
 import { SYN_RETRIES } from "./tcp.ts"
 
@@ -54,6 +55,8 @@ export class VirtualNetwork {
   readonly usedPorts = new Set<number>()
   readonly pendingConnects = new Set<{ cancel: () => void }>()
   readonly log: Array<string> | undefined
+  /** The host's file system, as binds and connects on a path see it (`undefined`: none). */
+  readonly paths: Paths | undefined
   private nextId = 1
   private roundRobin = 0
 
@@ -66,6 +69,7 @@ export class VirtualNetwork {
     this.nagle = options?.nagle ?? true
     this.ephemeral = options?.ephemeralPorts ?? [32768, 60999]
     this.log = options?.trace === true ? [] : undefined
+    this.paths = options?.paths
     this.setHost("localhost", ["127.0.0.1", "::1"])
     for (const [name, addresses] of Object.entries(options?.hosts ?? {})) this.setHost(name, addresses)
     for (const rule of options?.faults ?? []) this.rules.push(rule)
@@ -204,6 +208,8 @@ export class VirtualNetwork {
         return reply(error("ENOTSUP", "listen"), undefined)
       case "Ipc": {
         if (this.ipcListeners.has(target.path)) return reply(error("EADDRINUSE", "listen", target.path), undefined)
+        const refused = bindFailure(this.paths, target.path, target.removeStale === true)
+        if (refused !== undefined) return reply(error(refused, "listen", target.path), undefined)
         const local: Endpoint = { _tag: "Ipc", path: target.path }
         const listener = new MemoryListener(this, target, local, events, {
           address: target.path,
@@ -343,7 +349,11 @@ export class VirtualNetwork {
         if (listener === undefined || refuse) {
           return (cancelStep = this.after(
             down.latency,
-            () => finish(error(listener === undefined ? "ENOENT" : "ECONNREFUSED", "connect", path), undefined)
+            () =>
+              finish(
+                error(listener === undefined ? connectFailure(this.paths, path) : "ECONNREFUSED", "connect", path),
+                undefined
+              )
           ))
         }
         if (listener.full()) {

@@ -160,6 +160,10 @@ const optionChecks: Readonly<Record<string, Check>> = {
     (n) => !Number.isNaN(n) && n >= 0
   ),
   nagle: boolean,
+  paths: (field, value) =>
+    isObject(value) && typeof value["kind"] === "function"
+      ? undefined
+      : problem(field, "paths ({ kind })", value, "type"),
   timers: (field, value) =>
     isObject(value) && typeof value["now"] === "function" && typeof value["schedule"] === "function"
       ? undefined
