@@ -90,7 +90,10 @@ const badOptions: fc.Arbitrary<Bad> = fc.oneof(
   bad(badPort.map((p) => ({ ephemeralPorts: [p, 60000] })), "ephemeralPorts[0]"),
   bad(badPort.map((p) => ({ ephemeralPorts: [1024, p] })), "ephemeralPorts[1]"),
   bad(
-    fc.oneof(notNumber, fc.constant([1]), fc.constant([1, 2, 3])).map((ephemeralPorts) => ({ ephemeralPorts })),
+    fc.oneof(
+      fc.oneof(fc.string(), fc.boolean(), fc.constant(null), fc.object()),
+      fc.array(fc.integer()).filter((a) => a.length !== 2)
+    ).map((ephemeralPorts) => ({ ephemeralPorts })),
     "ephemeralPorts"
   ),
   bad(notBoolean.map((trace) => ({ trace })), "trace"),
@@ -117,7 +120,7 @@ const goodFault = fc.record(
       requiredKeys: []
     }),
     slice: fc.integer({ min: 0, max: 8 }),
-    latency: fc.oneof(fc.integer({ min: 0, max: 500 }), fc.record({ toClient: fc.double({ min: 0, max: 500 }) })),
+    latency: fc.oneof(fc.integer({ min: 0, max: 500 }), fc.record({ toClient: fc.double({ min: 0, max: 500, noNaN: true }) })),
     bandwidth: fc.double({ min: 1, max: 1e9, noNaN: true }),
     refuse: fc.boolean(),
     resetAfter: fc.record({ toServer: fc.integer({ min: 0, max: 1e6 }) }),
