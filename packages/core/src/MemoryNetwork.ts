@@ -18,7 +18,10 @@
  *
  * Time is Effect time: `layer` takes the `Clock` of the context it is built
  * in, so under `TestClock` deadlines, idle timeouts and latency take no real
- * time. `make` builds a network on real timers, for code outside Effect (for
+ * time, and one `TestClock.adjust` delivers everything due in the time it
+ * covers, in order, as small steps would. What waits for a clock nobody
+ * moves ends after `stallTimeout` of real time, saying why (see `Options`).
+ * `make` builds a network on real timers, for code outside Effect (for
  * example `createNet(network.driver)` from `@sluice/compat`).
  *
  * @example
@@ -42,13 +45,15 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Scheduler from "effect/Scheduler"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type { Driver, Endpoint, Timers } from "./Driver.ts"
 import type { FaultRule, PerDirection } from "./internal/memory/faults.ts"
-import { VirtualNetwork } from "./internal/memory/network.ts"
+import { type NetworkOptions, VirtualNetwork } from "./internal/memory/network.ts"
 import { checkAddresses, checkFault, checkOptions, type Problem, thrown } from "./internal/memory/options.ts"
 import type { Pipe } from "./internal/memory/pipe.ts"
+import { DrainQueue } from "./internal/memory/scheduling.ts"
 import * as Network from "./Network.ts"
 
 /**
@@ -152,6 +157,18 @@ export interface Options {
    * sockets; a function of your own describes a file system that is not there.
    */
   readonly paths?: Paths | undefined
+  /**
+   * On an Effect clock (`layer`, `Testing.layerMemory`): milliseconds of real
+   * time after which something that waits for the network's clock is ended
+   * when nothing ran on the network and the clock did not move meanwhile —
+   * under `TestClock`, a test that waits without moving the clock. A connect
+   * waiting for a latency or a SYN retry fails with `TimedOut`, its message
+   * naming what it waited for; a close waiting for its peer to read, bounded
+   * by its close timeout, is aborted with RST (as that timeout would) and a
+   * warning naming the cause is logged. Default 2000; `Infinity` turns it
+   * off. On real timers the clock always moves and nothing is ended.
+   */
+  readonly stallTimeout?: number | undefined
 }
 
 /**
@@ -421,7 +438,7 @@ export const make = (options?: Options & { readonly timers?: Timers | undefined 
 }
 
 /** A network over options already checked. */
-const build = (options: (Options & { readonly timers?: Timers | undefined }) | undefined): MemoryNetworkShape => {
+const build = (options: NetworkOptions | undefined): MemoryNetworkShape => {
   const net = new VirtualNetwork(options)
   const driver: Driver = {
     name: "memory",
@@ -489,7 +506,15 @@ const build = (options: (Options & { readonly timers?: Timers | undefined }) | u
  * @category constructors
  * @since 0.1.0
  */
-export const timersFromContext = (context: Context.Context<never>): Timers => {
+export const timersFromContext = (context: Context.Context<never>): Timers => timersOn(context, turnsOf(context))
+
+/** Runs a function on a later turn of the context's scheduler, which `TestClock` watches. */
+const turnsOf = (context: Context.Context<never>): (f: () => void) => void => {
+  const dispatcher = Context.get(context, Scheduler.Scheduler).makeDispatcher()
+  return (f) => dispatcher.scheduleTask(f, 0)
+}
+
+const timersOn = (context: Context.Context<never>, turn: (f: () => void) => void): Timers => {
   const clock = Context.get(context, Clock.Clock)
   const run = Effect.runCallbackWith(context)
   return {
@@ -500,7 +525,7 @@ export const timersFromContext = (context: Context.Context<never>): Timers => {
       let cancelled = false
       const fire = () => {
         if (cancelled) return
-        if (inside) void Promise.resolve().then(fire)
+        if (inside) turn(fire)
         else f()
       }
       const interrupt = run(Effect.andThen(clock.sleep(Duration.millis(Math.max(0, ms))), Effect.sync(fire)))
@@ -527,7 +552,15 @@ export const makeEffect = (options?: Options): Effect.Effect<MemoryNetworkShape,
     if (problem !== undefined) return Effect.fail(invalid(problem))
     return Effect.gen(function*() {
       const context = yield* Effect.context<never>()
-      const network = build({ ...options, timers: timersFromContext(context) })
+      // timers and deferred work on the context's scheduler: `TestClock` waits for what they run
+      const turn = turnsOf(context)
+      const log = Effect.runCallbackWith(context)
+      const network = build({
+        ...options,
+        timers: timersOn(context, turn),
+        queue: new DrainQueue(turn),
+        warn: (message) => log(Effect.logWarning(message))
+      })
       yield* Effect.addFinalizer(() => Effect.sync(() => network.dispose()))
       return network
     })

@@ -141,6 +141,9 @@ class TrackedHandle implements Handle {
     this.registry.delete(this)
     this.inner.reset(callback)
   }
+  closing(graceMs: number): void {
+    this.inner.closing?.(graceMs)
+  }
   localEndpoint(): Endpoint | undefined {
     return this.inner.localEndpoint()
   }

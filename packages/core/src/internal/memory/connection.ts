@@ -4,6 +4,7 @@
  *
  * @internal
  */
+import { format } from "../../Address.ts"
 import type { DriverError, Endpoint, Handle, HandleEvents } from "../../Driver.ts"
 import { error } from "./errors.ts"
 import type { Link } from "./faults.ts"
@@ -127,15 +128,49 @@ export class End implements Handle {
     if (!this.aborted) this.abort()
   }
 
+  /** The stall watch's remover while a graceful close waits (see `closing`). */
+  private unwatchClose: (() => void) | undefined = undefined
+
+  /**
+   * The engine closes gracefully, its FIN behind writes the peer has not
+   * made room for, bounded by `graceMs` of the network's time: the stall
+   * watch aborts it (RST, as the bound would) when that time never comes.
+   */
+  closing(graceMs: number): void {
+    const stall = this.net.stall
+    const out = this.out
+    if (stall === undefined || !(graceMs < Infinity) || this.released || this.aborted) return
+    if (out.finSent || out.writes.length === 0 || this.unwatchClose !== undefined) return
+    this.unwatchClose = stall.watch({
+      describe: () =>
+        `the close of ${format(this.local)} -> ${format(this.remote)} waits for its peer to read `
+        + `${out.queued} more bytes before its FIN, for at most ${graceMs} ms of virtual time (its close timeout)`,
+      stalled: (message) => {
+        this.unwatchClose = undefined
+        if (this.released || this.aborted || out.finSent) return
+        this.net.warn(
+          `${message}: aborted with RST, as the close timeout would. Read the bytes, move the clock, `
+            + `or give the socket a shorter closeTimeout.`
+        )
+        this.net.record(`${this.conn.id} ${this.role} close stalled, rst`)
+        this.abort()
+      }
+    })
+  }
+
   private release(): void {
     this.released = true
     this.reading = false
     this.events = undefined
+    this.unwatchClose?.()
+    this.unwatchClose = undefined
     this.conn.onRelease()
   }
 
   /** Sends RST to the peer; this socket is dead. */
   abort(): void {
+    this.unwatchClose?.()
+    this.unwatchClose = undefined
     this.aborted = true
     this.out.failWrites("ECANCELED")
     this.out.dropUnsent()

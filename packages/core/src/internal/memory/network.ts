@@ -29,17 +29,23 @@ import { error } from "./errors.ts"
 import { type FaultRule, linkOf } from "./faults.ts"
 import { MemoryListener } from "./listener.ts"
 import { bindFailure, connectFailure } from "./paths.ts"
-import { Random, realTimers, RunQueue, type Task } from "./scheduling.ts"
+import { Random, realTimers, RunQueue, type Task, type TaskQueue } from "./scheduling.ts"
+import { StallWatch } from "./stall.ts"
 import { SYN_RETRIES } from "./tcp.ts"
 
-/** Options of a network: the public options, and the timers it runs on. */
+const warnOnConsole = (message: string): void =>
+  (globalThis as { readonly console?: { readonly warn: (message: string) => void } }).console?.warn(message)
+
+/** Options of a network: the public options, the timers it runs on and the queue its deferred work waits in. */
 export interface NetworkOptions extends Options {
   readonly timers?: Timers | undefined
+  readonly queue?: TaskQueue | undefined
+  readonly warn?: ((message: string) => void) | undefined
 }
 
 /** The virtual network: registries, host table, faults. */
 export class VirtualNetwork {
-  readonly queue = new RunQueue()
+  readonly queue: TaskQueue
   readonly random: Random
   readonly timers: Timers
   readonly bufferSize: number
@@ -57,12 +63,17 @@ export class VirtualNetwork {
   readonly log: Array<string> | undefined
   /** The host's file system, as binds and connects on a path see it (`undefined`: none). */
   readonly paths: Paths | undefined
+  /** What waits for the clock when it stands still (`undefined` on real timers: they always move). */
+  readonly stall: StallWatch | undefined
+  /** Reports what a test should know (a close the stall watch aborted). */
+  readonly warn: (message: string) => void
   private nextId = 1
   private roundRobin = 0
 
   constructor(options: NetworkOptions | undefined) {
     this.random = new Random(options?.seed ?? 1)
     this.timers = options?.timers ?? realTimers
+    this.queue = options?.queue ?? new RunQueue()
     this.bufferSize = Math.max(1, options?.bufferSize ?? 65536)
     // Linux gives up after tcp_retries2 = 15 retransmissions: about 924.6 s
     this.retransmissionTimeout = options?.retransmissionTimeout ?? 924_600
@@ -70,6 +81,11 @@ export class VirtualNetwork {
     this.ephemeral = options?.ephemeralPorts ?? [32768, 60999]
     this.log = options?.trace === true ? [] : undefined
     this.paths = options?.paths
+    const stallTimeout = options?.stallTimeout ?? 2000
+    this.stall = options?.timers === undefined || !(stallTimeout < Infinity)
+      ? undefined
+      : new StallWatch({ now: () => this.timers.now(), work: () => this.queue.ran }, stallTimeout)
+    this.warn = options?.warn ?? warnOnConsole
     this.setHost("localhost", ["127.0.0.1", "::1"])
     for (const [name, addresses] of Object.entries(options?.hosts ?? {})) this.setHost(name, addresses)
     for (const rule of options?.faults ?? []) this.rules.push(rule)
@@ -315,12 +331,19 @@ export class VirtualNetwork {
       }
       reserved = undefined
     }
+    // while a step waits for the clock: what it waits for, and the stall watch's remover
+    let waitingFor = ""
+    let unwatch: (() => void) | undefined
+    const where = target._tag === "Ipc"
+      ? target.path
+      : format({ _tag: "Tcp", address: target.address, port: target.port, family: familyOf(target.address) })
     const entry = {
       cancel: () => {
         if (done) return
         done = true
         this.pendingConnects.delete(entry)
         release()
+        unwatch?.()
         cancelStep()
         // the handshake completed but nobody took the socket: close it, the server sees FIN
         established?.client.close(() => {})
@@ -335,29 +358,42 @@ export class VirtualNetwork {
       done = true
       this.pendingConnects.delete(entry)
       release()
+      unwatch?.()
       callback(e, handle)
     }
+    /** The next step of the handshake, after `ms` of the network's time spent on `why`. */
+    const step = (ms: number, why: string, f: () => void): void => {
+      cancelStep = this.after(ms, f)
+      if (ms <= 0 || this.stall === undefined) return
+      waitingFor = `a connect to ${where} waits for ${why}`
+      unwatch ??= this.stall.watch({
+        describe: () => waitingFor,
+        stalled: (message) => {
+          unwatch = undefined
+          cancelStep()
+          const address = target._tag === "Ipc" ? target.path : target.address
+          const port = target._tag === "Ipc" ? undefined : target.port
+          finish({ ...error("ETIMEDOUT", "connect", address, port), cause: message }, undefined)
+        }
+      })
+    }
+    const out = (ms: number) => `${ms} ms of latency to the listener (a latency fault)`
+    const back = (ms: number) => `${ms} ms of latency back from the listener (a latency fault)`
     const pending = Object.assign(entry.cancel, { local: () => reserved })
     if (target._tag === "Ipc") {
       const path = target.path
       const rules = this.rulesFor({ host: undefined, port: undefined, path })
       const up = linkOf(rules, "toServer")
       const down = linkOf(rules, "toClient")
-      cancelStep = this.after(up.latency, () => {
+      step(up.latency, out(up.latency), () => {
         const listener = this.ipcListeners.get(path)
         const refuse = rules.some((r) => r.refuse === true)
         if (listener === undefined || refuse) {
-          return (cancelStep = this.after(
-            down.latency,
-            () =>
-              finish(
-                error(listener === undefined ? connectFailure(this.paths, path) : "ECONNREFUSED", "connect", path),
-                undefined
-              )
-          ))
+          const code = listener === undefined ? connectFailure(this.paths, path) : "ECONNREFUSED"
+          return step(down.latency, back(down.latency), () => finish(error(code, "connect", path), undefined))
         }
         if (listener.full()) {
-          return (cancelStep = this.after(down.latency, () => finish(error("EAGAIN", "connect", path), undefined)))
+          return step(down.latency, back(down.latency), () => finish(error("EAGAIN", "connect", path), undefined))
         }
         const local: Endpoint = { _tag: "Ipc", path }
         const conn = new Conn(
@@ -371,7 +407,7 @@ export class VirtualNetwork {
         established = conn
         this.record(`${conn.id} connect ${path}`)
         listener.enqueue(conn)
-        cancelStep = this.after(down.latency, () => finish(undefined, conn.client))
+        step(down.latency, back(down.latency), () => finish(undefined, conn.client))
       })
       return pending
     }
@@ -400,20 +436,20 @@ export class VirtualNetwork {
         // the SYN is lost: retry like a kernel, then give up
         const wait = SYN_RETRIES[attempt]
         if (wait === undefined) return finish(error("ETIMEDOUT", "connect", dst, port), undefined)
-        cancelStep = this.after(wait, () => syn(attempt + 1))
+        step(wait, `the SYN's retransmission in ${wait} ms (a partition cuts the link)`, () => syn(attempt + 1))
         return
       }
       const listener = this.findListener(dst, port)
       if (listener === undefined || rules.some((r) => r.refuse === true)) {
         this.record(`connect ${dst}:${port} refused`)
-        cancelStep = this.after(down.latency, () => finish(error("ECONNREFUSED", "connect", dst, port), undefined))
+        step(down.latency, back(down.latency), () => finish(error("ECONNREFUSED", "connect", dst, port), undefined))
         return
       }
       if (listener.full()) {
         const wait = SYN_RETRIES[attempt]
         if (wait === undefined) return finish(error("ETIMEDOUT", "connect", dst, port), undefined)
         this.record(`connect ${dst}:${port} backlog full`)
-        cancelStep = this.after(wait, () => syn(attempt + 1))
+        step(wait, `the SYN's retransmission in ${wait} ms (the listener's backlog is full)`, () => syn(attempt + 1))
         return
       }
       const localPort = reserved?._tag === "Tcp" ? reserved.port : undefined
@@ -441,7 +477,7 @@ export class VirtualNetwork {
       established = conn
       this.record(`${conn.id} connect ${format(conn.client.local)} -> ${format(conn.client.remote)}`)
       listener.enqueue(conn)
-      cancelStep = this.after(down.latency, () => finish(undefined, conn.client))
+      step(down.latency, back(down.latency), () => finish(undefined, conn.client))
     }
     const chosen = target.localPort !== undefined && target.localPort !== 0 ? target.localPort : this.ephemeralPort()
     if (chosen !== undefined) {
@@ -449,7 +485,7 @@ export class VirtualNetwork {
       owned = !this.usedPorts.has(chosen)
       this.usedPorts.add(chosen)
     }
-    cancelStep = this.after(up.latency, () => syn(0))
+    step(up.latency, out(up.latency), () => syn(0))
     return pending
   }
 

@@ -160,6 +160,7 @@ const optionChecks: Readonly<Record<string, Check>> = {
     (n) => !Number.isNaN(n) && n >= 0
   ),
   nagle: boolean,
+  stallTimeout: number("a number of milliseconds > 0 (Infinity: off)", (n) => n > 0),
   paths: (field, value) =>
     isObject(value) && typeof value["kind"] === "function"
       ? undefined
