@@ -35,8 +35,7 @@ const program = Effect.gen(function*() {
   // a successful connect records every attempt (happy eyeballs over both families)
   yield* Effect.scoped(Effect.gen(function*() {
     const server = yield* Network.listen({ host: "127.0.0.1", port: 0 })
-    const port = server.address._tag === "Tcp" ? server.address.port : 0
-    const socket = yield* Network.connect({ host: "localhost", port, timeout: "2 seconds" })
+    const socket = yield* Network.connect({ host: "localhost", port: server.port, timeout: "2 seconds" })
     for (const a of socket.attempts) {
       yield* Console.log(`attempt ${a.address} (IPv${a.family}): ${a.outcome} in ${a.durationMs} ms`)
     }

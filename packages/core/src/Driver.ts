@@ -70,9 +70,28 @@ export type Family = "IPv4" | "IPv6"
  * @category models
  * @since 0.1.0
  */
-export type Endpoint =
-  | { readonly _tag: "Tcp"; readonly address: string; readonly port: number; readonly family: Family }
-  | { readonly _tag: "Ipc"; readonly path: string }
+export type Endpoint = TcpEndpoint | IpcEndpoint
+
+/**
+ * The address of a TCP end or listener: IP address, port and family.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type TcpEndpoint = {
+  readonly _tag: "Tcp"
+  readonly address: string
+  readonly port: number
+  readonly family: Family
+}
+
+/**
+ * The address of a local (Unix-domain / named-pipe) end or listener: its path.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type IpcEndpoint = { readonly _tag: "Ipc"; readonly path: string }
 
 /**
  * What the engine hands a driver to dial: a resolved IP address and port, or a
@@ -277,8 +296,82 @@ export interface LookupOptions {
  */
 export interface Timers {
   now(): number
-  /** Runs `f` after `ms` milliseconds unless the returned canceller runs first. */
+  /**
+   * Runs `f` after `ms` milliseconds unless the returned canceller runs
+   * first. Any `ms` ≥ 0 is honoured, beyond the host's own timer limit too
+   * (`setTimeout` fires a delay over 2^31 − 1 ms at once); `Infinity` never
+   * fires.
+   */
   schedule(ms: number, f: () => void): () => void
+}
+
+/**
+ * The longest delay a host `setTimeout` honours (2^31 − 1 ms, about 24.8
+ * days): Node and browsers run a longer one at once.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const maxTimerDelay = 2_147_483_647
+
+/**
+ * The `setTimeout` and `clearTimeout` of a host (`globalThis`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface TimerHost {
+  setTimeout(f: () => void, ms: number): unknown
+  clearTimeout(timer: unknown): void
+}
+
+const noop = (): void => {}
+
+/**
+ * {@link Timers} over a host's real timers and `Date.now`: a delay longer
+ * than {@link maxTimerDelay} waits in steps, `Infinity` never fires, and a
+ * pending timer does not keep a Node process alive (`unref` where it exists).
+ *
+ * @example
+ * ```ts
+ * import { Driver } from "@sluice/core"
+ *
+ * const timers = Driver.hostTimers(globalThis)
+ * const cancel = timers.schedule(30 * 24 * 3600_000, () => console.log("30 days later"))
+ * cancel()
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const hostTimers = (host: TimerHost): Timers => {
+  const start = (f: () => void, ms: number): unknown => {
+    const timer = host.setTimeout(f, ms) as { unref?: () => void }
+    if (typeof timer === "object" && timer !== null && typeof timer.unref === "function") timer.unref()
+    return timer
+  }
+  return {
+    now: () => Date.now(),
+    schedule: (ms, f) => {
+      if (!(ms < Infinity)) return noop
+      if (ms <= maxTimerDelay) {
+        const timer = start(f, Math.max(0, ms))
+        return () => host.clearTimeout(timer)
+      }
+      let left = ms
+      let timer: unknown
+      const step = (): void => {
+        if (left <= maxTimerDelay) {
+          timer = start(f, left)
+        } else {
+          left -= maxTimerDelay
+          timer = start(step, maxTimerDelay)
+        }
+      }
+      step()
+      return () => host.clearTimeout(timer)
+    }
+  }
 }
 
 /**
@@ -297,6 +390,12 @@ export interface Capabilities {
   readonly reusePort: boolean
   /** IPv6 addresses. */
   readonly ipv6: boolean
+  /**
+   * The getaddrinfo flags (`LookupOptions.hints`) the driver's name lookup
+   * knows, as a bit mask: `connect` refuses other bits as `InvalidOptions`.
+   * Absent: the lookup takes any hints (and may ignore them).
+   */
+  readonly lookupHints?: number | undefined
 }
 
 /**

@@ -794,6 +794,12 @@ export interface ListenerOptions {
   readonly allowHalfOpen?: boolean | undefined
   /** Refuse connections beyond this many open ones (`undefined`: no limit). */
   readonly maxConnections?: number | undefined
+  /**
+   * How a connection beyond `maxConnections` is refused: `"close"` (default,
+   * as node:net: the client sees an end of input) or `"reset"` (RST: the
+   * client sees `ECONNRESET`).
+   */
+  readonly dropWith?: "close" | "reset" | undefined
   /** A block list: connections from a peer it blocks are closed at once, silently. */
   readonly blocked?: ((address: string, family: 4 | 6) => boolean) | undefined
 }
@@ -811,6 +817,8 @@ export class Listener {
   /** Connections refused because of `maxConnections`. */
   dropped = 0
   maxConnections: number | undefined
+  /** How connections beyond `maxConnections` are refused (see {@link ListenerOptions.dropWith}). */
+  dropWith: "close" | "reset"
   allowHalfOpen: boolean
   blocked: ((address: string, family: 4 | 6) => boolean) | undefined
   closed = false
@@ -825,6 +833,7 @@ export class Listener {
     this.handle = handle
     this.events = events
     this.maxConnections = options?.maxConnections
+    this.dropWith = options?.dropWith ?? "close"
     this.allowHalfOpen = options?.allowHalfOpen ?? false
     this.blocked = options?.blocked
   }
@@ -837,7 +846,8 @@ export class Listener {
     }
     if (this.maxConnections !== undefined && this.connections >= this.maxConnections) {
       const info: DropInfo = { local: handle.localEndpoint(), remote: handle.remoteEndpoint() }
-      handle.close(noop)
+      if (this.dropWith === "reset") handle.reset(noop)
+      else handle.close(noop)
       this.dropped++
       this.events.onDrop(info)
       return

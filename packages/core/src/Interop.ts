@@ -15,7 +15,15 @@
  *   Sluice error as `cause`; writing a `CloseEvent` closes the connection
  *   gracefully; releasing the writer half-closes (FIN);
  * - closing the reader's scope closes the connection, which fails a pending
- *   pull, as the `effect/socket` contract asks.
+ *   pull, as the `effect/socket` contract asks: gracefully (flush + FIN)
+ *   when the scope closes normally, is interrupted, or fails with a normal
+ *   close (`SocketCloseError` 1000, the clean end of input) or with the
+ *   peer's end of the connection (a reset, ...); with RST when it fails
+ *   otherwise;
+ * - served by {@link makeSocketServer}, a handler that fails with a normal
+ *   close has succeeded, and one that fails or dies (effect/rpc turns read
+ *   errors into defects) with the peer's end of the connection was ended by
+ *   its peer (`Socket.isPeerEnd`): neither is reported as a handler failure.
  *
  * @since 0.1.0
  */
@@ -34,7 +42,7 @@ import { encodeUtf8 } from "./internal/text.ts"
 import type * as NetError from "./NetError.ts"
 import * as Network from "./Network.ts"
 import * as Server from "./Server.ts"
-import type * as Socket from "./Socket.ts"
+import * as Socket from "./Socket.ts"
 
 const closeError = (code: number, closeReason?: string) =>
   new EffectSocket.SocketError({ reason: new EffectSocket.SocketCloseError({ code, closeReason }) })
@@ -73,6 +81,52 @@ const writerOf = (current: () => Socket.Socket | undefined, latch: Latch.Latch |
 
 const closeScope = (socket: Socket.Socket): Effect.Effect<void> => Scope.close(socket.scope, Exit.void)
 
+/** effect/socket's normal close: code 1000 (a clean end of input, or a close this side asked for). */
+const isNormalClose = (u: unknown): boolean =>
+  EffectSocket.isSocketError(u) && u.reason._tag === "SocketCloseError" && u.reason.code === 1000
+
+/** The Sluice error under `u` (an effect/socket read or write error, or itself) when it is the peer's end of `socket`. */
+const peerErrorOf = (socket: Socket.Socket, u: unknown): unknown => {
+  const inner = EffectSocket.isSocketError(u)
+    ? u.reason._tag === "SocketReadError" || u.reason._tag === "SocketWriteError" ? u.reason.cause : undefined
+    : u
+  return inner !== undefined && Socket.isPeerEnd(socket, inner) ? inner : undefined
+}
+
+/**
+ * How the peer or a normal close ended `socket`, judged from a cause:
+ * `{ peer }` (the first peer error) when some failure or defect is the peer's
+ * end of the connection and the others normal closes, `"normal"` when all are
+ * normal closes, `undefined` when something else failed. Interruptions
+ * alongside do not count.
+ */
+const endOf = (
+  socket: Socket.Socket,
+  cause: Cause.Cause<unknown>
+): "normal" | { readonly peer: unknown } | undefined => {
+  let out: "normal" | { readonly peer: unknown } | undefined
+  for (const reason of cause.reasons) {
+    if (reason._tag === "Interrupt") continue
+    const u = reason._tag === "Fail" ? reason.error : reason.defect
+    if (isNormalClose(u)) {
+      out ??= "normal"
+      continue
+    }
+    const peer = peerErrorOf(socket, u)
+    if (peer === undefined) return undefined
+    if (out === undefined || out === "normal") out = { peer }
+  }
+  return out
+}
+
+/** Whether closing `socket` after `exit` is graceful (flush + FIN) for effect/socket: all but a real failure. */
+const gracefulAfter = (socket: Socket.Socket, exit: Exit.Exit<unknown, unknown>): boolean =>
+  Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause) || endOf(socket, exit.cause) !== undefined
+
+/** Closes `socket` as effect/socket expects after `exit`: gracefully unless a real failure, then RST. */
+const closeAfter = (socket: Socket.Socket, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> =>
+  Scope.close(socket.scope, gracefulAfter(socket, exit) ? Exit.void : exit)
+
 /**
  * Views an open Sluice socket as an `effect/socket` `Socket`. Acquiring its
  * `reader` hands out the connection's read side; closing that scope closes
@@ -97,7 +151,7 @@ export const toEffectSocket = (socket: Socket.Socket): EffectSocket.Socket => {
   const pull = pullOf(socket)
   const reader: EffectSocket.Socket["reader"] = Effect.acquireRelease(
     Effect.succeed<EffectSocket.Reader>({ pull, upgrade: EffectSocket.SocketUpgradeError.unsupported }),
-    (_, exit) => Scope.close(socket.scope, exit)
+    (_, exit) => closeAfter(socket, exit)
   )
   const writer: EffectSocket.Socket["writer"] = Effect.acquireRelease(
     Effect.succeed(writerOf(() => socket, undefined)),
@@ -153,7 +207,7 @@ export const makeEffectSocket = (
             latch.closeUnsafe()
             if (current === socket) current = undefined
           }),
-          Scope.close(socket.scope, exit)
+          closeAfter(socket, exit)
         )
       )
       return { pull: pullOf(socket), upgrade: EffectSocket.SocketUpgradeError.unsupported }
@@ -185,12 +239,39 @@ export const toSocketAddress = (endpoint: Endpoint): NetAddress.SocketAddress =>
 export interface SocketServerOptions {
   /**
    * Reports a failed connection handler (effect's `SocketServer.run` handler
-   * errors have nowhere else to go). Default: log it at error level.
+   * errors have nowhere else to go). Default: log it at error level in the
+   * connection's span, as `Server.serve` does. A normal close and the peer's
+   * end of the connection are not failures.
    */
   readonly onHandlerError?: ((error: Server.HandlerError<unknown>) => Effect.Effect<void>) | undefined
-  /** Grace period of running handlers when the server's scope closes (default 10 seconds). */
+  /**
+   * How long running handlers may take to finish when `run` is interrupted
+   * (or the server's scope closes) before they are interrupted. Default 0:
+   * as effect's own `SocketServer`s, interrupting `run` interrupts its
+   * handlers at once (an effect/rpc handler reads until its client leaves,
+   * it would only wait the whole period out, in virtual time too); each
+   * connection then closes gracefully (flush + FIN).
+   */
   readonly gracePeriod?: Server.ServeOptions<unknown, never>["gracePeriod"]
 }
+
+/**
+ * Runs an effect/socket handler on a served Sluice socket: its connection
+ * closes gracefully unless the handler really failed; a normal close is a
+ * success, the peer's end a failure with the Sluice error (which `serve`
+ * counts as `disconnected`).
+ */
+const serveOne = <A, E, R>(
+  socket: Socket.Socket,
+  handler: (socket: EffectSocket.Socket) => Effect.Effect<A, E, R>
+): Effect.Effect<A | void, unknown, R> =>
+  Effect.onExit(
+    Effect.catchCause(handler(toEffectSocket(socket)), (cause) => {
+      const end = endOf(socket, cause)
+      return end === undefined ? Effect.failCause(cause) : end === "normal" ? Effect.void : Effect.fail(end.peer)
+    }),
+    (exit) => gracefulAfter(socket, exit) ? closeScope(socket) : Effect.void
+  )
 
 /** A Sluice listen or serve failure as effect's `SocketServerError`. */
 const serverOpenError = (cause: NetError.ListenError): SocketServer.SocketServerError =>
@@ -199,8 +280,9 @@ const serverOpenError = (cause: NetError.ListenError): SocketServer.SocketServer
 /**
  * Listens with the `Network` and exposes the server as effect's
  * `SocketServer`: `run(handler)` serves every connection with `handler`
- * (concurrently, with graceful shutdown when the scope closes) and never
- * returns. A listen failure, or an invalid `gracePeriod` when `run` starts,
+ * (concurrently; interrupting it, or closing the scope, stops accepting,
+ * interrupts the handlers after `gracePeriod` and closes each connection
+ * gracefully) and never returns. A listen failure, or an invalid `gracePeriod` when `run` starts,
  * is a `SocketServerOpenError` whose `cause` is the Sluice `ListenError`.
  *
  * @category constructors
@@ -212,8 +294,6 @@ export const makeSocketServer = (
 ): Effect.Effect<SocketServer.SocketServer["Service"], SocketServer.SocketServerError, Network.Network | Scope.Scope> =>
   Effect.gen(function*() {
     const server = yield* Effect.mapError(Network.listen(listenOptions), serverOpenError)
-    const report = options?.onHandlerError
-      ?? ((error: Server.HandlerError<unknown>) => Effect.logError("SocketServer handler failed", error.cause))
     let running = false
     const run = <R, E, _>(
       handler: (socket: EffectSocket.Socket) => Effect.Effect<_, E, R>
@@ -230,9 +310,9 @@ export const makeSocketServer = (
         return Effect.scoped(
           Effect.andThen(
             Effect.mapError(
-              Server.serve(server, (socket) => handler(toEffectSocket(socket)), {
-                onHandlerError: report,
-                gracePeriod: options?.gracePeriod
+              Server.serve(server, (socket) => serveOne(socket, handler), {
+                onHandlerError: options?.onHandlerError ?? "log",
+                gracePeriod: options?.gracePeriod ?? 0
               }),
               serverOpenError
             ),

@@ -2,9 +2,12 @@
  * The `Network` service: connect and listen, as scoped resources.
  *
  * Provided by `NodeNetwork.layer` (`@sluice/node-adapter`, real sockets) or
- * `MemoryNetwork.layer` (an in-process virtual network for tests). Options are
- * validated by Schemas: bad input is a typed `InvalidOptions` error naming the
- * field and the value, never a thrown `TypeError`.
+ * `MemoryNetwork.layer` (an in-process virtual network for tests). Every option
+ * is checked, each read once: bad input (options that are not an object, a
+ * value of the wrong type or range, a getter that throws, an option for
+ * another kind of target) is a typed `InvalidOptions` error naming the field
+ * and the value, never a thrown `TypeError`, and nothing is dialled or bound.
+ * The exported Schemas accept the same values.
  *
  * @since 0.1.0
  */
@@ -16,9 +19,9 @@ import * as Metric from "effect/Metric"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import { isIP } from "./Address.ts"
-import type { Driver, ListenTarget } from "./Driver.ts"
+import type { Driver, IpcEndpoint, ListenTarget, TcpEndpoint } from "./Driver.ts"
 import * as Engine from "./Engine.ts"
-import { millisOf } from "./internal/duration.ts"
+import * as Options from "./internal/options.ts"
 import type { ConnectAttempt } from "./NetError.ts"
 import { ConnectError, fieldsFromDriver, invalidOptions, ListenError, unsupported } from "./NetError.ts"
 import * as Observability from "./Observability.ts"
@@ -52,43 +55,57 @@ const socketFields = {
  */
 export const ConnectOptionsSchema = Schema.Struct({
   ...targetFields,
-  localAddress: Schema.optional(Schema.String),
+  localAddress: Schema.optional(
+    Schema.String.check(Schema.makeFilter((s) => isIP(s) !== 0, { expected: "an IP address" }))
+  ),
   localPort: Schema.optional(Port),
   family: Schema.optional(Schema.Literals([0, 4, 6])),
-  hints: Schema.optional(NonNegativeInt),
+  hints: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 0x7fffffff }))),
   autoSelectFamily: Schema.optional(Schema.Boolean),
   ...socketFields
 })
 
 /**
  * The durations of a socket, for `connect` and for every socket a server
- * accepts. Each accepts anything `Duration` does (`"2 seconds"`, `2000`,
- * `Duration.seconds(2)`).
+ * accepts: a `Duration`, milliseconds, a bigint of nanoseconds, a string
+ * (`"2 seconds"`, `"Infinity"`), a `[seconds, nanos]` pair or an object of unit
+ * fields (`{ seconds: 2 }`). `NaN`, negative durations, `{}` and objects with
+ * other fields are refused. Every `…Timeout` takes `0`, like `Infinity`, as
+ * none (Node's rule).
  *
  * @category models
  * @since 0.1.0
  */
 export interface SocketDurations {
-  /** Idle time before the first keep-alive probe, with `keepAlive`. */
+  /** Idle time before the first keep-alive probe, with `keepAlive` (finite; `0`: the platform's default). */
   readonly keepAliveInitialDelay?: Duration.Input | undefined
-  /** Fail reads with `TimedOut` and abort after this long without activity. */
+  /** Fail reads with `TimedOut` and abort after this long without activity (`0`: none, the default). */
   readonly idleTimeout?: Duration.Input | undefined
-  /** Bound of the graceful close at scope end; past it the socket is aborted (default 10 seconds). */
+  /**
+   * Bound of the graceful close at scope end; past it the socket is aborted
+   * (default 10 seconds; `0`: no bound, the close waits for the flush).
+   */
   readonly closeTimeout?: Duration.Input | undefined
 }
 
 /**
- * Options of `connect`.
+ * Options of `connect`: a `port` (with `host`, default `localhost`) or a
+ * `path`. With a `path`, the TCP options (`host`, `port`, `localAddress`,
+ * `localPort`, `family`, `hints`, `lookup`, `autoSelectFamily`,
+ * `autoSelectFamilyAttemptTimeout`) are refused.
  *
  * @category models
  * @since 0.1.0
  */
 export interface ConnectOptions extends Partial<typeof ConnectOptionsSchema.Type>, SocketDurations {
-  /** A replacement for the driver's name lookup. */
+  /** A replacement for the driver's name lookup (TCP only, as every option here but `timeout`). */
   readonly lookup?: Engine.LookupFunction | undefined
-  /** One deadline over name lookup and every attempt. */
+  /** One deadline over name lookup and every attempt (`0`: none, the default). */
   readonly timeout?: Duration.Input | undefined
-  /** Per-attempt timeout with `autoSelectFamily` (default 250 ms). */
+  /**
+   * Per-attempt timeout with `autoSelectFamily` (default 250 ms; `0`: none,
+   * each attempt runs until it fails).
+   */
   readonly autoSelectFamilyAttemptTimeout?: Duration.Input | undefined
 }
 
@@ -116,6 +133,12 @@ export const ListenOptionsSchema = Schema.Struct({
  * Options of `listen`. The {@link SocketDurations} apply to every accepted
  * socket.
  *
+ * The target is `path` when given, else `fd`, else a host and port (`port`
+ * 0, the default, is ephemeral). An option for another kind of target is
+ * refused: `host`, `port`, `ipv6Only`, `reusePort` with `path` or `fd`; `fd`
+ * with `path`; `readableAll`, `writableAll`, `removeStaleSocket` without
+ * `path`.
+ *
  * @category models
  * @since 0.1.0
  */
@@ -132,7 +155,26 @@ export interface NetworkShape {
   /** Opens a connection that lives until the surrounding scope closes. */
   readonly connect: (options: ConnectOptions) => Effect.Effect<Socket.Socket, ConnectError, Scope.Scope>
   /** Binds and listens until the surrounding scope closes. */
-  readonly listen: (options: ListenOptions) => Effect.Effect<Server.Server, ListenError, Scope.Scope>
+  readonly listen: Listen<never>
+}
+
+/**
+ * The signature of `listen`: the server's address type follows the options —
+ * a `path` gives a `Server<IpcEndpoint>`, a host and port (no `path`, no
+ * `fd`) a `Server<TcpEndpoint>` (so `server.port` is a `number`), anything
+ * else a `Server` of either kind.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Listen<R> {
+  (
+    options: ListenOptions & { readonly path: string }
+  ): Effect.Effect<Server.Server<IpcEndpoint>, ListenError, Scope.Scope | R>
+  (
+    options: ListenOptions & { readonly path?: undefined; readonly fd?: undefined }
+  ): Effect.Effect<Server.Server<TcpEndpoint>, ListenError, Scope.Scope | R>
+  (options: ListenOptions): Effect.Effect<Server.Server, ListenError, Scope.Scope | R>
 }
 
 /**
@@ -143,77 +185,78 @@ export interface NetworkShape {
  */
 export class Network extends Context.Service<Network, NetworkShape>()("@sluice/core/Network") {}
 
-/** `port: Expected a value between 0 and 65535, got 70000` */
-const describeSchemaError = (error: Schema.SchemaError, input: object): string => {
-  const lines = error.message.split("\n")
-  const field = /at \["([^"]+)"\]/.exec(error.message)?.[1]
-  const expected = lines[0] ?? "invalid options"
-  if (field === undefined) return expected
-  const value = (input as Record<string, unknown>)[field]
-  const shown = typeof value === "string" ? JSON.stringify(value) : String(value)
-  return `${field}: ${expected}, got ${shown}`
+/**
+ * The checks of every socket option, for `connect` and for every socket a
+ * server accepts: one row per option (see `internal/options.ts`). Every
+ * `…Timeout` takes `0` as no timeout, like `Infinity` (Node's rule).
+ */
+const socketTable = {
+  noDelay: Options.boolean,
+  keepAlive: Options.boolean,
+  keepAliveInitialDelay: Options.delay,
+  allowHalfOpen: Options.boolean,
+  readHighWaterMark: Options.nonNegativeInt,
+  writeHighWaterMark: Options.nonNegativeInt,
+  idleTimeout: Options.timeout,
+  closeTimeout: Options.timeout
 }
-
-const decodeConnect = Schema.decodeUnknownEffect(ConnectOptionsSchema)
 
 /**
- * Plain predicates that accept a subset of what the option Schemas accept
- * (checked field by field against `ConnectOptionsSchema`). Valid options,
- * the common case, skip the Schema parser on every connect; anything else
- * goes through the Schema, which names the field in its error.
+ * The checks of `connect`'s options, one row per option: a row marked `tcp`
+ * is refused with a `path`. Valid options, the common case, cost one pass
+ * of plain predicates per connect (no Schema parser, no Effect).
  */
-type FieldCheck = (u: unknown) => boolean
-const isBoolean: FieldCheck = (u) => typeof u === "boolean"
-const isString: FieldCheck = (u) => typeof u === "string"
-const isNonEmptyString: FieldCheck = (u) => typeof u === "string" && u.length > 0
-const isNonNegativeInt: FieldCheck = (u) => typeof u === "number" && Number.isSafeInteger(u) && u >= 0
-const isPort: FieldCheck = (u) => typeof u === "number" && Number.isSafeInteger(u) && u >= 0 && u <= 65535
-const isFamily: FieldCheck = (u) => u === 0 || u === 4 || u === 6
+const connectTable = {
+  host: Options.tcp(Options.nonEmptyString),
+  port: Options.tcp(Options.port),
+  path: Options.nonEmptyString,
+  localAddress: Options.tcp(Options.ipAddress),
+  localPort: Options.tcp(Options.port),
+  family: Options.tcp(Options.literals(0, 4, 6)),
+  hints: Options.tcp(Options.hints),
+  lookup: Options.tcp(Options.func<Engine.LookupFunction>()),
+  autoSelectFamily: Options.tcp(Options.boolean),
+  autoSelectFamilyAttemptTimeout: Options.tcp(Options.timeout),
+  timeout: Options.timeout,
+  ...socketTable
+} satisfies { readonly [K in keyof Required<ConnectOptions>]: Options.Field<unknown> }
 
-const connectChecks: { readonly [K in keyof typeof ConnectOptionsSchema.fields]: FieldCheck } = {
-  host: isNonEmptyString,
-  port: isPort,
-  path: isNonEmptyString,
-  localAddress: isString,
-  localPort: isPort,
-  family: isFamily,
-  hints: isNonNegativeInt,
-  autoSelectFamily: isBoolean,
-  noDelay: isBoolean,
-  keepAlive: isBoolean,
-  allowHalfOpen: isBoolean,
-  readHighWaterMark: isNonNegativeInt,
-  writeHighWaterMark: isNonNegativeInt
-}
-const connectKeys = Object.keys(connectChecks) as ReadonlyArray<keyof typeof connectChecks>
+/**
+ * The checks of `listen`'s options, one row per option: the target is a
+ * `path`, else an `fd`, else a host and port; a row for another kind of
+ * target is refused.
+ */
+const listenTable = {
+  host: Options.tcp(Options.nonEmptyString),
+  port: Options.tcp(Options.port),
+  path: Options.nonEmptyString,
+  fd: Options.fd(Options.nonNegativeInt),
+  backlog: Options.nonNegativeInt,
+  exclusive: Options.boolean,
+  ipv6Only: Options.tcp(Options.boolean),
+  reusePort: Options.tcp(Options.boolean),
+  readableAll: Options.ipc(Options.boolean),
+  writableAll: Options.ipc(Options.boolean),
+  removeStaleSocket: Options.ipc(Options.boolean),
+  maxConnections: Options.nonNegativeInt,
+  ...socketTable
+} satisfies { readonly [K in keyof Required<ListenOptions>]: Options.Field<unknown> }
 
-/** Connect options that passed their checks. */
-type ValidConnectOptions = typeof ConnectOptionsSchema.Type
+const readConnect = Options.reader(connectTable)
+const readListen = Options.reader(listenTable)
 
-/** The connect options that are durations. */
-const connectDurations = [
-  "timeout",
-  "autoSelectFamilyAttemptTimeout",
-  "idleTimeout",
-  "keepAliveInitialDelay",
-  "closeTimeout"
-] as const
+/** Connect options that passed their checks (durations in milliseconds, `Infinity` for none). */
+type ValidConnectOptions = Options.Parsed<typeof connectTable>
 
-/** Those durations in milliseconds (`undefined` when absent or infinite). */
-type ConnectMillis = Record<(typeof connectDurations)[number], number | undefined>
+/** Listen options that passed their checks. */
+type ValidListenOptions = Options.Parsed<typeof listenTable>
 
-/** `options` itself when every field is valid by {@link connectChecks}. */
-const validConnectOptions = (options: unknown): ValidConnectOptions | undefined => {
-  if (typeof options !== "object" || options === null) return undefined
-  const record = options as Record<string, unknown>
-  for (let i = 0; i < connectKeys.length; i++) {
-    const key = connectKeys[i]!
-    const value = record[key]
-    if (value !== undefined && !connectChecks[key](value)) return undefined
-  }
-  return options as ValidConnectOptions
-}
-const decodeListen = Schema.decodeUnknownEffect(ListenOptionsSchema)
+/** Why `hints` has a flag the driver's lookup does not know. */
+const unknownHints = (hints: number, known: number): string =>
+  `hints: expected a combination of the driver's lookup flags (mask ${known}), got ${hints}`
+
+/** A timeout for the engine: `undefined` for none. */
+const finite = (ms: number | undefined): number | undefined => ms !== undefined && Number.isFinite(ms) ? ms : undefined
 
 const toAttempt = (a: Engine.Attempt): ConnectAttempt =>
   a.error === undefined
@@ -258,31 +301,20 @@ const connectError = (failure: Engine.ConnectFailure): ConnectError => {
  */
 export const make = (driver: Driver): NetworkShape => {
   /** The engine request for valid options, or the error that refuses them. */
-  const connectRequest = (
-    o: ValidConnectOptions,
-    options: ConnectOptions,
-    ms: ConnectMillis
-  ): Engine.ConnectRequest | ConnectError => {
-    if (o.path !== undefined && (o.host !== undefined || o.port !== undefined)) {
-      return new ConnectError(
-        invalidOptions("connect", `path: give a path or a host and port, not both (got path ${JSON.stringify(o.path)})`)
-      )
-    }
-    if (o.localAddress !== undefined && isIP(o.localAddress) === 0) {
-      return new ConnectError(
-        invalidOptions("connect", `localAddress: expected an IP address, got ${JSON.stringify(o.localAddress)}`)
-      )
-    }
-    if (options.lookup !== undefined && typeof options.lookup !== "function") {
-      return new ConnectError(invalidOptions("connect", `lookup: expected a function`))
-    }
+  const connectRequest = (o: ValidConnectOptions): Engine.ConnectRequest | ConnectError => {
+    const deadlineMs = finite(o.timeout)
     if (o.path !== undefined) {
       if (!driver.capabilities.ipc) {
         return new ConnectError(unsupported("connect", `the ${driver.name} driver has no IPC sockets`))
       }
-      return { _tag: "Ipc", path: o.path, deadlineMs: ms.timeout }
+      return { _tag: "Ipc", path: o.path, deadlineMs }
     }
     if (o.port === undefined) return new ConnectError(invalidOptions("connect", "port: a port or a path is required"))
+    const hints = o.hints ?? 0
+    const known = driver.capabilities.lookupHints
+    if (o.lookup === undefined && known !== undefined && (hints & ~known) !== 0) {
+      return new ConnectError(invalidOptions("connect", unknownHints(hints, known)))
+    }
     return {
       _tag: "Tcp",
       host: o.host ?? "localhost",
@@ -290,18 +322,17 @@ export const make = (driver: Driver): NetworkShape => {
       localAddress: o.localAddress,
       localPort: o.localPort,
       family: o.family ?? 0,
-      hints: o.hints ?? 0,
-      lookup: options.lookup,
+      hints,
+      lookup: o.lookup,
       autoSelectFamily: o.autoSelectFamily ?? true,
-      autoSelectFamilyAttemptTimeoutMs: ms.autoSelectFamilyAttemptTimeout ?? 250,
-      deadlineMs: ms.timeout
+      autoSelectFamilyAttemptTimeoutMs: o.autoSelectFamilyAttemptTimeout ?? 250,
+      deadlineMs
     }
   }
 
   /** Dials `request` and wraps the connection as a socket in a child of the current scope. */
   const dial = (
     o: ValidConnectOptions,
-    ms: ConnectMillis,
     request: Engine.ConnectRequest
   ): Effect.Effect<Socket.Socket, ConnectError, Scope.Scope> =>
     Effect.flatMap(Scope.Scope, (scope) =>
@@ -333,14 +364,14 @@ export const make = (driver: Driver): NetworkShape => {
               allowHalfOpen: o.allowHalfOpen ?? false
             })
             if (o.noDelay === true) connection.setNoDelay(true)
-            if (o.keepAlive === true) connection.setKeepAlive(true, ms.keepAliveInitialDelay ?? 0)
+            if (o.keepAlive === true) connection.setKeepAlive(true, o.keepAliveInitialDelay ?? 0)
             const attempts = connected.attempts.map(toAttempt)
             return Effect.flatMap(
               Socket.make(connection, scope, {
                 readHighWaterMark: o.readHighWaterMark,
                 writeHighWaterMark: o.writeHighWaterMark,
-                idleTimeoutMs: ms.idleTimeout,
-                closeTimeoutMs: ms.closeTimeout,
+                idleTimeoutMs: finite(o.idleTimeout),
+                closeTimeoutMs: o.closeTimeout,
                 attempts
               }),
               (socket) => {
@@ -355,83 +386,69 @@ export const make = (driver: Driver): NetworkShape => {
         )
       }))
 
-  /** Checks the durations and the combination of valid options, then dials. */
-  const connectValid = (
-    o: ValidConnectOptions,
-    options: ConnectOptions
-  ): Effect.Effect<Socket.Socket, ConnectError, Scope.Scope> => {
-    const ms = millisOf(options, connectDurations)
-    if (typeof ms === "string") return Effect.fail(new ConnectError(invalidOptions("connect", ms)))
-    const request = connectRequest(o, options, ms)
-    return request instanceof ConnectError ? Effect.fail(request) : dial(o, ms, request)
+  const connect = (options: ConnectOptions): Effect.Effect<Socket.Socket, ConnectError, Scope.Scope> =>
+    Effect.suspend(() => {
+      const o = readConnect(options)
+      if (typeof o === "string") {
+        return Effect.withSpan(Effect.fail(new ConnectError(invalidOptions("connect", o))), "sluice.connect", {
+          kind: "client",
+          captureStackTrace: false
+        })
+      }
+      const request = connectRequest(o)
+      return Effect.withSpan(
+        request instanceof ConnectError ? Effect.fail(request) : dial(o, request),
+        "sluice.connect",
+        {
+          kind: "client",
+          attributes: o.path !== undefined
+            ? { "sluice.target.path": o.path }
+            : { "sluice.target.host": o.host ?? "localhost", "sluice.target.port": o.port },
+          captureStackTrace: false
+        }
+      )
+    })
+
+  /** The driver's listen target for valid options, or the error that refuses them. */
+  const listenTarget = (o: ValidListenOptions): ListenTarget | ListenError => {
+    const backlog = o.backlog ?? 511
+    if (o.path !== undefined) {
+      if (!driver.capabilities.ipc) {
+        return new ListenError(unsupported("listen", `the ${driver.name} driver has no IPC sockets`))
+      }
+      return {
+        _tag: "Ipc",
+        path: o.path,
+        backlog,
+        exclusive: o.exclusive ?? false,
+        readableAll: o.readableAll ?? false,
+        writableAll: o.writableAll ?? false,
+        removeStale: o.removeStaleSocket ?? false
+      }
+    }
+    if (o.fd !== undefined) {
+      if (!driver.capabilities.fd) {
+        return new ListenError(unsupported("listen", `the ${driver.name} driver cannot adopt file descriptors`))
+      }
+      return { _tag: "Fd", fd: o.fd, backlog }
+    }
+    if (o.reusePort === true && !driver.capabilities.reusePort) {
+      return new ListenError(unsupported("listen", `the ${driver.name} driver has no reusePort`))
+    }
+    return {
+      _tag: "Tcp",
+      host: o.host,
+      port: o.port ?? 0,
+      backlog,
+      exclusive: o.exclusive ?? false,
+      ipv6Only: o.ipv6Only ?? false,
+      reusePort: o.reusePort ?? false
+    }
   }
 
-  const connect = (options: ConnectOptions): Effect.Effect<Socket.Socket, ConnectError, Scope.Scope> =>
-    Effect.withSpan(
-      Effect.suspend(() => {
-        const o = validConnectOptions(options)
-        if (o !== undefined) return connectValid(o, options)
-        return Effect.flatMap(
-          Effect.mapError(
-            decodeConnect(options),
-            (e) => new ConnectError(invalidOptions("connect", describeSchemaError(e, options)))
-          ),
-          (decoded) => connectValid(decoded, options)
-        )
-      }),
-      "sluice.connect",
-      {
-        kind: "client",
-        attributes: options.path !== undefined
-          ? { "sluice.target.path": options.path }
-          : { "sluice.target.host": options.host ?? "localhost", "sluice.target.port": options.port },
-        captureStackTrace: false
-      }
-    )
-
-  const listen = (options: ListenOptions): Effect.Effect<Server.Server, ListenError, Scope.Scope> =>
+  /** Binds `target` and makes the server, in the current scope. */
+  const bind = (o: ValidListenOptions, target: ListenTarget): Effect.Effect<Server.Server, ListenError, Scope.Scope> =>
     Effect.gen(function*() {
-      const o = yield* decodeListen(options).pipe(
-        Effect.mapError((e) => new ListenError(invalidOptions("listen", describeSchemaError(e, options))))
-      )
-      const ms = millisOf(options, ["idleTimeout", "keepAliveInitialDelay", "closeTimeout"])
-      if (typeof ms === "string") return yield* new ListenError(invalidOptions("listen", ms))
-      const backlog = o.backlog ?? 511
-      let target: ListenTarget
-      if (o.path !== undefined) {
-        if (!driver.capabilities.ipc) {
-          return yield* new ListenError(unsupported("listen", `the ${driver.name} driver has no IPC sockets`))
-        }
-        target = {
-          _tag: "Ipc",
-          path: o.path,
-          backlog,
-          exclusive: o.exclusive ?? false,
-          readableAll: o.readableAll ?? false,
-          writableAll: o.writableAll ?? false,
-          removeStale: o.removeStaleSocket ?? false
-        }
-      } else if (o.fd !== undefined) {
-        if (!driver.capabilities.fd) {
-          return yield* new ListenError(
-            unsupported("listen", `the ${driver.name} driver cannot adopt file descriptors`)
-          )
-        }
-        target = { _tag: "Fd", fd: o.fd, backlog }
-      } else {
-        if (o.reusePort === true && !driver.capabilities.reusePort) {
-          return yield* new ListenError(unsupported("listen", `the ${driver.name} driver has no reusePort`))
-        }
-        target = {
-          _tag: "Tcp",
-          host: o.host,
-          port: o.port ?? 0,
-          backlog,
-          exclusive: o.exclusive ?? false,
-          ipv6Only: o.ipv6Only ?? false,
-          reusePort: o.reusePort ?? false
-        }
-      }
       const scope = yield* Scope.Scope
       const queue = new Server.AcceptQueue()
       const listener = yield* Effect.acquireRelease(
@@ -442,7 +459,7 @@ export const make = (driver: Driver): NetworkShape => {
             {
               onConnection: (connection) => {
                 if (o.noDelay === true) connection.setNoDelay(true)
-                if (o.keepAlive === true) connection.setKeepAlive(true, ms.keepAliveInitialDelay ?? 0)
+                if (o.keepAlive === true) connection.setKeepAlive(true, o.keepAliveInitialDelay ?? 0)
                 queue.push(connection)
               },
               onDrop: () => {},
@@ -473,20 +490,33 @@ export const make = (driver: Driver): NetworkShape => {
       const server = Server.make(listener, queue, connections, {
         readHighWaterMark: o.readHighWaterMark,
         writeHighWaterMark: o.writeHighWaterMark,
-        idleTimeoutMs: ms.idleTimeout,
-        closeTimeoutMs: ms.closeTimeout
+        idleTimeoutMs: finite(o.idleTimeout),
+        closeTimeoutMs: o.closeTimeout
       })
       yield* Effect.annotateCurrentSpan(Observability.endpointAttributes("net.local", server.address))
       return server
-    }).pipe(
-      Effect.withSpan("sluice.listen", {
-        attributes: options.path !== undefined
-          ? { "sluice.target.path": options.path }
-          : { "sluice.target.host": options.host ?? "(any)", "sluice.target.port": options.port ?? 0 }
-      }, { captureStackTrace: false })
-    )
+    })
 
-  return { driver, connect, listen }
+  const listen = (options: ListenOptions): Effect.Effect<Server.Server, ListenError, Scope.Scope> =>
+    Effect.suspend(() => {
+      const o = readListen(options)
+      if (typeof o === "string") {
+        return Effect.withSpan(Effect.fail(new ListenError(invalidOptions("listen", o))), "sluice.listen", {
+          captureStackTrace: false
+        })
+      }
+      const target = listenTarget(o)
+      return Effect.withSpan(target instanceof ListenError ? Effect.fail(target) : bind(o, target), "sluice.listen", {
+        attributes: o.path !== undefined
+          ? { "sluice.target.path": o.path }
+          : { "sluice.target.host": o.host ?? "(any)", "sluice.target.port": o.port ?? 0 },
+        captureStackTrace: false
+      })
+    })
+
+  // the driver reports the kind of address listened on: a path gives an IPC
+  // endpoint, a host and port a TCP one (what the overloads of `Listen` say)
+  return { driver, connect, listen: listen as Listen<never> }
 }
 
 /**
@@ -523,5 +553,5 @@ export const connect = (options: ConnectOptions): Effect.Effect<Socket.Socket, C
  * @category accessors
  * @since 0.1.0
  */
-export const listen = (options: ListenOptions): Effect.Effect<Server.Server, ListenError, Scope.Scope | Network> =>
-  Network.use((network) => network.listen(options))
+export const listen: Listen<Network> =
+  ((options: ListenOptions) => Network.use((network) => network.listen(options))) as Listen<Network>

@@ -16,15 +16,17 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
 import { dual } from "effect/Function"
+import * as Latch from "effect/Latch"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
 import * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import * as Stream from "effect/Stream"
 import * as Address from "./Address.ts"
-import type { DriverError, Endpoint } from "./Driver.ts"
+import type { DriverError, Endpoint, TcpEndpoint } from "./Driver.ts"
 import type { Connection, Listener } from "./Engine.ts"
 import { millisOrMessage } from "./internal/duration.ts"
+import { show } from "./internal/show.ts"
 import { fieldsFromDriver, invalidOptions, ListenError } from "./NetError.ts"
 import * as Observability from "./Observability.ts"
 import * as Socket from "./Socket.ts"
@@ -38,23 +40,32 @@ import * as Socket from "./Socket.ts"
 export const TypeId: "~@sluice/core/Server" = "~@sluice/core/Server"
 
 /**
- * A listening server.
+ * A listening server. `Address` is the kind of address it listens on:
+ * `Network.listen` gives a `Server<TcpEndpoint>` for a host and port, a
+ * `Server<IpcEndpoint>` for a path, a `Server` (either) otherwise.
  *
  * @category models
  * @since 0.1.0
  */
-export interface Server extends Pipeable {
+export interface Server<Address extends Endpoint = Endpoint> extends Pipeable {
   readonly [TypeId]: typeof TypeId
   /**
    * The bound address, exact: the real port when listening on port 0, the
    * path for IPC.
    */
-  readonly address: Endpoint
+  readonly address: Address
+  /**
+   * The bound port (the real one when listening on port 0): a `number` for a
+   * TCP server, `undefined` for an IPC server.
+   */
+  readonly port: Address extends TcpEndpoint ? number : undefined
   /**
    * Accepted connections, in arrival order. Each socket lives in its own scope,
    * a child of the server's: close it with `Socket.use`, or let the server's
    * scope close it. Nothing is read from a connection until its `reads` is
    * pulled. The stream ends when the server stops accepting. Pull it once.
+   * A hand-written loop over `accept` dies with the first handler that fails
+   * (a client's reset included): {@link serve} keeps serving.
    */
   readonly accept: Stream.Stream<Socket.Socket>
   /**
@@ -65,7 +76,10 @@ export interface Server extends Pipeable {
   readonly stopAccepting: Effect.Effect<void>
   /** Accepted connections that are still open. */
   readonly connections: Effect.Effect<number>
-  /** Connections refused because `maxConnections` was reached (Node's `drop`). */
+  /**
+   * Connections dropped because `maxConnections` was reached (Node's
+   * `drop`): closed as they arrived, or reset with `dropWith: "reset"`.
+   */
   readonly dropped: Effect.Effect<number>
   /**
    * Failures of the listening handle while accepting (`EMFILE`, ...): the
@@ -74,8 +88,8 @@ export interface Server extends Pipeable {
   readonly acceptFailures: Effect.Effect<{ readonly count: number; readonly latest: ListenError | undefined }>
   /**
    * Sets or clears (`undefined`) the limit of open connections; excess ones
-   * are refused and counted. A limit that is not an integer ≥ 0 fails with
-   * `InvalidOptions`.
+   * are dropped (see {@link ServeOptions.maxConnections}) and counted. A
+   * limit that is not an integer ≥ 0 fails with `InvalidOptions`.
    */
   readonly setMaxConnections: (max: number | undefined) => Effect.Effect<void, ListenError>
   /** The engine listener underneath. */
@@ -157,35 +171,39 @@ export const make = (
   queue: AcceptQueue,
   scope: Scope.Scope,
   options?: Socket.SocketOptions
-): Server => ({
-  [TypeId]: TypeId,
-  pipe() {
-    return pipeArguments(this, arguments)
-  },
-  address: listener.endpoint(),
-  listener,
-  stopAccepting: Effect.callback<void>((resume) => {
-    queue.close()
-    listener.close(() => resume(Effect.void))
-  }),
-  connections: Effect.sync(() => listener.connections),
-  acceptFailures: Effect.sync(() => ({ count: queue.failures, latest: queue.latestFailure })),
-  dropped: Effect.sync(() => listener.dropped),
-  setMaxConnections: (max) => {
-    const invalid = checkMaxConnections(max)
-    if (invalid !== undefined) return Effect.fail(new ListenError(invalidOptions("setMaxConnections", invalid)))
-    return Effect.sync(() => {
-      listener.maxConnections = max
-    })
-  },
-  accept: Stream.fromPull(
-    Effect.succeed(
-      Effect.flatMap(queue.pull, (connections) =>
-        // uninterruptible: a connection taken from the queue always gets its scope
-        Effect.uninterruptible(Effect.forEach(connections, (connection) => Socket.make(connection, scope, options))))
+): Server => {
+  const address = listener.endpoint()
+  return {
+    [TypeId]: TypeId,
+    pipe() {
+      return pipeArguments(this, arguments)
+    },
+    address,
+    port: address._tag === "Tcp" ? address.port : undefined,
+    listener,
+    stopAccepting: Effect.callback<void>((resume) => {
+      queue.close()
+      listener.close(() => resume(Effect.void))
+    }),
+    connections: Effect.sync(() => listener.connections),
+    acceptFailures: Effect.sync(() => ({ count: queue.failures, latest: queue.latestFailure })),
+    dropped: Effect.sync(() => listener.dropped),
+    setMaxConnections: (max) => {
+      const invalid = checkMaxConnections(max)
+      if (invalid !== undefined) return Effect.fail(new ListenError(invalidOptions("setMaxConnections", invalid)))
+      return Effect.sync(() => {
+        listener.maxConnections = max
+      })
+    },
+    accept: Stream.fromPull(
+      Effect.succeed(
+        Effect.flatMap(queue.pull, (connections) =>
+          // uninterruptible: a connection taken from the queue always gets its scope
+          Effect.uninterruptible(Effect.forEach(connections, (connection) => Socket.make(connection, scope, options))))
+      )
     )
-  )
-})
+  }
+}
 
 /**
  * `true` when the value is a `Server`.
@@ -200,8 +218,9 @@ export const isServer = (u: unknown): u is Server => typeof u === "object" && u 
 // ---------------------------------------------------------------------------
 
 /**
- * A connection handler failed (or died). Carries the full cause, typed with
- * the handler's error, and the peer's address.
+ * A connection handler failed (or died) by itself: not because its peer
+ * ended the connection (see {@link serve}). Carries the full cause, typed
+ * with the handler's error, and the peer's address.
  *
  * @category errors
  * @since 0.1.0
@@ -211,10 +230,53 @@ export class HandlerError<E> extends Data.TaggedError("HandlerError")<{
   readonly remoteAddress: Endpoint | undefined
 }> {
   override get message(): string {
-    const peer = this.remoteAddress === undefined ? "unknown peer" : Address.format(this.remoteAddress)
-    return `connection handler for ${peer} failed: ${Cause.pretty(this.cause)}`
+    return `${summary(this.remoteAddress)}: ${Cause.pretty(this.cause)}`
   }
 }
+
+const summary = (peer: Endpoint | undefined): string =>
+  `connection handler for ${peer === undefined ? "unknown peer" : Address.format(peer)} failed`
+
+/**
+ * What a handler can observe of the server's shutdown. One value per
+ * {@link serve}, shared by every handler: observing it costs nothing until
+ * a handler waits on it.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { Server } from "@sluice/core"
+ *
+ * declare const server: Server.Server
+ * // a long-lived connection says goodbye when shutdown begins, then ends
+ * const program = Server.serve(server, (socket, shutdown) =>
+ *   Effect.raceFirst(
+ *     Stream.run(socket.reads, socket.writes),
+ *     Effect.andThen(shutdown.await, socket.write("server shutting down, bye\n"))
+ *   ))
+ * ```
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ShutdownSignal {
+  /**
+   * Waits until shutdown begins (`Serving.shutdown`, the scope closing, or
+   * the `"stop"` policy): the server has stopped accepting and the grace
+   * period is running. Succeeds at once once it has begun.
+   */
+  readonly await: Effect.Effect<void>
+  /** `true` once shutdown has begun. */
+  readonly isShuttingDown: Effect.Effect<boolean>
+}
+
+/**
+ * A connection handler: the socket and the server's {@link ShutdownSignal}.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Handler<A, E, R> = (socket: Socket.Socket, shutdown: ShutdownSignal) => Effect.Effect<A, E, R>
 
 /**
  * Options of {@link serve}.
@@ -229,26 +291,41 @@ export interface ServeOptions<E, R> {
    */
   readonly concurrency?: number | "unbounded" | undefined
   /**
-   * Refuse connections while this many are open (waiting ones included):
-   * they are closed at once and counted in {@link ServeStats.dropped}.
+   * Limit of open connections (waiting ones included). A connection beyond
+   * it is dropped as it arrives, as node:net does: closed (the client's
+   * connect succeeds, then its reads end — or fail with `ConnectionReset` if
+   * it had sent bytes), or reset with `dropWith: "reset"`. Counted in
+   * {@link ServeStats.dropped}.
    */
   readonly maxConnections?: number | undefined
+  /**
+   * How a connection beyond `maxConnections` is dropped: `"close"` (default,
+   * node:net's behaviour: an end of input a client cannot tell from a normal
+   * close) or `"reset"` (RST: the client sees `ConnectionReset`, so it can
+   * tell a refusal and retry elsewhere).
+   */
+  readonly dropWith?: "close" | "reset" | undefined
   /**
    * At shutdown, how long running handlers may take to finish before they are
    * interrupted and their sockets aborted (default 10 seconds).
    */
   readonly gracePeriod?: Duration.Input | undefined
   /**
-   * What to do when a handler fails or dies:
+   * What to do when a handler fails or dies by itself:
    *
-   * - `"stop"` (default): shut the server down gracefully; `Serving.await`
-   *   fails with the {@link HandlerError};
-   * - a function: report the failure (log it, count it, alert) and keep serving.
+   * - `"log"` (default): log it at error level with its cause, inside the
+   *   connection's `sluice.connection` span (Effect's logger: replace it to
+   *   send it elsewhere), and keep serving;
+   * - `"stop"`: shut the server down gracefully; `Serving.await` fails with
+   *   the {@link HandlerError};
+   * - a function: report the failure (log it, count it, alert) and keep
+   *   serving. It runs inside the connection's span.
    *
-   * Interruption at shutdown is not a failure. Either way, failures are
-   * counted in {@link ServeStats.failed}.
+   * A connection its peer ended is not a failure (see {@link serve}), nor is
+   * interruption at shutdown. Every failure is counted in
+   * {@link ServeStats.failed}.
    */
-  readonly onHandlerError?: "stop" | ((error: HandlerError<E>) => Effect.Effect<void, never, R>) | undefined
+  readonly onHandlerError?: "log" | "stop" | ((error: HandlerError<E>) => Effect.Effect<void, never, R>) | undefined
 }
 
 /**
@@ -264,11 +341,17 @@ export interface ServeStats {
   readonly active: number
   /** Handlers that succeeded. */
   readonly succeeded: number
-  /** Handlers that failed or died. */
+  /**
+   * Handlers that ended because the peer or the network ended their
+   * connection: a reset, a broken pipe, an idle timeout, an abort, or an end
+   * of input the handler did not handle (see {@link serve}).
+   */
+  readonly disconnected: number
+  /** Handlers that failed or died by themselves. */
   readonly failed: number
   /** Handlers interrupted at the end of the grace period. */
   readonly aborted: number
-  /** Connections refused because `maxConnections` was reached. */
+  /** Connections dropped because `maxConnections` was reached. */
   readonly dropped: number
 }
 
@@ -283,7 +366,8 @@ export interface Serving<E> {
   /**
    * Graceful shutdown, now: stop accepting, let running handlers finish
    * within the grace period, interrupt the rest (their sockets are aborted).
-   * Idempotent; closing the scope `serve` ran in does the same.
+   * Idempotent; closing the scope `serve` ran in does the same. Not for a
+   * handler to call: it waits for every handler, its own included.
    */
   readonly shutdown: Effect.Effect<void>
   /**
@@ -297,83 +381,159 @@ export interface Serving<E> {
 const checkMaxConnections = (max: number | undefined): string | undefined =>
   max === undefined || (Number.isInteger(max) && max >= 0)
     ? undefined
-    : `maxConnections: expected an integer ≥ 0, got ${String(max)}`
+    : `maxConnections: expected an integer ≥ 0, got ${show(max)}`
+
+/** The message naming the first invalid argument of `serve`, if there is one. */
+const checkServe = <E, R>(handler: unknown, options: ServeOptions<E, R> | undefined): string | undefined => {
+  if (typeof handler !== "function") return `handler: expected a function, got ${show(handler)}`
+  if (options === undefined) return undefined
+  if (typeof options !== "object" || options === null) return `options: expected an object, got ${show(options)}`
+  const { concurrency, dropWith, onHandlerError } = options
+  if (
+    concurrency !== undefined && concurrency !== "unbounded" && !(Number.isInteger(concurrency) && concurrency >= 1)
+  ) {
+    return `concurrency: expected an integer ≥ 1 or "unbounded", got ${show(concurrency)}`
+  }
+  const max = checkMaxConnections(options.maxConnections)
+  if (max !== undefined) return max
+  if (dropWith !== undefined && dropWith !== "close" && dropWith !== "reset") {
+    return `dropWith: expected "close" or "reset", got ${show(dropWith)}`
+  }
+  if (
+    onHandlerError !== undefined && onHandlerError !== "log" && onHandlerError !== "stop"
+    && typeof onHandlerError !== "function"
+  ) {
+    return `onHandlerError: expected "log", "stop" or a function, got ${show(onHandlerError)}`
+  }
+  return undefined
+}
+
+/**
+ * How the peer ended a connection whose handler failed with `cause`:
+ * `"clean"` when every failure is the end of input the socket's reader
+ * reached, `"abrupt"` when some are the connection's own peer failures (a
+ * reset, ...), `undefined` when the handler failed by itself (a defect, any
+ * other error). Interruptions alongside do not count.
+ */
+const peerEnd = (socket: Socket.Socket, cause: Cause.Cause<unknown>): "clean" | "abrupt" | undefined => {
+  let outcome: "clean" | "abrupt" | undefined
+  for (const reason of cause.reasons) {
+    if (reason._tag === "Interrupt") continue
+    if (reason._tag === "Die" || !Socket.isPeerEnd(socket, reason.error)) return undefined
+    outcome = outcome === "abrupt" || !Cause.isDone(reason.error) ? "abrupt" : "clean"
+  }
+  return outcome
+}
+
+/** How a socket is closed after its handler succeeded or its peer ended cleanly. */
+const closedGracefully: Exit.Exit<unknown, unknown> = Exit.void
+
+const logFailure = (error: HandlerError<unknown>): Effect.Effect<void> =>
+  Effect.annotateLogs(
+    Effect.logError(summary(error.remoteAddress), error.cause),
+    "sluice.peer",
+    error.remoteAddress === undefined ? "unknown" : Address.format(error.remoteAddress)
+  )
 
 const serveImpl = <A, E, R>(
   server: Server,
-  handler: (socket: Socket.Socket) => Effect.Effect<A, E, R>,
+  handler: Handler<A, E, R>,
   options?: ServeOptions<E, R>
 ): Effect.Effect<Serving<E>, ListenError, R | Scope.Scope> =>
   Effect.gen(function*() {
-    const concurrency = options?.concurrency ?? "unbounded"
+    const invalid = checkServe(handler, options)
     const graceMs = millisOrMessage("gracePeriod", options?.gracePeriod ?? Duration.seconds(10))
-    const invalid = concurrency !== "unbounded" && !(Number.isInteger(concurrency) && concurrency >= 1)
-      ? `concurrency: expected an integer ≥ 1 or "unbounded", got ${String(concurrency)}`
-      : checkMaxConnections(options?.maxConnections)
     if (invalid !== undefined || typeof graceMs === "string") {
       return yield* new ListenError(invalidOptions("serve", invalid ?? String(graceMs)))
     }
+    const concurrency = options?.concurrency ?? "unbounded"
     const grace = graceMs === undefined ? Duration.infinity : Duration.millis(graceMs)
     const outer = yield* Scope.Scope
     const handlersScope = yield* Scope.fork(outer)
     const fibers = yield* Scope.provide(FiberSet.make<unknown, unknown>(), handlersScope)
     const permits = concurrency === "unbounded" ? undefined : yield* Semaphore.make(concurrency)
-    const policy = options?.onHandlerError ?? "stop"
+    const policy = options?.onHandlerError ?? "log"
     const ended = yield* Deferred.make<void, HandlerError<E>>()
+    // one signal for every handler: nothing per connection until one waits on it
+    const shutdownStarted = Latch.makeUnsafe(false)
     let accepted = 0
     let active = 0
     let succeeded = 0
+    let disconnected = 0
     let failed = 0
     let aborted = 0
     let shuttingDown = false
     let firstFailure: HandlerError<E> | undefined
+    const signal: ShutdownSignal = {
+      await: shutdownStarted.await,
+      isShuttingDown: Effect.sync(() => shuttingDown)
+    }
     if (options?.maxConnections !== undefined) server.listener.maxConnections = options.maxConnections
+    if (options?.dropWith !== undefined) server.listener.dropWith = options.dropWith
 
-    const runOne = (socket: Socket.Socket): Effect.Effect<void, never, R> => {
-      const peer = socket.remoteAddress
-      const body = Socket.use(socket, handler).pipe(
-        Effect.onExit((exit) =>
+    // The handler's finalizer, inside the connection's span: it closes the
+    // socket (gracefully after a success or a clean end of input, with RST
+    // otherwise), counts the outcome and reports a failure. As a finalizer it
+    // runs for an interrupted handler too.
+    const finish = (socket: Socket.Socket, exit: Exit.Exit<A, E>): Effect.Effect<void, never, R> => {
+      active--
+      let outcome: "success" | "interrupted" | "disconnected" | "failure"
+      let after: Effect.Effect<void, never, R> = Effect.void
+      let graceful = false
+      if (Exit.isSuccess(exit)) {
+        succeeded++
+        outcome = "success"
+        graceful = true
+      } else if (Cause.hasInterruptsOnly(exit.cause)) {
+        if (shuttingDown) aborted++
+        outcome = "interrupted"
+      } else {
+        const byPeer = peerEnd(socket, exit.cause)
+        if (byPeer !== undefined) {
+          disconnected++
+          outcome = "disconnected"
+          graceful = byPeer === "clean"
+          if (!graceful) after = Effect.logDebug("connection ended by the peer", exit.cause)
+        } else {
+          failed++
+          outcome = "failure"
+          const error = new HandlerError<E>({ cause: exit.cause, remoteAddress: socket.remoteAddress })
+          if (policy === "stop") {
+            firstFailure ??= error
+            // from outside this handler's fiber: shutdown waits for the handlers
+            after = Effect.asVoid(Effect.forkDetach(shutdown))
+          } else {
+            after = policy === "log" ? logFailure(error) : policy(error)
+          }
+        }
+      }
+      return Effect.andThen(
+        Scope.close(socket.scope, graceful ? closedGracefully : exit),
+        Effect.andThen(
           Effect.annotateCurrentSpan({
             "sluice.bytes_in": socket.connection.bytesRead,
             "sluice.bytes_out": socket.connection.bytesWritten,
-            "sluice.outcome": Exit.isSuccess(exit)
-              ? "success"
-              : Cause.hasInterruptsOnly(exit.cause)
-              ? "interrupted"
-              : "failure"
-          })
-        ),
-        Effect.withSpan("sluice.connection", {
+            "sluice.outcome": outcome
+          }),
+          after
+        )
+      )
+    }
+
+    const runOne = (socket: Socket.Socket): Effect.Effect<unknown, never, R> =>
+      Effect.exit(Effect.withSpan(
+        Effect.onExit(Effect.suspend(() => handler(socket, signal)), (exit) => finish(socket, exit)),
+        "sluice.connection",
+        {
           kind: "server",
           attributes: Observability.putEndpointAttributes(
-            Observability.endpointAttributes("net.peer", peer),
+            Observability.endpointAttributes("net.peer", socket.remoteAddress),
             "net.local",
             socket.localAddress
-          )
-        }, { captureStackTrace: false })
-      )
-      // accounting and the failure policy run as the handler's finalizer, so
-      // that an interrupted handler is counted too
-      return Effect.onExit(body, (exit): Effect.Effect<void, never, R> => {
-        active--
-        if (Exit.isSuccess(exit)) {
-          succeeded++
-          return Effect.void
+          ),
+          captureStackTrace: false
         }
-        if (Cause.hasInterruptsOnly(exit.cause)) {
-          if (shuttingDown) aborted++
-          return Effect.void
-        }
-        failed++
-        const error = new HandlerError<E>({ cause: exit.cause, remoteAddress: peer })
-        if (policy === "stop") {
-          firstFailure ??= error
-          // from outside this handler's fiber: shutdown waits for the handlers
-          return Effect.asVoid(Effect.forkDetach(shutdown))
-        }
-        return policy(error)
-      }).pipe(Effect.ignore)
-    }
+      ))
 
     // per connection: no generator (one runs per accepted socket)
     const start = (socket: Socket.Socket) =>
@@ -402,6 +562,7 @@ const serveImpl = <A, E, R>(
       const done = Deferred.makeUnsafe<void>()
       shutdownDone = done
       shuttingDown = true
+      shutdownStarted.openUnsafe()
       return Effect.gen(function*() {
         yield* server.stopAccepting
         yield* Fiber.interrupt(acceptFiber)
@@ -420,6 +581,7 @@ const serveImpl = <A, E, R>(
         accepted,
         active,
         succeeded,
+        disconnected,
         failed,
         aborted,
         dropped: server.listener.dropped
@@ -432,23 +594,44 @@ const serveImpl = <A, E, R>(
 
 /**
  * Serves every connection with `handler`, in the background of the current
- * scope.
+ * scope, until the scope closes.
  *
  * **Details**
  *
- * Each connection runs `handler` in its own fiber with its socket: when the
- * handler succeeds, the socket closes gracefully (flush + FIN); when it fails
- * or is interrupted, the socket is aborted (RST). Nothing is read from a
- * connection until its handler reads. `concurrency` bounds the handlers
- * running at once; `maxConnections` refuses (and counts) connections beyond
- * the limit. Handler failures are typed ({@link HandlerError}) and go to the
- * `onHandlerError` policy, never to a log.
+ * Each connection runs `handler(socket, shutdown)` in its own fiber, inside
+ * a `sluice.connection` span. Nothing is read from a connection until its
+ * handler reads. `concurrency` bounds the handlers running at once;
+ * `maxConnections` drops (and counts) connections beyond the limit.
+ *
+ * How a handler ends decides what happens to its connection, and to the
+ * server:
+ *
+ * - it succeeds: the socket closes gracefully (flush + FIN);
+ * - the peer ended the connection: it fails with an error its own socket
+ *   raised because of the peer or the network — a `SocketError` with reason
+ *   `ConnectionReset`, `BrokenPipe`, `ConnectionAborted`, `TimedOut` (the
+ *   idle timeout), `NetworkUnreachable` or `HostUnreachable`, or the clean
+ *   end of input (`Cause.Done`) it pulled past (the rule is
+ *   `Socket.isPeerEnd`). That ends this connection only (gracefully after a
+ *   clean end), is counted in `disconnected`, and is logged at debug level
+ *   only. Errors from other sockets, wrapped or mapped errors, and `Closed`
+ *   are not the peer's doing;
+ * - it fails or dies by itself: the socket is aborted (RST), the failure is
+ *   counted in `failed` and goes to `onHandlerError` — logged with its cause
+ *   in the connection's span by default, serving continues; `"stop"` shuts
+ *   the server down instead;
+ * - it is interrupted (shutdown): the socket is aborted (RST).
  *
  * Closing the scope — or `Serving.shutdown` — shuts down gracefully: stop
- * accepting, let running handlers finish within `gracePeriod`, interrupt the
- * rest. Invalid options (a `concurrency` below 1, a `maxConnections` that is
- * not an integer ≥ 0, a negative `gracePeriod`) fail with a `ListenError`
- * whose reason is `InvalidOptions`, before anything is served.
+ * accepting, open the {@link ShutdownSignal} handlers observe (so a
+ * long-lived handler can say goodbye), let running handlers finish within
+ * `gracePeriod`, interrupt the rest.
+ *
+ * Invalid arguments (a `handler` that is not a function, a `concurrency`
+ * below 1, a `maxConnections` that is not an integer ≥ 0, a `dropWith` or
+ * `onHandlerError` outside its choices, a negative `gracePeriod`) fail with
+ * a `ListenError` whose reason is `InvalidOptions` naming the field, before
+ * anything is served.
  *
  * **Example** (An echo server)
  *
@@ -471,12 +654,12 @@ const serveImpl = <A, E, R>(
  */
 export const serve: {
   <A, E, R>(
-    handler: (socket: Socket.Socket) => Effect.Effect<A, E, R>,
+    handler: Handler<A, E, R>,
     options?: ServeOptions<E, R>
   ): (server: Server) => Effect.Effect<Serving<E>, ListenError, R | Scope.Scope>
   <A, E, R>(
     server: Server,
-    handler: (socket: Socket.Socket) => Effect.Effect<A, E, R>,
+    handler: Handler<A, E, R>,
     options?: ServeOptions<E, R>
   ): Effect.Effect<Serving<E>, ListenError, R | Scope.Scope>
 } = dual((args) => isServer(args[0]), serveImpl)

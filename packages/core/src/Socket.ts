@@ -712,6 +712,17 @@ class SocketImpl implements Socket {
   }
 
   /**
+   * `true` when `error` is how the peer or the network ended this connection:
+   * the end of input this socket's reader reached, or the failure its reads
+   * or writes raised with one of the {@link peerReasons}.
+   */
+  endedByPeer(error: unknown): boolean {
+    if (Cause.isDone(error)) return this.endSeen
+    return error !== undefined && (error === this.failure || error === this.writeFailure)
+      && peerReasons.has((error as SocketError).reason)
+  }
+
+  /**
    * Flush, FIN, release, bounded by the close timeout; on failure or
    * interruption, RST. Reports the byte counts to the metrics.
    */
@@ -758,16 +769,29 @@ export const make = (
  * when it succeeds, with RST when it fails or is interrupted. Data-first
  * (`Socket.use(socket, f)`) or data-last (`Socket.use(f)`, for a pipeline).
  *
+ * `f`'s failure is `use`'s failure, the peer's reset included: to serve
+ * connections, `Server.serve` keeps serving when one fails (see
+ * {@link isPeerEnd} for a hand-written accept loop).
+ *
  * @example
  * ```ts
- * import { Stream } from "effect"
- * import { Server, Socket } from "@sluice/core"
+ * import { Effect, Stream } from "effect"
+ * import { Network, Socket } from "@sluice/core"
  *
- * declare const server: Server.Server
- * // echo every connection, one at a time
- * const program = server.accept.pipe(
- *   Stream.runForEach(Socket.use((s) => Stream.run(s.reads, s.writes)))
- * )
+ * // ask, read the whole answer, close: the socket closes when the exchange ends
+ * const ask = (question: string) =>
+ *   Effect.scoped(
+ *     Effect.flatMap(
+ *       Network.connect({ host: "127.0.0.1", port: 7000 }),
+ *       Socket.use((socket) =>
+ *         Effect.gen(function*() {
+ *           yield* socket.write(question)
+ *           yield* socket.endOfOutput
+ *           return yield* Stream.mkString(Stream.decodeText(socket.reads))
+ *         })
+ *       )
+ *     )
+ *   )
  * ```
  *
  * @category combinators
@@ -781,6 +805,60 @@ export const use: {
   <A, E, R>(socket: Socket, f: (socket: Socket) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     Effect.onExit(Effect.suspend(() => f(socket)), (exit) => Scope.close(socket.scope, exit))
 )
+
+/** How a live connection fails when the peer or the path ended it (not `Closed`: our own scope). */
+const peerReasons: ReadonlySet<SocketError["reason"]> = new Set([
+  "ConnectionReset",
+  "BrokenPipe",
+  "ConnectionAborted",
+  "TimedOut",
+  "NetworkUnreachable",
+  "HostUnreachable"
+])
+
+/**
+ * `true` when `error` is how the other side ended this socket's connection,
+ * not a failure of the code using it.
+ *
+ * **Details**
+ *
+ * Two kinds of error qualify, and only when this socket raised them itself
+ * (the same value its `reads`, `pull`, `readInto` or writes failed with, not
+ * a copy, a wrapper, or another socket's error):
+ *
+ * - the clean end of input (`Cause.Done`) once this socket's reader reached
+ *   it: a handler that pulls after the peer half-closed;
+ * - a `SocketError` this connection failed with underneath, whose reason is
+ *   `ConnectionReset` (the peer or the network reset it), `BrokenPipe` (a
+ *   write after the peer closed), `ConnectionAborted`, `TimedOut` (the idle
+ *   timeout, or the kernel's retransmission timeout), `NetworkUnreachable`
+ *   or `HostUnreachable`.
+ *
+ * Everything else is not: `Closed` (the socket's own scope was closed), an
+ * `InvalidOptions`, an `Unknown` driver error, any other value. This is the
+ * rule `Server.serve` uses to tell a peer's end from a handler's failure.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { Server, Socket } from "@sluice/core"
+ *
+ * declare const server: Server.Server
+ * // one connection at a time; a client that resets ends only its own connection
+ * const program = server.accept.pipe(
+ *   Stream.runForEach((socket) =>
+ *     Socket.use(socket, (s) => Stream.run(s.reads, s.writes)).pipe(
+ *       Effect.catchIf((error) => Socket.isPeerEnd(socket, error), () => Effect.void)
+ *     )
+ *   )
+ * )
+ * ```
+ *
+ * @category guards
+ * @since 0.1.0
+ */
+export const isPeerEnd = (socket: Socket, error: unknown): boolean =>
+  socket instanceof SocketImpl && socket.endedByPeer(error)
 
 /**
  * `true` when the value is a `Socket`.

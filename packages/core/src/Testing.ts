@@ -6,7 +6,8 @@
  * with the node adapter's driver). {@link serve} starts a server with a
  * handler and hands back its address; {@link checked} runs the body in its
  * own scope and fails with a {@link LeakError} if any socket or listener is
- * still open when that scope has closed.
+ * still open when that scope has closed, and with the handler's own failure
+ * (a `Server.HandlerError`) if a handler started by {@link serve} failed.
  *
  * @example
  * ```ts
@@ -29,9 +30,11 @@
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
@@ -254,16 +257,42 @@ export const assertNoneOpen: Effect.Effect<void, LeakError, Sockets> = Sockets.u
 )
 
 /**
+ * Where {@link serve} reports its handlers' failures: the list of the test
+ * {@link checked} runs, or none outside one.
+ */
+const HandlerFailures = Context.Reference<Array<Server.HandlerError<unknown>> | undefined>(
+  "@sluice/core/Testing/HandlerFailures",
+  { defaultValue: () => undefined }
+)
+
+/**
  * Runs `body` in its own scope, then fails with {@link LeakError} if
  * anything it opened is still open after that scope closed.
+ *
+ * A handler started by {@link serve} in `body` that failed or died by itself
+ * (see `Server.serve`: not a peer's reset) fails the test too, once the
+ * scope has closed: with the `Server.HandlerError` carrying the handler's
+ * cause, alongside the body's own failure if it failed as well (a client
+ * that saw the handler's socket aborted, say).
  *
  * @category assertions
  * @since 0.1.0
  */
 export const checked = <A, E, R>(
   body: Effect.Effect<A, E, R>
-): Effect.Effect<A, E | LeakError, Exclude<R, Scope.Scope> | Sockets> =>
-  Effect.flatMap(Effect.scoped(body), (a) => Effect.as(assertNoneOpen, a))
+): Effect.Effect<A, E | LeakError | Server.HandlerError<unknown>, Exclude<R, Scope.Scope> | Sockets> =>
+  Effect.suspend(() => {
+    const failures: Array<Server.HandlerError<unknown>> = []
+    return Effect.flatMap(
+      Effect.exit(Effect.provideService(Effect.scoped(body), HandlerFailures, failures)),
+      (exit): Effect.Effect<A, E | LeakError | Server.HandlerError<unknown>, Sockets> => {
+        if (failures.length === 0) return Effect.flatMap(exit, (a) => Effect.as(assertNoneOpen, a))
+        let cause: Cause.Cause<E | Server.HandlerError<unknown>> = Exit.isFailure(exit) ? exit.cause : Cause.empty
+        for (const failure of failures) cause = Cause.combine(cause, Cause.fail(failure))
+        return Effect.failCause(cause)
+      }
+    )
+  })
 
 /**
  * Runs a test body on a fixture network: `checked(body)` provided with
@@ -285,8 +314,11 @@ export const checked = <A, E, R>(
 export const run = <A, E, R, ROut, E2>(
   network: Layer.Layer<ROut | Sockets, E2>,
   body: Effect.Effect<A, E, R>
-): Effect.Effect<A, E | E2 | LeakError, Exclude<Exclude<R, Scope.Scope>, ROut | Sockets>> =>
-  Effect.provide(checked(body), network)
+): Effect.Effect<
+  A,
+  E | E2 | LeakError | Server.HandlerError<unknown>,
+  Exclude<Exclude<R, Scope.Scope>, ROut | Sockets>
+> => Effect.provide(checked(body), network)
 
 /**
  * A server started by {@link serve}.
@@ -310,6 +342,9 @@ export interface TestServer<E> {
  * Options of {@link serve}: where to listen (default `127.0.0.1`, an
  * ephemeral port) and how to serve. The grace period at shutdown defaults to
  * zero, so a handler still running when the test ends is interrupted at once.
+ * Without `onHandlerError`, a handler's own failure fails the test run by
+ * {@link run} or {@link checked} (elsewhere it is logged, as `Server.serve`
+ * does).
  *
  * @category models
  * @since 0.1.0
@@ -324,12 +359,13 @@ export type ServeOptions<E, R> = Network.ListenOptions & Server.ServeOptions<E, 
  * @since 0.1.0
  */
 export const serve = <A, E, R>(
-  handler: (socket: Socket.Socket) => Effect.Effect<A, E, R>,
+  handler: Server.Handler<A, E, R>,
   options?: ServeOptions<E, R>
 ): Effect.Effect<TestServer<E>, ListenError, Network.Network | Scope.Scope | R> =>
   Effect.gen(function*() {
     const network = yield* Network.Network
-    const { concurrency, gracePeriod, maxConnections, onHandlerError, ...listenOptions } = options ?? {}
+    const failures = yield* HandlerFailures
+    const { concurrency, dropWith, gracePeriod, maxConnections, onHandlerError, ...listenOptions } = options ?? {}
     const listen: Network.ListenOptions = listenOptions.path === undefined
       ? { host: "127.0.0.1", port: 0, ...listenOptions }
       : listenOptions
@@ -337,7 +373,9 @@ export const serve = <A, E, R>(
     const serving = yield* Server.serve(server, handler, {
       concurrency,
       maxConnections,
-      onHandlerError,
+      dropWith,
+      onHandlerError: onHandlerError
+        ?? (failures === undefined ? undefined : (error) => Effect.sync(() => failures.push(error))),
       gracePeriod: gracePeriod ?? Duration.zero
     })
     const address = server.address

@@ -53,7 +53,7 @@ for (const d of drivers) {
             [{ host: "", port: 80 }, "host", `got ""`],
             [{ path: "" }, "path", `got ""`],
             [{ host: d.host }, "port", "required"],
-            [{ path: "/tmp/x", host: d.host, port: 80 }, "path", "not both"]
+            [{ path: "/tmp/x", host: d.host, port: 80 }, "host", "not allowed with path"]
           ]
           for (const [options, field, value] of cases) {
             const error = yield* Effect.flip(Effect.scoped(Network.connect(options)))

@@ -2,7 +2,8 @@
  * The driver contract of `Driver.ts` on every driver: which callbacks run
  * before the triggering call returns (a successful bind on a path, a write
  * refused after RST) and which run on a later turn (connect, a failed bind,
- * a successful write, close, reset, a listener's close).
+ * a successful write, close, reset, a listener's close); timers that honour
+ * any delay.
  */
 import { assert, describe, it } from "@effect/vitest"
 import type { DriverError, Handle, ListenerHandle } from "@sluice/core/Driver"
@@ -71,6 +72,21 @@ for (const d of drivers) {
       const closed = await timing<void>((cb) => client.close(() => cb()))
       assert.isFalse(closed.sync, "close completes on a later turn")
       await server.close()
+    })
+
+    it("timers: a delay past setTimeout's limit (2^31 - 1 ms) and Infinity do not fire early; cancel works", async () => {
+      const driver = d.make()
+      const fired: Array<string> = []
+      const cancels = [
+        driver.timers.schedule(2 ** 31 + 1000, () => fired.push("2^31 + 1000 ms")),
+        driver.timers.schedule(30 * 24 * 3600_000, () => fired.push("30 days")),
+        driver.timers.schedule(Infinity, () => fired.push("Infinity"))
+      ]
+      const cancelled = driver.timers.schedule(5, () => fired.push("cancelled"))
+      cancelled()
+      await new Promise<void>((resolve) => driver.timers.schedule(40, resolve))
+      for (const cancel of cancels) cancel()
+      assert.deepStrictEqual(fired, [])
     })
   })
 }

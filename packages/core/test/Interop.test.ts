@@ -1,8 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Interop from "@sluice/core/Interop"
 import * as Network from "@sluice/core/Network"
+import * as Testing from "@sluice/core/Testing"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Rpc from "effect/rpc/Rpc"
 import * as RpcClient from "effect/rpc/RpcClient"
@@ -14,8 +18,9 @@ import * as Scope from "effect/Scope"
 import * as EffectSocket from "effect/socket/Socket"
 import * as SocketServer from "effect/socket/SocketServer"
 import * as Stream from "effect/Stream"
+import type * as Tracer from "effect/Tracer"
 import { drivers } from "./drivers.ts"
-import { run, tcpPort, text, utf8 } from "./helpers.ts"
+import { bytes, eventually, recordingLogger, recordingTracer, run, tcpPort, text, utf8 } from "./helpers.ts"
 
 const Shout = Rpc.make("Shout", { payload: { text: Schema.String }, success: Schema.String })
 const Divide = Rpc.make("Divide", {
@@ -133,3 +138,139 @@ for (const d of drivers) {
       ))
   })
 }
+
+/** The `sluice.connection` spans that ended, with their outcome. */
+const endedConnections = (spans: ReadonlyArray<Tracer.NativeSpan>) =>
+  spans.filter((s) => s.name === "sluice.connection" && s.status._tag === "Ended").map((s) =>
+    s.attributes.get("sluice.outcome")
+  )
+
+/** An effect/socket echo handler, as effect's own docs write one. */
+const effectEcho = (socket: EffectSocket.Socket) =>
+  Effect.scoped(Effect.gen(function*() {
+    const pull = yield* EffectSocket.readerBytes(socket)
+    const writer = yield* socket.writer
+    while (true) yield* writer.writeAll(yield* pull)
+  }))
+
+for (const d of drivers) {
+  describe(`interop with effect/socket on the ${d.name} driver: closes are graceful`, () => {
+    it.live("an effect/socket echo handler served by layerSocketServer delivers its echo; its normal close is not a failure", () => {
+      const { logs, provide } = recordingLogger()
+      const { spans, tracer } = recordingTracer()
+      return run(
+        d.make(),
+        provide(
+          Effect.gen(function*() {
+            const context = yield* Layer.build(Interop.layerSocketServer({ host: d.host, port: 0 }))
+            const socketServer = Context.get(context, SocketServer.SocketServer)
+            yield* Effect.forkScoped(socketServer.run(effectEcho))
+            const client = yield* Network.connect({ host: d.host, port: portOf(socketServer.address) })
+            const payload = bytes(200_000, 3)
+            const reply = yield* Effect.forkChild(Stream.runCollect(client.reads))
+            yield* client.write(payload)
+            yield* client.endOfOutput
+            // the whole echo, then a clean end (no ECONNRESET)
+            const echoed = yield* Fiber.join(reply)
+            assert.strictEqual(echoed.reduce((n, c) => n + c.length, 0), payload.length)
+            yield* eventually(() => endedConnections(spans).length === 1, "the connection's span ended")
+            assert.deepStrictEqual(endedConnections(spans), ["success"])
+            assert.deepStrictEqual(logs.filter((l) => l.level === "Error"), [])
+          }).pipe(Effect.withTracer(tracer))
+        )
+      )
+    })
+
+    it.live("effect/rpc: a client that disconnects normally closes with FIN; the server logs no handler failure", () => {
+      const { logs, provide } = recordingLogger()
+      const { spans, tracer } = recordingTracer()
+      return run(
+        d.make(),
+        provide(
+          Effect.gen(function*() {
+            const t = yield* Layer.build(
+              RpcServer.layer(Api).pipe(
+                Layer.provide(Handlers),
+                Layer.provide(RpcServer.layerProtocolSocketServer),
+                Layer.provideMerge(Interop.layerSocketServer({ host: d.host, port: 0 })),
+                Layer.provide(RpcSerialization.layerNdjson)
+              )
+            )
+            const address = Context.get(t, SocketServer.SocketServer).address
+            for (const round of [1, 2]) {
+              const clientScope = yield* Scope.make()
+              const socket = yield* Interop.makeEffectSocket({ host: d.host, port: portOf(address) })
+              const protocol = yield* Layer.build(
+                RpcClient.layerProtocolSocket().pipe(
+                  Layer.provide(Layer.succeed(EffectSocket.Socket)(socket)),
+                  Layer.provide(RpcSerialization.layerNdjson)
+                )
+              ).pipe(Scope.provide(clientScope))
+              const client = yield* RpcClient.make(Api).pipe(Effect.provide(protocol), Scope.provide(clientScope))
+              assert.strictEqual(yield* client.Shout({ text: `round ${round}` }), `ROUND ${round}`)
+              // the client goes away: its read loop is interrupted, its socket closed
+              yield* Scope.close(clientScope, Exit.void)
+              yield* eventually(() => endedConnections(spans).length === round, "the server's handler ended")
+            }
+            assert.deepStrictEqual(endedConnections(spans), ["success", "success"])
+            assert.deepStrictEqual(logs.filter((l) => l.level === "Error").map((l) => l.message), [])
+          }).pipe(Effect.withTracer(tracer))
+        )
+      )
+    })
+
+    it.live("interrupting the run at shutdown interrupts its handlers at once and closes each connection with FIN, not RST", () =>
+      run(
+        d.make(),
+        Effect.gen(function*() {
+          const serverScope = yield* Scope.make()
+          const socketServer = yield* Interop.makeSocketServer({ host: d.host, port: 0 }).pipe(
+            Scope.provide(serverScope)
+          )
+          const received = yield* Deferred.make<string>()
+          // reads forever (no writer, whose release would half-close first): only interruption ends it
+          yield* socketServer.run((socket) =>
+            Effect.scoped(Effect.gen(function*() {
+              const pull = yield* EffectSocket.readerBytes(socket)
+              while (true) yield* Deferred.succeed(received, text(yield* pull))
+            }))
+          ).pipe(Effect.forkIn(serverScope))
+          const client = yield* Network.connect({ host: d.host, port: portOf(socketServer.address) })
+          yield* client.write("ping")
+          assert.strictEqual(yield* Deferred.await(received), "ping")
+          const start = Date.now()
+          yield* Scope.close(serverScope, Exit.void)
+          // as effect's own SocketServer: no grace period by default (the handler would never end by itself)
+          assert.isBelow(Date.now() - start, 5000)
+          // a clean end of input, not ConnectionReset
+          assert.deepStrictEqual(yield* Stream.runCollect(client.reads), [])
+        })
+      ))
+  })
+}
+
+describe("interop with effect/socket on the memory network under TestClock", () => {
+  it.effect("closing an Interop server with a client connected completes without moving the clock", () =>
+    Testing.run(
+      Testing.layerMemory(),
+      Effect.gen(function*() {
+        const serverScope = yield* Scope.make()
+        const socketServer = yield* Interop.makeSocketServer({ host: "127.0.0.1", port: 0 }).pipe(
+          Scope.provide(serverScope)
+        )
+        const received = yield* Deferred.make<void>()
+        yield* socketServer.run((socket) =>
+          Effect.scoped(Effect.gen(function*() {
+            const pull = yield* EffectSocket.readerBytes(socket)
+            while (true) yield* Effect.andThen(pull, Deferred.succeed(received, undefined))
+          }))
+        ).pipe(Effect.forkIn(serverScope))
+        const client = yield* Network.connect({ host: "127.0.0.1", port: portOf(socketServer.address) })
+        yield* client.write("x")
+        yield* Deferred.await(received)
+        // no TestClock.adjust: a grace period in virtual time would hang here
+        yield* Scope.close(serverScope, Exit.void)
+        assert.deepStrictEqual(yield* Stream.runCollect(client.reads), [])
+      })
+    ))
+})

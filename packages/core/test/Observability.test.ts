@@ -5,21 +5,8 @@ import * as Server from "@sluice/core/Server"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import * as Stream from "effect/Stream"
-import * as Tracer from "effect/Tracer"
 import { drivers } from "./drivers.ts"
-import { eventually, run, tcpPort, text } from "./helpers.ts"
-
-const recordingTracer = () => {
-  const spans: Array<Tracer.NativeSpan> = []
-  const tracer = Tracer.make({
-    span: (options) => {
-      const span = new Tracer.NativeSpan(options)
-      spans.push(span)
-      return span
-    }
-  })
-  return { spans, tracer }
-}
+import { eventually, recordingTracer, run, tcpPort, text } from "./helpers.ts"
 
 for (const d of drivers) {
   describe(`observability on the ${d.name} driver`, () => {

@@ -13,7 +13,7 @@ import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { drivers } from "./drivers.ts"
-import { eventually, run, tcpPort, text, tracked } from "./helpers.ts"
+import { eventually, ipcPath, run, tcpPort, text, tracked } from "./helpers.ts"
 
 class Boom extends Data.TaggedError("Boom")<{ readonly n: number }> {}
 
@@ -141,12 +141,12 @@ for (const d of drivers) {
         })
       ))
 
-    it.live("maxConnections refuses and counts the excess", () =>
+    it.live("maxConnections: an excess connection is closed as node:net closes it: the connect succeeds, then a clean end", () =>
       run(
         d.make(),
         Effect.gen(function*() {
           const server = yield* Network.listen({ host: d.host, port: 0 })
-          const port = tcpPort(server.address)
+          const port = server.port
           const gate = yield* Deferred.make<void>()
           const serving = yield* Server.serve(
             server,
@@ -159,13 +159,12 @@ for (const d of drivers) {
             { concurrency: 2 }
           ))
           yield* eventually(() => server.listener.connections === 2, "two connections held")
-          const refused = yield* Effect.exit(roundTrip(port, d.host, "refused"))
-          // the refused connection is closed at once: an empty reply or a reset
-          if (Exit.isSuccess(refused)) assert.strictEqual(refused.value, "")
-          else {
-            const error = Option.getOrUndefined(Cause.findErrorOption(refused.cause))
-            assert.include(["ConnectionReset", "BrokenPipe"], error?.reason)
-          }
+          // nothing written: the close is a FIN, which the client reads as the end of input
+          const reply = yield* Effect.scoped(Effect.flatMap(
+            Network.connect({ host: d.host, port }),
+            (excess) => Stream.runCollect(excess.reads)
+          ))
+          assert.deepStrictEqual(reply, [])
           assert.strictEqual(yield* server.dropped, 1)
           assert.strictEqual((yield* serving.stats).dropped, 1)
           yield* Deferred.succeed(gate, undefined)
@@ -173,30 +172,84 @@ for (const d of drivers) {
         })
       ))
 
-    it.live("a failing handler stops the server by default; await fails with the typed HandlerError", () =>
+    it.live(`dropWith: "reset": an excess connection is reset, so the client can tell it was refused`, () =>
       run(
         d.make(),
         Effect.gen(function*() {
           const server = yield* Network.listen({ host: d.host, port: 0 })
-          const port = tcpPort(server.address)
-          const serving = yield* Server.serve(server, (socket) =>
-            Effect.gen(function*() {
-              const first = yield* socket.pull
-              if (text(first) === "fail") return yield* new Boom({ n: 1 })
-              yield* socket.write(first[0]!)
-            }))
-          const exit = yield* Effect.exit(roundTrip(port, d.host, "fail"))
-          // the failed handler's socket is aborted
-          assert.isTrue(Exit.isFailure(exit) || exit.value === "")
-          const error = yield* Effect.flip(serving.await)
-          assert.strictEqual(error._tag, "HandlerError")
-          const boom = Cause.findErrorOption(error.cause)
-          assert.isTrue(Option.isSome(boom) && boom.value._tag === "Boom" && boom.value.n === 1)
-          assert.strictEqual(error.remoteAddress?._tag, "Tcp")
-          assert.include(error.message, "Boom")
-          assert.strictEqual((yield* serving.stats).failed, 1)
-          const refused = yield* Effect.flip(Effect.scoped(Network.connect({ host: d.host, port })))
-          assert.strictEqual(refused.reason, "ConnectionRefused")
+          const port = server.port
+          const serving = yield* Server.serve(server, echo, { maxConnections: 1, dropWith: "reset" })
+          const kept = yield* Network.connect({ host: d.host, port })
+          yield* eventually(() => server.listener.connections === 1, "one connection held")
+          // the RST may reach the client before its connect completes, or after
+          const refused = yield* Effect.flip(Effect.scoped(Effect.flatMap(
+            Network.connect({ host: d.host, port }),
+            (excess) => Stream.runCollect(excess.reads)
+          )))
+          assert.strictEqual(refused.reason, "ConnectionReset")
+          assert.strictEqual((yield* serving.stats).dropped, 1)
+          // the limit set at run time drops the same way
+          yield* server.setMaxConnections(0)
+          yield* kept.write("still served")
+          yield* kept.endOfOutput
+          assert.strictEqual(text(yield* Stream.runCollect(kept.reads)), "still served")
+          const again = yield* Effect.flip(Effect.scoped(Effect.flatMap(
+            Network.connect({ host: d.host, port }),
+            (excess) => Stream.runCollect(excess.reads)
+          )))
+          assert.strictEqual(again.reason, "ConnectionReset")
+          assert.strictEqual(yield* server.dropped, 2)
+        })
+      ))
+
+    it.live("server.port is the bound port of a TCP server, undefined for an IPC one", () =>
+      run(
+        d.make(),
+        Effect.gen(function*() {
+          const tcp = yield* Network.listen({ host: d.host, port: 0 })
+          assert.isAbove(tcp.port, 0)
+          assert.strictEqual(tcp.port, tcpPort(tcp.address))
+          const ipc = yield* Network.listen({ path: ipcPath() })
+          assert.isUndefined(ipc.port)
+          assert.strictEqual(ipc.address._tag, "Ipc")
+        })
+      ))
+
+    it.live("handlers observe the start of shutdown: a long-lived handler says goodbye before the grace period ends", () =>
+      run(
+        d.make(),
+        Effect.gen(function*() {
+          const scope = yield* Scope.make()
+          const server = yield* Scope.provide(Network.listen({ host: d.host, port: 0 }), scope)
+          const seen: Array<boolean> = []
+          let signal: Server.ShutdownSignal | undefined
+          const serving = yield* Scope.provide(
+            Server.serve(server, (socket, shutdown) =>
+              Effect.gen(function*() {
+                signal = shutdown
+                seen.push(yield* shutdown.isShuttingDown)
+                yield* socket.write("welcome\n")
+                yield* shutdown.await
+                seen.push(yield* shutdown.isShuttingDown)
+                yield* socket.write("bye\n")
+              }), { gracePeriod: "20 seconds" }),
+            scope
+          )
+          const client = yield* Network.connect({ host: d.host, port: server.port })
+          assert.strictEqual(text(yield* client.pull), "welcome\n")
+          const start = Date.now()
+          const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void))
+          // the goodbye, then a clean end: the handler ended by itself
+          assert.strictEqual(text(yield* Stream.runCollect(client.reads)), "bye\n")
+          yield* Fiber.join(closing)
+          assert.isBelow(Date.now() - start, 10_000)
+          assert.deepStrictEqual(seen, [false, true])
+          const stats = yield* serving.stats
+          assert.strictEqual(stats.succeeded, 1)
+          assert.strictEqual(stats.aborted, 0)
+          // once shutdown began, the signal answers at once
+          assert.isDefined(signal)
+          if (signal !== undefined) yield* Effect.timeout(signal.await, "1 second")
         })
       ))
 
@@ -299,6 +352,7 @@ for (const d of drivers) {
             accepted: 1,
             active: 0,
             succeeded: 1,
+            disconnected: 0,
             failed: 0,
             aborted: 0,
             dropped: 0

@@ -5,10 +5,14 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as MemoryNetwork from "@sluice/core/MemoryNetwork"
 import * as Network from "@sluice/core/Network"
+import type * as Server from "@sluice/core/Server"
+import type * as Socket from "@sluice/core/Socket"
 import * as Testing from "@sluice/core/Testing"
 import { driver as nodeDriver } from "@sluice/node-adapter/NodeDriver"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Predicate from "effect/Predicate"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import {
@@ -110,4 +114,74 @@ describe("Testing fixtures", () => {
         assert.strictEqual(response.body, "you asked for /named")
       })
     ))
+
+  describe("a handler's own failure fails the test", () => {
+    const decoder = new TextDecoder()
+    // a JSON handler that dies on bad input (JSON.parse throws)
+    const jsonHandler = (socket: Socket.Socket) =>
+      Effect.gen(function*() {
+        const request = JSON.parse(decoder.decode((yield* socket.pull)[0])) as { readonly id: number }
+        yield* socket.write(String(request.id))
+      })
+    const badRequest = Effect.gen(function*() {
+      const server = yield* Testing.serve(jsonHandler)
+      const client = yield* server.connect()
+      yield* client.write("{ not json")
+      yield* client.endOfOutput
+      // the handler's socket is aborted: the client sees an empty reply or a reset, whatever it does next
+      return yield* Effect.exit(Stream.runCollect(client.reads))
+    })
+    const handlerDefect = (cause: Cause.Cause<unknown>) => {
+      const handlerError = cause.reasons.flatMap((r) =>
+        r._tag === "Fail" && Predicate.isTagged(r.error, "HandlerError")
+          ? [r.error as Server.HandlerError<unknown>]
+          : []
+      )[0]
+      assert.isDefined(handlerError, Cause.pretty(cause))
+      const defect = handlerError?.cause.reasons.find((r) => r._tag === "Die")
+      assert.instanceOf(defect?._tag === "Die" ? defect.defect : undefined, SyntaxError)
+      assert.include(handlerError?.message ?? "", "SyntaxError")
+    }
+
+    it.effect("on the memory network: the test fails with the HandlerError carrying the defect", () =>
+      Effect.gen(function*() {
+        const exit = yield* Effect.exit(Testing.run(Testing.layerMemory(), badRequest))
+        assert.isTrue(Exit.isFailure(exit))
+        if (Exit.isFailure(exit)) handlerDefect(exit.cause)
+      }))
+
+    it.live("on real sockets, alongside the body's own failure", () =>
+      Effect.gen(function*() {
+        const body = Effect.flatMap(badRequest, (reply) => reply)
+        const exit = yield* Effect.exit(Testing.run(Testing.layer(nodeDriver), body))
+        assert.isTrue(Exit.isFailure(exit))
+        if (Exit.isFailure(exit)) handlerDefect(exit.cause)
+      }))
+
+    it.effect("a peer's reset is not the handler's failure; an explicit onHandlerError keeps the failures", () =>
+      Effect.gen(function*() {
+        const reported: Array<Server.HandlerError<unknown>> = []
+        yield* Testing.run(
+          Testing.layerMemory(),
+          Effect.gen(function*() {
+            const echo = yield* Testing.serve((socket) => Stream.run(socket.reads, socket.writes))
+            const scope = yield* Scope.make()
+            const client = yield* Scope.provide(echo.connect(), scope)
+            yield* client.write("x")
+            yield* client.pull
+            yield* Scope.close(scope, Exit.interrupt())
+            yield* echo.serving.shutdown
+            assert.strictEqual((yield* echo.serving.stats).disconnected, 1)
+            const own = yield* Testing.serve(jsonHandler, {
+              onHandlerError: (e) => Effect.sync(() => reported.push(e))
+            })
+            const other = yield* own.connect()
+            yield* other.write("nope")
+            yield* Effect.exit(Stream.runDrain(other.reads))
+            yield* own.serving.shutdown
+          })
+        )
+        assert.strictEqual(reported.length, 1)
+      }))
+  })
 })

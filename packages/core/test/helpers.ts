@@ -12,10 +12,13 @@ import type {
   ListenTarget
 } from "@sluice/core/Driver"
 import * as Network from "@sluice/core/Network"
+import type * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -247,4 +250,53 @@ export const connectedPair = (host: string, connect: Partial<Network.ConnectOpti
     const client = yield* Network.connect({ host, port: tcpPort(server.address), ...connect })
     const peer = yield* Effect.map(Stream.runHead(server.accept), Option.getOrThrow)
     return { server, client, peer }
+  })
+
+/** A tracer that keeps every span it starts (their attributes, events and status). */
+export const recordingTracer = () => {
+  const spans: Array<Tracer.NativeSpan> = []
+  const tracer = Tracer.make({
+    span: (options) => {
+      const span = new Tracer.NativeSpan(options)
+      spans.push(span)
+      return span
+    }
+  })
+  return { spans, tracer }
+}
+
+export interface LogRecord {
+  readonly level: string
+  readonly message: string
+  readonly cause: Cause.Cause<unknown>
+}
+
+/**
+ * Records what is logged while `provide`d: it replaces the default console
+ * logger (nothing is printed) and keeps the tracer's (logs stay span events).
+ */
+export const recordingLogger = () => {
+  const logs: Array<LogRecord> = []
+  const logger = Logger.make(({ cause, logLevel, message }) => {
+    logs.push({ level: logLevel, message: Array.isArray(message) ? message.join(" ") : String(message), cause })
+  })
+  const loggers = new Set([logger, Logger.tracerLogger])
+  const provide = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.provideService(self, Logger.CurrentLoggers, loggers)
+  return { logs, provide }
+}
+
+/** Waits (polling the event loop, as {@link eventually}) until `predicate` holds for `effect`'s value; returns it. */
+export const waitFor = <A>(
+  effect: Effect.Effect<A>,
+  predicate: (a: A) => boolean,
+  what: string,
+  ms = 5000
+): Effect.Effect<A> =>
+  Effect.suspend(() => {
+    let last: A | undefined
+    return Effect.as(
+      eventually(() => predicate(last = Effect.runSync(effect)), what, ms),
+      Effect.sync(() => last as A)
+    ).pipe(Effect.flatten)
   })

@@ -19,9 +19,9 @@ import type {
   ListenTarget,
   LookupAddress,
   LookupOptions,
-  PendingConnect,
-  Timers
+  PendingConnect
 } from "@sluice/core/Driver"
+import { hostTimers } from "@sluice/core/Driver"
 import type { Paths } from "@sluice/core/MemoryNetwork"
 import dns from "node:dns"
 import * as fs from "node:fs"
@@ -196,13 +196,15 @@ class NodeHandle implements Handle {
   }
 }
 
-const timers: Timers = {
-  now: () => Date.now(),
-  schedule: (ms, f) => {
-    const t = setTimeout(f, ms)
-    t.unref()
-    return () => clearTimeout(t)
-  }
+const timers = hostTimers(globalThis)
+
+/** What node:net does; the lookup knows the getaddrinfo flags node:dns exports. */
+const capabilities = {
+  ipc: true,
+  fd: true,
+  reusePort: true,
+  ipv6: true,
+  lookupHints: dns.ADDRCONFIG | dns.V4MAPPED | dns.ALL
 }
 
 const connectRaw = (raw: Bindings) =>
@@ -451,6 +453,9 @@ const lookup = (
   // through the module object, so code that replaces dns.lookup is honoured;
   // with the options node:net itself passes (no `all` unless every address is wanted)
   const family = options.family === 0 ? undefined : options.family
+  // dns.lookup validates its arguments by throwing, as node:net's connect
+  // does: compat relies on that throw (the Effect face checks `hints` against
+  // `capabilities.lookupHints` before it gets here)
   if (options.all) {
     dns.lookup(hostname, { family, hints: options.hints, all: true }, (error, addresses) => {
       if (cancelled) return
@@ -483,7 +488,7 @@ const lookup = (
  */
 export const netSocketDriver: Driver = {
   name: "node (net.Socket)",
-  capabilities: { ipc: true, fd: true, reusePort: true, ipv6: true },
+  capabilities,
   timers,
   connect: connectSocket,
   listen: listenWith(undefined),
@@ -513,7 +518,7 @@ export const netSocketDriver: Driver = {
  */
 export const driver: Driver = Raw.bindings === undefined ? netSocketDriver : {
   name: "node",
-  capabilities: { ipc: true, fd: true, reusePort: true, ipv6: true },
+  capabilities,
   timers,
   connect: connectRaw(Raw.bindings),
   listen: listenWith(Raw.bindings),

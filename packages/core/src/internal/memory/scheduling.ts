@@ -6,7 +6,7 @@
  *
  * @internal
  */
-import type { Timers } from "../../Driver.ts"
+import { hostTimers, type Timers } from "../../Driver.ts"
 
 // ---------------------------------------------------------------------------
 // globals without Node types
@@ -26,14 +26,7 @@ const macrotask = (f: () => void): void => {
 }
 
 /** Real timers (`setTimeout`), not keeping a Node process alive where `unref` exists. */
-export const realTimers: Timers = {
-  now: () => Date.now(),
-  schedule: (ms, f) => {
-    const t = g.setTimeout(f, Math.max(0, ms)) as { unref?: () => void }
-    if (typeof t === "object" && t !== null && typeof t.unref === "function") t.unref()
-    return () => g.clearTimeout(t)
-  }
-}
+export const realTimers: Timers = hostTimers(g)
 
 // ---------------------------------------------------------------------------
 // run queue and random source
