@@ -38,6 +38,15 @@ const notIp = fc.oneof(
   fc.constantFrom("256.1.1.1", "1.2.3", "localhost", "::g", "")
 )
 
+/** An object whose `key` is a getter that throws. */
+const throwing = (key: string): object =>
+  Object.defineProperty({}, key, {
+    enumerable: true,
+    get: () => {
+      throw new Error("unreadable")
+    }
+  })
+
 const bad = (options: fc.Arbitrary<unknown>, field: string): fc.Arbitrary<Bad> =>
   options.map((o) => ({ options: o, field }))
 
@@ -111,6 +120,9 @@ const badOptions: fc.Arbitrary<Bad> = fc.oneof(
   bad(fc.oneof(fc.integer(), fc.object()).map((faults) => ({ faults })), "faults"),
   badFault("faults[0]").map(({ fault, field }) => ({ options: { faults: [fault] }, field })),
   bad(fc.constant({ bufferSise: 1024 }), "bufferSise"),
+  // a getter that throws is refused, naming it; the check itself never throws
+  bad(fc.constant(throwing("bufferSize")), "bufferSize"),
+  bad(fc.constant({ faults: [throwing("latency")] }), "faults[0].latency"),
   bad(fc.oneof(fc.integer(), fc.string(), fc.constant(null)), "options")
 )
 
@@ -120,7 +132,10 @@ const goodFault = fc.record(
       requiredKeys: []
     }),
     slice: fc.integer({ min: 0, max: 8 }),
-    latency: fc.oneof(fc.integer({ min: 0, max: 500 }), fc.record({ toClient: fc.double({ min: 0, max: 500, noNaN: true }) })),
+    latency: fc.oneof(
+      fc.integer({ min: 0, max: 500 }),
+      fc.record({ toClient: fc.double({ min: 0, max: 500, noNaN: true }) })
+    ),
     bandwidth: fc.double({ min: 1, max: 1e9, noNaN: true }),
     refuse: fc.boolean(),
     resetAfter: fc.record({ toServer: fc.integer({ min: 0, max: 1e6 }) }),

@@ -8,6 +8,7 @@
  * @internal
  */
 import { isIP } from "../../Address.ts"
+import { show } from "../show.ts"
 
 /** Why options were refused: the field (`faults[0].latency.toServer`), what was expected, and what the fault is. */
 export interface Problem {
@@ -15,27 +16,6 @@ export interface Problem {
   readonly detail: string
   /** `"type"`: a value of the wrong kind; `"range"`: the right kind, out of range. */
   readonly kind: "type" | "range"
-}
-
-/** Shows a refused value, short and on one line, whatever it is. */
-const show = (value: unknown): string => {
-  try {
-    if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 39)}…` : value)
-    if (typeof value === "number") return Object.is(value, -0) ? "-0" : String(value)
-    if (typeof value === "bigint") return `${String(value)}n`
-    if (typeof value === "function") return "a function"
-    if (typeof value === "symbol") return value.toString()
-    if (value === null || typeof value !== "object") return String(value)
-    if (Array.isArray(value)) {
-      return value.length > 4
-        ? `an array of ${value.length}`
-        : `[${value.map(show).join(", ")}]`
-    }
-    const keys = Object.keys(value)
-    return keys.length === 0 ? "{}" : `{ ${keys.slice(0, 4).join(", ")}${keys.length > 4 ? ", …" : ""} }`
-  } catch {
-    return "a value that cannot be read"
-  }
 }
 
 const problem = (field: string, expected: string, value: unknown, kind: "type" | "range"): Problem => ({
@@ -80,7 +60,13 @@ const fields = (field: string, value: unknown, checks: Readonly<Record<string, C
         kind: "type"
       }
     }
-    const v = value[key]
+    let v: unknown
+    try {
+      v = value[key]
+    } catch (error) {
+      // a getter that throws: the field is refused, the check itself never throws
+      return { field: `${prefix}${key}`, detail: `reading it threw ${show(error)}`, kind: "type" }
+    }
     if (v === undefined) continue
     const found = check(`${prefix}${key}`, v)
     if (found !== undefined) return found
@@ -124,7 +110,13 @@ const faultChecks: Readonly<Record<string, Check>> = {
 }
 
 /** Checks one fault rule (`field` names it: `faults[2]`, or `fault` for one injected later). */
-export const checkFault = (field: string, value: unknown): Problem | undefined => fields(field, value, faultChecks)
+export const checkFault = (field: string, value: unknown): Problem | undefined => {
+  try {
+    return fields(field, value, faultChecks)
+  } catch (error) {
+    return { field, detail: `reading it threw ${show(error)}`, kind: "type" }
+  }
+}
 
 const optionChecks: Readonly<Record<string, Check>> = {
   seed: number("an integer", (n) => Number.isSafeInteger(n)),
@@ -175,7 +167,12 @@ const optionChecks: Readonly<Record<string, Check>> = {
 export const checkOptions = (options: unknown): Problem | undefined => {
   if (options === undefined) return undefined
   if (!isObject(options)) return problem("options", "an object", options, "type")
-  return fields("", options, optionChecks)
+  try {
+    return fields("", options, optionChecks)
+  } catch (error) {
+    // a proxy whose keys cannot be listed, or the like
+    return { field: "options", detail: `reading them threw ${show(error)}`, kind: "type" }
+  }
 }
 
 /** The error `MemoryNetwork.make` throws for a problem: a `TypeError` or a `RangeError` naming the field. */
