@@ -5,5 +5,7 @@
 export default [
   "packages/core",
   "packages/node-adapter",
-  "packages/compat"
+  "packages/compat",
+  "packages/http",
+  "packages/sim"
 ]

@@ -21,11 +21,17 @@ const root = path.resolve(import.meta.dirname, "..")
 export const readmes: ReadonlyArray<string> = [
   "README.md",
   "packages/core/README.md",
-  "packages/node-adapter/README.md"
+  "packages/node-adapter/README.md",
+  "packages/http/README.md"
 ]
 
 /** The modules whose JSDoc examples are checked. */
-const sourceDirs: ReadonlyArray<string> = ["packages/core/src", "packages/node-adapter/src"]
+const sourceDirs: ReadonlyArray<string> = [
+  "packages/core/src",
+  "packages/node-adapter/src",
+  "packages/http/src",
+  "packages/compat/src"
+]
 
 interface Snippet {
   readonly readme: string

@@ -13,6 +13,8 @@ import type { Server as ServerClass } from "./Server.ts"
 import type { Socket as SocketClass } from "./Socket.ts"
 import type { SocketAddress as SocketAddressClass } from "./SocketAddress.ts"
 
+export { fromSocket } from "./Adopt.ts"
+export type { AdoptOptions } from "./Adopt.ts"
 export type { BlockListLike, IPVersion } from "./BlockList.ts"
 export type { BoundSocketOptions } from "./BoundSocket.ts"
 export { createNet } from "./net.ts"

@@ -19,7 +19,8 @@
  * Time is Effect time: `layer` takes the `Clock` of the context it is built
  * in, so under `TestClock` deadlines, idle timeouts and latency take no real
  * time, and one `TestClock.adjust` delivers everything due in the time it
- * covers, in order, as small steps would. What waits for a clock nobody
+ * covers, in order, as small steps would (each delivery is a turn of Effect's
+ * scheduler, which `TestClock` watches). What waits for a clock nobody
  * moves ends after `stallTimeout` of real time, saying why (see `Options`).
  * `make` builds a network on real timers, for code outside Effect (for
  * example `createNet(network.driver)` from `@sluice/compat`).
@@ -53,7 +54,7 @@ import type { FaultRule, PerDirection } from "./internal/memory/faults.ts"
 import { type NetworkOptions, VirtualNetwork } from "./internal/memory/network.ts"
 import { checkAddresses, checkFault, checkOptions, type Problem, thrown } from "./internal/memory/options.ts"
 import type { Pipe } from "./internal/memory/pipe.ts"
-import { DrainQueue } from "./internal/memory/scheduling.ts"
+import { TurnQueue } from "./internal/memory/scheduling.ts"
 import * as Network from "./Network.ts"
 
 /**
@@ -67,8 +68,10 @@ export type { PerDirection }
 
 /**
  * A fault, applied to connections whose listening side matches `match`
- * (every connection when `match` is absent). Rules are looked up when a
- * connection opens; when several match, later ones win field by field.
+ * (every connection when `match` is absent; `match.client` narrows it to the
+ * connections dialed from one host, so a rule can be one link's). Rules are
+ * looked up when a connection opens; when several match, later ones win
+ * field by field.
  *
  * - `match`: `host` (an address or a host table name), `port` (1–65535),
  *   `path` (a local socket path).
@@ -144,6 +147,13 @@ export interface Options {
    * time: advance the clock, set `noDelay`, or turn this off. Default `true`.
    */
   readonly nagle?: boolean | undefined
+  /**
+   * Called with each trace line as it is recorded, and the network's time
+   * (milliseconds, virtual under `TestClock`), whether or not `trace` keeps
+   * them. For a caller that attributes events itself (a simulation's log per
+   * host).
+   */
+  readonly onTrace?: ((line: string, now: number) => void) | undefined
   /**
    * The host's file system, as binds and connects on a local socket path see
    * it. Without it the network has no file system of its own beyond its
@@ -357,6 +367,26 @@ export interface MemoryNetworkShape {
    * `ECONNRESET`. Returns how many were reset.
    */
   readonly reset: (select?: (connection: ConnectionSnapshot) => boolean) => number
+  /**
+   * A host's process crashes (an address or a host table name): its
+   * listeners and connection ends vanish without FIN or RST, its connects in
+   * progress are dropped, and until `revive` it can neither dial
+   * (`ENETDOWN`) nor listen (`EADDRNOTAVAIL`). Its peers see what a crash
+   * looks like over TCP: a segment that reaches a vanished end — bytes in
+   * flight to it, the peer's next write — is answered with RST
+   * (`ConnectionReset`), a connect to a port it listened on is refused, and a
+   * peer that sends nothing hears nothing (an idle timeout notices). Returns
+   * how many listeners and connection ends vanished.
+   */
+  readonly kill: (host: string) => number
+  /** A killed host may dial and listen again (its process restarted). */
+  readonly revive: (host: string) => void
+  /**
+   * Deliveries queued for the coming turns of the event loop (data, ends,
+   * errors, accepts, completions): `0` when nothing happens on the network
+   * until time moves. A driver of virtual time yields until it is `0`.
+   */
+  readonly pending: () => number
   /** The events so far (with `trace: true`): equal for equal seeds and programs. */
   readonly trace: () => ReadonlyArray<string>
   /** Cancels the network's pending timers (the network is discarded). */
@@ -494,6 +524,9 @@ const build = (options: NetworkOptions | undefined): MemoryNetworkShape => {
       }
       return chosen.length
     },
+    pending: () => net.queue.size,
+    kill: (host) => net.killHost(host),
+    revive: (host) => net.reviveHost(host),
     trace: () => net.log ?? [],
     dispose: () => net.dispose()
   }
@@ -558,7 +591,7 @@ export const makeEffect = (options?: Options): Effect.Effect<MemoryNetworkShape,
       const network = build({
         ...options,
         timers: timersOn(context, turn),
-        queue: new DrainQueue(turn),
+        queue: new TurnQueue(turn),
         warn: (message) => log(Effect.logWarning(message))
       })
       yield* Effect.addFinalizer(() => Effect.sync(() => network.dispose()))

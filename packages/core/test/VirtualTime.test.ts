@@ -7,6 +7,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as MemoryNetwork from "@sluice/core/MemoryNetwork"
+import type * as Socket from "@sluice/core/Socket"
 import * as Testing from "@sluice/core/Testing"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
@@ -40,13 +41,14 @@ const ticker = (advance: Effect.Effect<void>, options?: MemoryNetwork.Options) =
         Effect.map(Clock.currentTimeMillis, (now) => {
           events.push(`${now - start} ${what}`)
         })
-      // forked: with latency, the connect itself waits for the clock
+      const read = (client: Socket.Socket) =>
+        Stream.runForEach(client.reads, (chunk) => stamp(new TextDecoder().decode(chunk))).pipe(
+          Effect.catch((error) => stamp(error.reason))
+        )
+      const connect = server.connect({ idleTimeout: "30 seconds" })
+      // with latency the connect itself waits for the clock: forked, the clock completes it
       const reader = yield* Effect.forkChild(
-        Effect.flatMap(server.connect({ idleTimeout: "30 seconds" }), (client) =>
-          Stream.runForEach(client.reads, (chunk) =>
-            stamp(new TextDecoder().decode(chunk))).pipe(
-              Effect.catch((error) => stamp(error.reason))
-            ))
+        options === undefined ? read(yield* connect) : Effect.flatMap(connect, read)
       )
       yield* advance
       const atEnd = [...events]

@@ -68,6 +68,13 @@ export const hints: Field<number> = check(
 export const literals = <const L extends ReadonlyArray<number>>(...values: L): Field<L[number]> =>
   check((u): u is L[number] => values.includes(u as number), values.join(", ").replace(/, (?=[^,]*$)/, " or "))
 
+/** One of the listed strings. */
+export const strings = <const L extends ReadonlyArray<string>>(...values: L): Field<L[number]> =>
+  check(
+    (u): u is L[number] => values.includes(u as string),
+    values.map((v) => JSON.stringify(v)).join(", ").replace(/, (?=[^,]*$)/, " or ")
+  )
+
 /** An IPv4 or IPv6 address (not a name). */
 export const ipAddress: Field<string> = check(
   (u): u is string => typeof u === "string" && isIP(u) !== 0,

@@ -128,6 +128,19 @@ export class End implements Handle {
     if (!this.aborted) this.abort()
   }
 
+  /**
+   * The owning process crashed: the end is gone without FIN or RST. Its
+   * unsent bytes are dropped and its pending writes fail (nobody waits on
+   * them); a segment that reaches it later is answered with RST (see `arrive`).
+   */
+  vanish(): void {
+    if (this.released) return
+    this.net.record(`${this.conn.id} ${this.role} vanished`)
+    this.release()
+    this.out.failWrites("ECANCELED")
+    this.out.dropUnsent()
+  }
+
   /** The stall watch's remover while a graceful close waits (see `closing`). */
   private unwatchClose: (() => void) | undefined = undefined
 

@@ -14,6 +14,8 @@ export interface FaultRule {
     readonly host?: string | undefined
     readonly port?: number | undefined
     readonly path?: string | undefined
+    /** The dialing side's host (an address or a host table name): the rule is then for one link. */
+    readonly client?: string | undefined
   } | undefined
   readonly slice?: PerDirection<number> | undefined
   readonly latency?: PerDirection<number> | undefined

@@ -75,6 +75,15 @@ export class MemoryListener implements ListenerHandle {
     return this.local
   }
 
+  /** The listening process crashed: unbound, its accept queue gone, nothing sent. */
+  vanish(): void {
+    if (this.closed) return
+    this.closed = true
+    this.net.unbind(this)
+    this.net.record(`listener ${format(this.local)} vanished`)
+    this.pending.length = 0
+  }
+
   close(callback: () => void): void {
     if (!this.closed) {
       this.closed = true

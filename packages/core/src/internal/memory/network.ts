@@ -59,8 +59,11 @@ export class VirtualNetwork {
   readonly rules: Array<FaultRule> = []
   readonly partitions = new Set<string>()
   readonly usedPorts = new Set<number>()
-  readonly pendingConnects = new Set<{ cancel: () => void }>()
+  readonly pendingConnects = new Set<{ readonly cancel: () => void; host: string | undefined }>()
   readonly log: Array<string> | undefined
+  readonly onTrace: ((line: string, now: number) => void) | undefined
+  /** Hosts (partition keys) whose process crashed: see `killHost`. */
+  readonly deadHosts = new Set<string>()
   /** The host's file system, as binds and connects on a path see it (`undefined`: none). */
   readonly paths: Paths | undefined
   /** What waits for the clock when it stands still (`undefined` on real timers: they always move). */
@@ -80,6 +83,7 @@ export class VirtualNetwork {
     this.nagle = options?.nagle ?? true
     this.ephemeral = options?.ephemeralPorts ?? [32768, 60999]
     this.log = options?.trace === true ? [] : undefined
+    this.onTrace = options?.onTrace
     this.paths = options?.paths
     const stallTimeout = options?.stallTimeout ?? 2000
     this.stall = options?.timers === undefined || !(stallTimeout < Infinity)
@@ -93,6 +97,7 @@ export class VirtualNetwork {
 
   record(line: string): void {
     this.log?.push(line)
+    this.onTrace?.(line, this.timers.now())
   }
 
   setHost(name: string, addresses: string | ReadonlyArray<string>): void {
@@ -143,7 +148,10 @@ export class VirtualNetwork {
   }
 
   /** Links of a new connection, from the rules matching its server side. */
-  private rulesFor(server: { host: string | undefined; port: number | undefined; path: string | undefined }) {
+  private rulesFor(
+    server: { host: string | undefined; port: number | undefined; path: string | undefined },
+    client: string | undefined
+  ) {
     const out: Array<FaultRule> = []
     for (const rule of this.rules) {
       const m = rule.match
@@ -153,6 +161,7 @@ export class VirtualNetwork {
         if (m.host !== undefined && (server.host === undefined || !this.keysOf(m.host).includes(server.host))) {
           continue
         }
+        if (m.client !== undefined && (client === undefined || !this.keysOf(m.client).includes(client))) continue
       }
       out.push(rule)
     }
@@ -257,6 +266,7 @@ export class VirtualNetwork {
     address: string,
     events: ListenerEvents
   ): [DriverError | undefined, ListenerHandle | undefined] {
+    if (this.deadHosts.has(hostKey(address))) return [error("EADDRNOTAVAIL", "listen", address, target.port), undefined]
     const dualStack = address === "::" && !target.ipv6Only
     let port = target.port
     if (port === 0) {
@@ -338,6 +348,8 @@ export class VirtualNetwork {
       ? target.path
       : format({ _tag: "Tcp", address: target.address, port: target.port, family: familyOf(target.address) })
     const entry = {
+      // the dialing host (partition key), once known: a crash of that host cancels the attempt
+      host: undefined as string | undefined,
       cancel: () => {
         if (done) return
         done = true
@@ -382,7 +394,7 @@ export class VirtualNetwork {
     const pending = Object.assign(entry.cancel, { local: () => reserved })
     if (target._tag === "Ipc") {
       const path = target.path
-      const rules = this.rulesFor({ host: undefined, port: undefined, path })
+      const rules = this.rulesFor({ host: undefined, port: undefined, path }, undefined)
       const up = linkOf(rules, "toServer")
       const down = linkOf(rules, "toClient")
       step(up.latency, out(up.latency), () => {
@@ -418,7 +430,13 @@ export class VirtualNetwork {
     const src = target.localAddress ?? dst
     const dstKey = hostKey(dst)
     const srcKey = hostKey(src)
-    const rules = this.rulesFor({ host: dstKey, port, path: undefined })
+    entry.host = srcKey
+    if (this.deadHosts.has(srcKey)) {
+      // a crashed host's process dials nothing
+      cancelStep = this.after(0, () => finish(error("ENETDOWN", "connect", dst, port), undefined))
+      return pending
+    }
+    const rules = this.rulesFor({ host: dstKey, port, path: undefined }, srcKey)
     const up = linkOf(rules, "toServer")
     const down = linkOf(rules, "toClient")
     if (target.localAddress !== undefined && familyOf(target.localAddress) !== familyOf(dst)) {
@@ -508,6 +526,49 @@ export class VirtualNetwork {
   }
 
   // -- faults and inspection ------------------------------------------------
+
+  /**
+   * A host's process crashes: its listeners and connection ends vanish
+   * without FIN or RST (their accept queues and unsent bytes with them), its
+   * connects in progress are dropped, and until `reviveHost` it can neither
+   * dial nor listen. The host itself stays up, as after a process crash (or a
+   * reboot faster than anyone notices): a segment that reaches a vanished end
+   * (bytes in flight, the peer's next write) is answered with RST, a connect
+   * to a port it listened on is refused, and a peer that sends nothing hears
+   * nothing. Bytes already on the wire from the host still arrive. Returns
+   * how many listeners and connection ends vanished.
+   */
+  killHost(host: string): number {
+    const keys = this.keysOf(host)
+    let vanished = 0
+    this.record(`kill ${host}`)
+    for (const key of keys) this.deadHosts.add(key)
+    // copies: vanishing removes from these collections
+    for (const l of Array.from(this.tcpListeners)) {
+      if (!keys.includes(hostKey(l.address))) continue
+      vanished++
+      l.vanish()
+    }
+    for (const conn of Array.from(this.connections)) {
+      for (const end of [conn.client, conn.server]) {
+        const key = end === conn.client ? conn.clientHost : conn.serverHost
+        if (key === undefined || !keys.includes(key) || end.released) continue
+        vanished++
+        end.vanish()
+      }
+    }
+    // after the ends: a handshake that completed unclaimed has vanished, its cancel sends nothing
+    for (const pending of Array.from(this.pendingConnects)) {
+      if (pending.host !== undefined && keys.includes(pending.host)) pending.cancel()
+    }
+    return vanished
+  }
+
+  /** A crashed host's process starts again: it may dial and listen. */
+  reviveHost(host: string): void {
+    for (const key of this.keysOf(host)) this.deadHosts.delete(key)
+    this.record(`revive ${host}`)
+  }
 
   /** Cancels every pending timer-driven step (the network is being discarded). */
   dispose(): void {

@@ -98,7 +98,8 @@ export const checkAddresses: Check = (field, value) => {
 }
 
 const faultChecks: Readonly<Record<string, Check>> = {
-  match: (field, value) => fields(field, value, { host: nonEmptyString, port, path: nonEmptyString }),
+  match: (field, value) =>
+    fields(field, value, { host: nonEmptyString, port, path: nonEmptyString, client: nonEmptyString }),
   slice: perDirection(count(0)),
   latency: perDirection(millis),
   bandwidth: perDirection(
@@ -152,6 +153,7 @@ const optionChecks: Readonly<Record<string, Check>> = {
     (n) => !Number.isNaN(n) && n >= 0
   ),
   nagle: boolean,
+  onTrace: (field, value) => typeof value === "function" ? undefined : problem(field, "a function", value, "type"),
   stallTimeout: number("a number of milliseconds > 0 (Infinity: off)", (n) => n > 0),
   paths: (field, value) =>
     isObject(value) && typeof value["kind"] === "function"

@@ -1,8 +1,8 @@
 /**
- * The memory network's event loop: the queue its deferred work runs from
- * (one task per turn of the host's loop on real timers; on an Effect clock,
- * all pending work in one turn of Effect's scheduler, so that `TestClock`
- * waits for it), real timers, and the seeded random source.
+ * The memory network's event loop: the queue its deferred work runs from,
+ * one task per turn (of the host's loop on real timers; of Effect's
+ * scheduler, which `TestClock` watches, on an Effect clock), real timers,
+ * and the seeded random source.
  *
  * @internal
  */
@@ -16,6 +16,7 @@ interface Globals {
   readonly setTimeout: (f: () => void, ms: number) => unknown
   readonly clearTimeout: (t: unknown) => void
   readonly setImmediate?: ((f: () => void) => unknown) | undefined
+  readonly queueMicrotask?: ((f: () => void) => void) | undefined
 }
 
 const g = globalThis as unknown as Globals
@@ -42,6 +43,8 @@ export interface TaskQueue {
   post(task: Task): void
   /** Tasks run so far. */
   readonly ran: number
+  /** Tasks posted and not run yet. */
+  readonly size: number
 }
 
 /** A face's callback threw: reported like an uncaught exception; the network keeps running. */
@@ -61,6 +64,11 @@ export class RunQueue implements TaskQueue {
   private tasks: Array<Task | undefined> = []
   private head = 0
   ran = 0
+
+  /** Tasks posted and not run yet. */
+  get size(): number {
+    return this.tasks.length - this.head
+  }
 
   post(task: Task): void {
     this.tasks.push(task)
@@ -84,58 +92,76 @@ export class RunQueue implements TaskQueue {
   }
 }
 
-/** Tasks run by one drain before it lets the host's loop run (and drains again on a later turn). */
-const DRAIN_BUDGET = 4096
+/** Queues a microtask (`queueMicrotask` where the host has it). */
+const microtask = (f: () => void): void => {
+  const queue = g.queueMicrotask
+  if (typeof queue === "function") queue.call(globalThis, f)
+  else void Promise.resolve().then(f)
+}
 
 /**
- * Deferred work for a network on an Effect clock: every pending task, and
- * the tasks they post, run in order in one task of Effect's scheduler
- * (`schedule`), on a later turn. The scheduler of a context with `TestClock`
- * counts the work a clock wake starts, and the clock waits until it is done
- * before it wakes the next sleep: so one `TestClock.adjust` delivers what is
- * due in order, as steps of any size would. Effect code sees the order of
- * events it would see one per turn: a fiber a delivery resumes runs at once,
- * inside it.
+ * Deferred work for a network on an Effect clock: each task in its own turn,
+ * as on real sockets (the microtasks and `nextTick`s a task queues run before
+ * the next one: what `@sluice/compat`'s streams rely on), each turn a task of
+ * Effect's scheduler (`schedule`). The scheduler of a context with
+ * `TestClock` counts the tasks a clock wake schedules, and the tasks those
+ * schedule, and the clock waits until they have run before it wakes the next
+ * sleep: so what a step of the clock sets off is done before the next step,
+ * and one `TestClock.adjust` delivers what is due in order, as steps of any
+ * size would.
+ *
+ * Each posted task schedules one step of its own, in the context it was
+ * posted from (that is how the clock counts it); a step runs the task at the
+ * head of the queue, one per turn: a step that finds a task already ran in
+ * its turn (several steps scheduled in one turn share it) waits for the next.
  */
-export class DrainQueue implements TaskQueue {
+export class TurnQueue implements TaskQueue {
   private tasks: Array<Task | undefined> = []
   private head = 0
   ran = 0
-  private scheduled = false
-  private readonly schedule: (drain: () => void) => void
+  /** A task ran in the current turn of the host's loop (reset by a microtask after it). */
+  private ranThisTurn = false
+  private readonly schedule: (step: () => void) => void
 
-  constructor(schedule: (drain: () => void) => void) {
+  constructor(schedule: (step: () => void) => void) {
     this.schedule = schedule
+  }
+
+  /** Tasks posted and not run yet. */
+  get size(): number {
+    return this.tasks.length - this.head
   }
 
   post(task: Task): void {
     this.tasks.push(task)
-    if (this.scheduled) return
-    this.scheduled = true
-    this.schedule(this.drain)
+    this.schedule(this.step)
   }
 
-  private readonly drain = (): void => {
-    let budget = DRAIN_BUDGET
-    while (this.head < this.tasks.length) {
-      if (budget-- === 0) {
-        // still scheduled: the next drain takes the rest on a later turn
-        this.schedule(this.drain)
-        return
-      }
-      const task = this.tasks[this.head]
-      this.tasks[this.head++] = undefined
-      if (task === undefined) continue
-      this.ran++
-      try {
-        task.run()
-      } catch (error) {
-        report(error)
-      }
+  private readonly endOfTurn = (): void => {
+    this.ranThisTurn = false
+  }
+
+  private readonly step = (): void => {
+    if (this.ranThisTurn) {
+      // another step ran a task in this turn: this one runs in the next
+      this.schedule(this.step)
+      return
     }
-    this.tasks = []
-    this.head = 0
-    this.scheduled = false
+    const task = this.tasks[this.head]
+    if (task === undefined) return
+    this.tasks[this.head++] = undefined
+    if (this.head === this.tasks.length) {
+      this.tasks = []
+      this.head = 0
+    }
+    this.ranThisTurn = true
+    microtask(this.endOfTurn)
+    this.ran++
+    try {
+      task.run()
+    } catch (error) {
+      report(error)
+    }
   }
 }
 
