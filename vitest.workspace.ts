@@ -7,5 +7,6 @@ export default [
   "packages/node-adapter",
   "packages/compat",
   "packages/http",
-  "packages/sim"
+  "packages/sim",
+  "packaging"
 ]

@@ -10,7 +10,7 @@
  * in the same run.
  *
  * Options: `--quick`, `--reps=N`, `--only=bulk,echo,...`, `--peers=node:net,sluice,...`,
- * `--json=FILE` (raw samples).
+ * `--json=FILE` (raw samples), `--no-memory`, `--no-import` (skip the memory network, the import cost).
  */
 import { spawn, spawnSync } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
@@ -23,6 +23,7 @@ import { fileURLToPath } from "node:url"
 const here = path.dirname(fileURLToPath(import.meta.url))
 const child = path.join(here, "child.ts")
 const memoryBench = path.join(here, "memory.ts")
+const importCostBench = path.join(here, "import-cost.ts")
 
 const args = process.argv.slice(2)
 const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
@@ -302,6 +303,7 @@ const main = async () => {
   }
   if (selected.length > 0) printTable()
   if (!args.includes("--no-memory") && (only === undefined || only.includes("memory"))) await memoryNetwork()
+  if (!args.includes("--no-import") && (only === undefined || only.includes("import"))) importCost()
   const json = flag("json")
   if (json !== undefined) fs.writeFileSync(json, JSON.stringify(raw, null, 2))
   log(`done in ${((performance.now() - t0) / 1000).toFixed(0)} s`)
@@ -370,6 +372,13 @@ const memoryNetwork = async () => {
   const cmd = [...prefix, process.execPath, "--expose-gc", memoryBench, JSON.stringify({ reps, ...size })]
   const r = spawnSync(cmd[0]!, cmd.slice(1), { stdio: ["ignore", "inherit", "inherit"], timeout: processTimeoutMs * 3 })
   if (r.status !== 0) process.stdout.write(`memory network: failed (exit ${r.status ?? r.signal})\n`)
+}
+
+/** What importing each package costs a process (`import-cost.ts`, from the packed packages). */
+const importCost = () => {
+  const cmd = [process.execPath, importCostBench, String(quick ? 11 : 31)]
+  const r = spawnSync(cmd[0]!, cmd.slice(1), { stdio: ["ignore", "inherit", "inherit"], timeout: processTimeoutMs * 4 })
+  if (r.status !== 0) process.stdout.write(`import cost: failed (exit ${r.status ?? r.signal})\n`)
 }
 
 main().catch((e: unknown) => {

@@ -12,7 +12,6 @@ import { isIP } from "@sluice/core/Address"
 import type * as DriverTypes from "@sluice/core/Driver"
 import type { Driver, DriverError, Endpoint, PendingConnect } from "@sluice/core/Driver"
 import * as Engine from "@sluice/core/Engine"
-import { Buffer } from "node:buffer"
 import { Duplex } from "node:stream"
 import type { DuplexOptions } from "node:stream"
 import { isBlockList } from "./BlockList.ts"
@@ -45,6 +44,9 @@ export const kConnection: unique symbol = Symbol("sluice.connection")
 export const kPauseOnCreate: unique symbol = Symbol("sluice.pauseOnCreate")
 /** @internal marks an argument array already normalised */
 export const kNormalized: unique symbol = Symbol("sluice.normalizedArgs")
+
+// as `require` gives it: an ESM import of node:buffer reads (and so loads) every lazy export (`File`)
+const { Buffer } = process.getBuiltinModule("node:buffer")
 
 const kBuffer = Symbol("kBuffer")
 const kBufferCb = Symbol("kBufferCb")

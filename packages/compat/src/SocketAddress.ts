@@ -5,10 +5,12 @@
  * @since 0.1.0
  */
 import * as Address from "@sluice/core/Address"
-import { inspect } from "node:util"
 import { ERR_INVALID_ARG_VALUE } from "./errors.ts"
 import type { NodeError } from "./errors.ts"
 import * as Validate from "./internal/validate.ts"
+
+// as `require` gives it: an ESM import of node:util reads (and so loads) every lazy export
+const { inspect } = process.getBuiltinModule("node:util")
 
 const kDetail = Symbol("kDetail")
 

@@ -8,7 +8,9 @@
  */
 import type { DriverError } from "@sluice/core/Driver"
 import { errnoOf, errnoTable } from "@sluice/core/Errno"
-import * as util from "node:util"
+
+// as `require` gives it: an ESM import of node:util reads (and so loads) every lazy export
+const util = process.getBuiltinModule("node:util")
 
 type ErrorBase = ErrorConstructor | TypeErrorConstructor | RangeErrorConstructor
 

@@ -11,8 +11,8 @@
  * internally, without module hooks: they keep using the real one.
  *
  * Some Node versions have `module.registerHooks` but crash when a hook redirects
- * `require("node:…")` (nodejs/node#60005: 22.15–22.22.2, 23.x, 24.0–24.13.0, early
- * 25.x). `install` finds out by requiring an empty probe module through the hook
+ * `require("node:…")` (nodejs/node#60005: 22.15–22.22.2, 23.x, 24.0–24.13.0,
+ * 25.0–25.3; found by running the probe on each release's binary). `install` finds out by requiring an empty probe module through the hook
  * under a `node:` specifier, and refuses with a readable error instead of letting
  * the program crash later on its first `require` of `node:net`.
  *
@@ -105,7 +105,7 @@ export const makeResolve = (options: HookOptions): nodeModule.ResolveHookSync =>
  * @category hooks
  * @since 0.1.0
  */
-export const requiredVersions = "Node >= 22.22.3 on 22.x, >= 24.13.1 on 24.x, or a recent 25.x"
+export const requiredVersions = "Node >= 22.22.3 on 22.x, >= 24.13.1 on 24.x, >= 25.4.0 on 25.x, or Node >= 26"
 
 const advice = "Upgrade Node, or import net from \"@sluice/compat\" instead of \"node:net\"."
 

@@ -111,7 +111,7 @@ describe("the resolve hook", () => {
   it("fails with a clear message where module.registerHooks is missing (Node 22.12–22.14)", () => {
     assert.throws(
       () => install({}, { target: "file:///x", passThrough: [] }),
-      /needs module\.registerHooks \(Node >= 22\.22\.3 on 22\.x, >= 24\.13\.1 on 24\.x, or a recent 25\.x\); this is Node v\d+/
+      /needs module\.registerHooks \(Node >= 22\.22\.3 on 22\.x, >= 24\.13\.1 on 24\.x, >= 25\.4\.0 on 25\.x, or Node >= 26\); this is Node v\d+/
     )
   })
 

@@ -20,8 +20,9 @@ const sources = (dir: string): Array<string> =>
   })
 
 /**
- * The module specifiers a source imports, re-exports, `import()`s or
- * `require()`s. Comments and the text of other strings are skipped, so a doc
+ * The module specifiers a source imports, re-exports, `import()`s,
+ * `require()`s or takes with `process.getBuiltinModule()`. Comments and the
+ * text of other strings are skipped, so a doc
  * comment that names a module is not an import.
  */
 const specifiers = (text: string): Array<string> => {
@@ -48,7 +49,7 @@ const specifiers = (text: string): Array<string> => {
       i++
     }
   }
-  const pattern = /(?:\bfrom|\bimport|\bimport\s*\(|\brequire\s*\()\s*"(\d+)"/g
+  const pattern = /(?:\bfrom|\bimport|\bimport\s*\(|\brequire\s*\(|\bgetBuiltinModule\s*\()\s*"(\d+)"/g
   for (const match of code.matchAll(pattern)) found.push(strings[Number(match[1])]!)
   return found
 }

@@ -52,8 +52,10 @@ for (const d of drivers) {
           // the client's platform reports the reset to the queued write
           yield* eventually(() => client.connection.queuedBytes === 0, "the queued write failed")
           yield* Fiber.await(ending)
-          assert.deepStrictEqual(yield* laterReads(client), ["ConnectionReset", "ConnectionReset", "ConnectionReset"])
-          assert.strictEqual((yield* Effect.flip(client.write("x"))).reason, "ConnectionReset")
+          // Deno's node:net reports the peer's reset to a pending write as EPIPE: the reads fail with that
+          const reset = "deno" in process.versions ? "BrokenPipe" : "ConnectionReset"
+          assert.deepStrictEqual(yield* laterReads(client), [reset, reset, reset])
+          assert.strictEqual((yield* Effect.flip(client.write("x"))).reason, reset)
         })
       ))
 

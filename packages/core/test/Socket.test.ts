@@ -87,7 +87,8 @@ for (const d of drivers) {
           }
           assert.strictEqual(received, chunks * chunkSize)
           assert.strictEqual(checksum, (sum([payload])[1] * chunks) % 1_000_000_007)
-          assert.isAtMost(biggest, readHighWaterMark + 256 * 1024)
+          // past the mark by at most one read of the platform (libuv reads 64 KiB at most, Bun 512 KiB)
+          assert.isAtMost(biggest, readHighWaterMark + 512 * 1024)
           assert.isAbove(batches, 32)
           assert.isTrue(Exit.isSuccess(yield* Fiber.await(writer)))
           assert.strictEqual(yield* peer.bytesRead, chunks * chunkSize)

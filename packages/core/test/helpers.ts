@@ -20,6 +20,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 import * as fs from "node:fs"
+import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 
@@ -55,6 +56,22 @@ export const ipcPath = (name = "sock"): string => {
   }
   return path.join(tempDir, `${name}-${process.pid}-${counter++}`)
 }
+
+/**
+ * Whether this runtime's node:net applies `ipv6Only` (Deno's does not): with
+ * it, a listener on `::` leaves the IPv4 wildcard of its port free.
+ */
+export const nodeNetAppliesIpv6Only = (): Promise<boolean> =>
+  new Promise((resolve, reject) => {
+    const v6 = net.createServer()
+    v6.once("error", reject)
+    v6.listen({ host: "::", port: 0, ipv6Only: true }, () => {
+      const v4 = net.createServer()
+      const done = (applies: boolean) => v6.close(() => resolve(applies))
+      v4.once("error", (error: NodeJS.ErrnoException) => done(error.code !== "EADDRINUSE"))
+      v4.listen({ host: "0.0.0.0", port: (v6.address() as net.AddressInfo).port }, () => v4.close(() => done(true)))
+    })
+  })
 
 /** `n` bytes of a repeating pattern. */
 export const pattern = (n: number, seed = 0): Uint8Array => {

@@ -22,12 +22,20 @@ import type {
   PendingConnect
 } from "@sluice/core/Driver"
 import { hostTimers } from "@sluice/core/Driver"
+import { errnoOf } from "@sluice/core/Errno"
 import type { Paths } from "@sluice/core/MemoryNetwork"
-import dns from "node:dns"
-import * as fs from "node:fs"
-import * as net from "node:net"
+import type * as Fs from "node:fs"
+import type * as Net from "node:net"
 import type { Bindings } from "./internal/raw.ts"
 import * as Raw from "./internal/raw.ts"
+
+// Node's modules as `require` gives them: an ESM import of a built-in builds its
+// namespace by reading every export, which loads the lazy ones too (`fs.promises`
+// and its readline, `net.BlockList`, `dns.promises`), a few milliseconds of start-up
+// for what the driver never uses.
+const dns = process.getBuiltinModule("node:dns")
+const fs = process.getBuiltinModule("node:fs")
+const net = process.getBuiltinModule("node:net")
 
 interface ErrnoLike {
   readonly code?: unknown
@@ -79,13 +87,13 @@ class PooledReader {
 }
 
 class NodeHandle implements Handle {
-  readonly socket: net.Socket
+  readonly socket: Net.Socket
   private readonly path: string | undefined
   /** Reads arrive through `onread` (a {@link PooledReader}) rather than `'data'` events. */
   private readonly pooled: boolean
   /** Receives pooled reads once bound. */
   onData: (chunk: Uint8Array, borrowed: boolean) => void = noData
-  constructor(socket: net.Socket, path: string | undefined, reader: PooledReader | undefined) {
+  constructor(socket: Net.Socket, path: string | undefined, reader: PooledReader | undefined) {
     this.socket = socket
     this.path = path
     this.pooled = reader !== undefined
@@ -213,10 +221,25 @@ const connectRaw = (raw: Bindings) =>
   callback: (error: DriverError | undefined, handle: Handle | undefined) => void
 ): PendingConnect => Raw.connect(raw, target, callback)
 
+/** libuv's "invalid argument". */
+const UV_EINVAL = -22
+
 const connectSocket = (
   target: ConnectTarget,
   callback: (error: DriverError | undefined, handle: Handle | undefined) => void
 ): PendingConnect => {
+  if (target._tag === "Tcp" && target.localAddress !== undefined && net.isIP(target.localAddress) !== target.family) {
+    // libuv refuses to bind a local address of the other family (node:net: `bind EINVAL`); Bun's and Deno's
+    // node:net do not bind it at all and connect from any address: refuse it as node:net does, on a later tick
+    let cancelled = false
+    const error = Raw.uvError(UV_EINVAL, "bind", target.localAddress, target.localPort)
+    process.nextTick(() => {
+      if (!cancelled) callback(error, undefined)
+    })
+    return Object.assign(() => {
+      cancelled = true
+    }, { local: (): Endpoint | undefined => undefined })
+  }
   const reader = new PooledReader()
   const socket = new net.Socket({ allowHalfOpen: true, onread: reader })
   socket.pause()
@@ -242,7 +265,7 @@ const connectSocket = (
     socket.once("connectionAttempt", () => {
       attempted = true
     })
-    const options: net.TcpSocketConnectOpts = {
+    const options: Net.TcpSocketConnectOpts = {
       host: target.address,
       port: target.port,
       family: target.family,
@@ -270,12 +293,12 @@ const open = (
   callback: (error: DriverError | undefined, handle: Handle | undefined) => void
 ): void => {
   const reader = new PooledReader()
-  let socket: net.Socket
+  let socket: Net.Socket
   try {
     // paused from the start (node:net's own option for accepted sockets):
     // nothing is read before the engine asks; reads are pooled as a client's
     const options = { fd, allowHalfOpen: true, pauseOnCreate: true, onread: reader }
-    socket = new net.Socket(options as net.SocketConstructorOpts)
+    socket = new net.Socket(options as Net.SocketConstructorOpts)
   } catch (error) {
     const e = error as NodeJS.ErrnoException
     if (e.code === "ERR_INVALID_FD_TYPE") {
@@ -290,7 +313,18 @@ const open = (
 
 /** node:net's listening handle: it calls `onconnection` with each accepted connection's handle. */
 interface ListeningHandle {
-  onconnection?: (error: number, clientHandle: unknown) => void
+  onconnection?: (this: ListeningHandle, error: number, clientHandle: unknown) => void
+}
+
+/**
+ * Whether an accepted handle is a stream handle `net.Socket` can be built on
+ * (`readStart`, `writev`, `shutdown`: what node:net drives). Bun's
+ * `onconnection` hands over a socket of its own instead, which only its own
+ * `onconnection` knows how to wrap.
+ */
+const isStreamHandle = (u: unknown): boolean => {
+  const h = u as { readStart?: unknown; writev?: unknown; shutdown?: unknown } | null | undefined
+  return typeof h?.readStart === "function" && typeof h.writev === "function" && typeof h.shutdown === "function"
 }
 
 /**
@@ -301,22 +335,26 @@ interface ListeningHandle {
  * paused socket reading through `onread`, as node:net's own would be with
  * `pauseOnConnect`. node:net's connection limit and block list are not used
  * (the engine owns those). When the listening handle is not one node:net
- * accepts on (no `onconnection`), its `'connection'` events are used as they
- * are.
+ * accepts on (no `onconnection`), or an accepted handle is not a stream
+ * handle (Bun hands its own sockets to `onconnection`), node:net's own
+ * accept path runs and its `'connection'` events are used as they are.
  */
 const acceptPooled = (
-  server: net.Server,
+  server: Net.Server,
   path: string | undefined,
   events: ListenerEvents,
   raw: Bindings | undefined
 ): void => {
   const handle = (server as unknown as { _handle?: ListeningHandle | null })._handle
   if (handle === null || handle === undefined || typeof handle.onconnection !== "function") return
-  handle.onconnection = (error, clientHandle) => {
+  const own = handle.onconnection
+  handle.onconnection = function(error, clientHandle) {
     if (error !== 0 && error !== undefined) {
       events.onError(Raw.uvError(error, "accept"))
       return
     }
+    // not a handle node:net would build a socket on (Bun): its own accept path, then 'connection'
+    if (!isStreamHandle(clientHandle)) return own.call(this, error, clientHandle)
     if (raw !== undefined) {
       events.onConnection(new Raw.RawHandle(clientHandle as Raw.StreamWrap, path))
       return
@@ -330,8 +368,30 @@ const acceptPooled = (
       writable: true,
       onread: reader
     }
-    events.onConnection(new NodeHandle(new net.Socket(options as net.SocketConstructorOpts), path, reader))
+    events.onConnection(new NodeHandle(new net.Socket(options as Net.SocketConstructorOpts), path, reader))
   }
+}
+
+/**
+ * Whether this runtime's node:net applies `ipv6Only` (Node's does; Deno's
+ * ignores it, and its listener on `::` accepts IPv4 too): `undefined` until a
+ * listener asks for it on the net.Socket driver, then found out once by
+ * listening on the IPv4 wildcard with the same port, which only a dual-stack
+ * listener holds.
+ */
+let ipv6OnlyApplied: boolean | undefined = undefined
+
+const probeIpv6Only = (port: number, then: () => void): void => {
+  const probe = net.createServer()
+  const done = (applied: boolean) => {
+    probe.removeAllListeners()
+    probe.on("error", () => {})
+    if (ipv6OnlyApplied === undefined) ipv6OnlyApplied = applied
+    if (probe.listening) probe.close(then)
+    else then()
+  }
+  probe.once("error", (error: NodeJS.ErrnoException) => done(error.code !== "EADDRINUSE"))
+  probe.listen({ host: "0.0.0.0", port, exclusive: true }, () => done(true))
 }
 
 const listenWith = (raw: Bindings | undefined) =>
@@ -385,8 +445,34 @@ const listenWith = (raw: Bindings | undefined) =>
     }
   })
   let reported = false
+  // called twice (at once, and on 'listening'): one probe, whose end calls it again
+  let probing = false
   const onListening = () => {
-    if (reported) return
+    if (reported || probing) return
+    if (raw === undefined && target._tag === "Tcp" && target.ipv6Only === true && ipv6OnlyApplied !== true) {
+      const a = server.address()
+      if (a !== null && typeof a !== "string" && a.address === "::") {
+        if (ipv6OnlyApplied === undefined) {
+          probing = true
+          probeIpv6Only(a.port, () => {
+            probing = false
+            onListening()
+          })
+          return
+        }
+        reported = true
+        server.close()
+        callback({
+          code: "ENOTSUP",
+          errno: errnoOf("ENOTSUP"),
+          syscall: "listen",
+          address: a.address,
+          port: a.port,
+          cause: new Error("ipv6Only is not applied by this runtime's node:net: a listener on :: would accept IPv4 too")
+        }, undefined)
+        return
+      }
+    }
     reported = true
     listening = true
     acceptPooled(server, ipcPath, events, raw)
@@ -413,7 +499,7 @@ const listenWith = (raw: Bindings | undefined) =>
   const listenOn = () => {
     switch (target._tag) {
       case "Tcp": {
-        const options: net.ListenOptions & { reusePort?: boolean } = {
+        const options: Net.ListenOptions & { reusePort?: boolean } = {
           port: target.port,
           backlog: target.backlog,
           exclusive: target.exclusive,
@@ -547,7 +633,7 @@ export const driver: Driver = Raw.bindings === undefined ? netSocketDriver : {
  */
 export const paths: Paths = {
   kind: (path) => {
-    let stats: fs.Stats
+    let stats: Fs.Stats
     try {
       stats = fs.lstatSync(path)
     } catch (error) {

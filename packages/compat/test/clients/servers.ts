@@ -79,12 +79,8 @@ const searchDirs = (): Array<string> => {
   return dirs
 }
 
-/**
- * The absolute path of an executable, or a readable error naming what to install.
- *
- * @since 0.1.0
- */
-export const findExecutable = (name: string, hint: string): string => {
+/** The absolute path of an executable on PATH or in /usr/lib/postgresql/*\/bin, if there is one. */
+const lookExecutable = (name: string): string | undefined => {
   for (const dir of searchDirs()) {
     const candidate = path.join(dir, name)
     try {
@@ -94,7 +90,78 @@ export const findExecutable = (name: string, hint: string): string => {
       // not here
     }
   }
-  throw new Error(`${name} not found on PATH or in /usr/lib/postgresql/*/bin: ${hint}`)
+  return undefined
+}
+
+/**
+ * The absolute path of an executable, or a readable error naming what to install.
+ *
+ * @since 0.1.0
+ */
+export const findExecutable = (name: string, hint: string): string => {
+  const found = lookExecutable(name)
+  if (found === undefined) throw new Error(`${name} not found on PATH or in /usr/lib/postgresql/*/bin: ${hint}`)
+  return found
+}
+
+/**
+ * The executables the servers need, with the Debian package that has each.
+ *
+ * @since 0.1.0
+ */
+export const serverPackages: ReadonlyArray<{ readonly executable: string; readonly debian: string }> = [
+  { executable: "redis-server", debian: "redis-server" },
+  { executable: "initdb", debian: "postgresql" },
+  { executable: "postgres", debian: "postgresql" }
+]
+
+/**
+ * The Debian packages of {@link serverPackages} whose executable is missing.
+ *
+ * @since 0.1.0
+ */
+export const missingPackages = (): Array<string> => [
+  ...new Set(serverPackages.filter((p) => lookExecutable(p.executable) === undefined).map((p) => p.debian))
+]
+
+/**
+ * Installs the missing server packages from Debian's (`apt-get`, through
+ * `sudo -n` when not root), so that the tests need nothing but Node and the
+ * repository; a readable error where that cannot be done. Run once, before
+ * any test starts (the compat project's global setup), so that test files
+ * running in parallel never race for the package manager.
+ *
+ * @since 0.1.0
+ */
+export const installMissing = (log: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): void => {
+  const missing = missingPackages()
+  if (missing.length === 0) return
+  const what = `the real-client tests need ${missing.join(" and ")} (${
+    serverPackages.filter((p) => missing.includes(p.debian)).map((p) => p.executable).join(", ")
+  })`
+  const aptGet = lookExecutable("apt-get")
+  if (aptGet === undefined) throw new Error(`${what}: install them (no apt-get here)`)
+  const root = process.getuid?.() === 0
+  const sudo = root ? undefined : lookExecutable("sudo")
+  if (!root && sudo === undefined) throw new Error(`${what}: install them, or run as root (no sudo here)`)
+  const run = (args: ReadonlyArray<string>) => {
+    const file = sudo ?? aptGet
+    const fileArgs = sudo === undefined ? args : ["-n", aptGet, ...args]
+    log(`installing ${missing.join(", ")}: ${file} ${fileArgs.join(" ")}`)
+    execFileSync(file, fileArgs, {
+      stdio: ["ignore", "inherit", "inherit"],
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+      timeout: 600_000
+    })
+  }
+  try {
+    run(["update"])
+    run(["install", "-y", "--no-install-recommends", ...missing])
+  } catch (error) {
+    throw new Error(`${what}, and installing them with apt-get failed`, { cause: error })
+  }
+  const still = missingPackages()
+  if (still.length > 0) throw new Error(`${what}: still missing after apt-get install: ${still.join(", ")}`)
 }
 
 interface Identity {

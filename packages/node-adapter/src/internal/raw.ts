@@ -19,7 +19,8 @@
  * read reports its byte count in come from the handles' bindings, reached
  * through `process.binding`, the documented (DEP0111, documentation-only)
  * compatibility entry to them. Everything is feature-detected once: when a
- * binding or a member is missing, or the process runs with
+ * binding or a member is missing or not the runtime's own (native) function
+ * (Bun has no such bindings; Deno imitates some in JavaScript), or the process runs with
  * `--pending-deprecation` or `NODE_PENDING_DEPRECATION=1` (which warn on
  * `process.binding`), {@link bindings}
  * is `undefined` and the driver uses `net.Socket` as before.
@@ -27,7 +28,9 @@
  * @internal
  */
 import type { ConnectTarget, DriverError, Endpoint, Handle, HandleEvents, PendingConnect } from "@sluice/core/Driver"
-import * as util from "node:util"
+
+// as `require` gives it: an ESM import of node:util reads (and so loads) every lazy export
+const util = process.getBuiltinModule("node:util")
 
 /** The completion a write or a shutdown request reports to. */
 interface Req {
@@ -93,7 +96,17 @@ export interface Bindings {
 
 type Loose = Record<string, unknown>
 
-const isCtor = (u: unknown): boolean => typeof u === "function"
+const fnToString = Function.prototype.toString
+
+/**
+ * A function of the runtime itself (`[native code]`), as Node's binding
+ * constructors and their methods are. A runtime that imitates the bindings in
+ * JavaScript (Deno's `process.binding` stand-in) hands out classes of its own,
+ * which do not behave as libuv's handles do: those are not used.
+ */
+const isNative = (u: unknown): boolean => typeof u === "function" && fnToString.call(u).includes("[native code]")
+
+const isCtor = isNative
 
 const load = (): Bindings | undefined => {
   try {
@@ -120,7 +133,7 @@ const load = (): Bindings | undefined => {
     if (!ok) return undefined
     const TCP = tcp.TCP as Ctor<StreamWrap>
     const methods = ["readStart", "readStop", "useUserBuffer", "writeBuffer", "writev", "shutdown", "close", "reset"]
-    if (!methods.every((m) => typeof (TCP.prototype as unknown as Loose)[m] === "function")) return undefined
+    if (!methods.every((m) => isNative((TCP.prototype as unknown as Loose)[m]))) return undefined
     return {
       TCP,
       Pipe: pipe.Pipe as Ctor<StreamWrap>,
