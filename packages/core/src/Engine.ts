@@ -265,6 +265,7 @@ export class Connection {
     // already flushed (a half-closed socket, the usual end of a short
     // exchange): no grace timer to arm and cancel per connection
     if (settled) return
+    this.handle.closing?.(graceMs)
     if (Number.isFinite(graceMs)) {
       cancel = this.driver.timers.schedule(Math.max(0, graceMs), () => {
         if (settled) return

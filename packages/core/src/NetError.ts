@@ -121,6 +121,7 @@ const reasonByCode: Readonly<Record<string, Reason>> = {
   ENETDOWN: "NetworkUnreachable",
   EHOSTUNREACH: "HostUnreachable",
   ENOENT: "NotFound",
+  ENOTDIR: "NotFound",
   EMFILE: "TooManyOpenFiles",
   ENFILE: "TooManyOpenFiles",
   EINVAL: "InvalidOptions",

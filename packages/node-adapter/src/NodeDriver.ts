@@ -23,6 +23,8 @@ import type {
 } from "@sluice/core/Driver"
 import { hostTimers } from "@sluice/core/Driver"
 import { errnoOf } from "@sluice/core/Errno"
+import type { Paths } from "@sluice/core/MemoryNetwork"
+import type * as Fs from "node:fs"
 import type * as Net from "node:net"
 import type { Bindings } from "./internal/raw.ts"
 import * as Raw from "./internal/raw.ts"
@@ -632,4 +634,44 @@ export const driver: Driver = Raw.bindings === undefined ? netSocketDriver : {
   listen: listenWith(Raw.bindings),
   open,
   lookup
+}
+
+/**
+ * This host's file system as a memory network's local sockets see it
+ * (`MemoryNetwork.make({ paths: NodeDriver.paths })`): listening on a path
+ * there then fails as it does on real sockets (an existing file or directory,
+ * a missing directory, a file where a directory should be), so a test that
+ * puts its sockets in a temp directory behaves the same on both drivers. It
+ * only reads (`lstat`, `stat`); the memory network creates no files.
+ *
+ * @example
+ * ```ts
+ * import { MemoryNetwork } from "@sluice/core"
+ * import { NodeDriver } from "@sluice/node-adapter"
+ *
+ * const network = MemoryNetwork.make({ paths: NodeDriver.paths })
+ * ```
+ *
+ * @category file system
+ * @since 0.1.0
+ */
+export const paths: Paths = {
+  kind: (path) => {
+    let stats: Fs.Stats
+    try {
+      stats = fs.lstatSync(path)
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      return code === "ENOENT" ? "missing" : code === "ENOTDIR" ? "notDirectory" : "denied"
+    }
+    if (stats.isSymbolicLink()) {
+      // a link to a directory is one; a link to nothing is still an entry (a bind there fails)
+      try {
+        stats = fs.statSync(path)
+      } catch {
+        return "file"
+      }
+    }
+    return stats.isDirectory() ? "directory" : stats.isSocket() ? "socket" : "file"
+  }
 }
