@@ -382,7 +382,8 @@ export class Server extends EventEmitter {
       },
       {
         allowHalfOpen: this.allowHalfOpen,
-        maxConnections: this.maxConnections,
+        // read at each accept: `maxConnections` may change at any time, as in Node
+        limit: () => state.owner.maxConnections,
         blocked: this.blockList === undefined
           ? undefined
           : (address, family) => this.blockList?.check(address, `ipv${family}`) === true
@@ -438,9 +439,6 @@ export class Server extends EventEmitter {
   }
 
   private onConnection(connection: Engine.Connection): void {
-    const listener = this._handle?.listener
-    // `maxConnections` may change at any time, as in Node
-    if (listener !== undefined) listener.maxConnections = (this.maxConnections as number | undefined) ?? undefined
     const SocketClass = this[kSocket]
     const socket = new SocketClass({
       [kConnection]: connection,

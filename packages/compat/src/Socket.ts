@@ -29,7 +29,6 @@ import {
   exceptionWithHostPort,
   unsupported
 } from "./errors.ts"
-import type { SystemError } from "./errors.ts"
 import { lookupAndConnect } from "./internal/connect.ts"
 import * as Validate from "./internal/validate.ts"
 
@@ -1311,16 +1310,16 @@ export class Socket extends Duplex {
       handle.cancel = undefined
       if (failure !== undefined) {
         const e = failure.error
-        if (e.code === "ERR_IP_BLOCKED") {
-          this.destroy(ERR_IP_BLOCKED(e.address ?? ""))
-          return
-        }
         if (multiple) {
           const errors = failure.errors.map((x) => this.connectError(x, x.address, x.port, localAddress, localPort))
           this.destroy(errors.length === 0 ? ERR_SOCKET_CONNECTION_TIMEOUT() : aggregate(errors))
           return
         }
-        this.destroy(this.connectError(e, e.address, e.port, localAddress, localPort))
+        this.destroy(
+          e.code === "ERR_IP_BLOCKED"
+            ? ERR_IP_BLOCKED(e.address ?? "")
+            : this.connectError(e, e.address, e.port, localAddress, localPort)
+        )
         return
       }
       this.afterConnect(connected!)
@@ -1387,7 +1386,9 @@ export class Socket extends Duplex {
     port: number | undefined,
     localAddress: string | undefined,
     localPort: number | undefined
-  ): SystemError {
+  ): Error {
+    // with several addresses, a blocked one is an attempt that failed
+    if (error.code === "ERR_IP_BLOCKED") return ERR_IP_BLOCKED(error.address ?? "")
     if (error.syscall === "bind") return exceptionWithHostPort(error, "bind", error.address, error.port)
     if (!localPort) return exceptionWithHostPort(error, "connect", address, port)
     const local = localAddress || (Validate.isIP(address) === 6 ? "::" : "0.0.0.0")
@@ -1420,8 +1421,8 @@ export class Socket extends Duplex {
 
 const addressType = (a: DriverTypes.LookupAddress): 4 | 6 => a.family
 
-const aggregate = (errors: Array<SystemError>): Error => {
+const aggregate = (errors: Array<Error>): Error => {
   const error = new AggregateError(errors) as AggregateError & { code?: string | undefined }
-  error.code = errors[0]?.code
+  error.code = (errors[0] as { code?: string } | undefined)?.code
   return error
 }

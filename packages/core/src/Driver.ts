@@ -253,6 +253,13 @@ export interface ListenerEvents {
   readonly onConnection: (handle: Handle) => void
   /** Accepting failed (for example `EMFILE`); the listener stays open. */
   readonly onError: (error: DriverError) => void
+  /**
+   * Optional: `true` while a connection accepted now would be dropped (the
+   * engine's `maxConnections` is reached). A driver that can leave a
+   * connection to another process instead of accepting it asks before it
+   * accepts (Node's cluster round-robin hands it to another worker).
+   */
+  readonly full?: (() => boolean) | undefined
 }
 
 /**
@@ -420,6 +427,13 @@ export interface Capabilities {
 export interface PendingConnect {
   (): void
   readonly local?: (() => Endpoint | undefined) | undefined
+  /**
+   * `true` from a driver that took the {@link DialHooks} but dials on a later
+   * turn (a `net.Socket` binds and dials after `connect` returns): it calls
+   * `beforeDial` then, after the bind and before the connect system call,
+   * and the engine does not announce the attempt itself.
+   */
+  readonly announcesLater?: boolean | undefined
 }
 
 /**
@@ -432,9 +446,10 @@ export interface PendingConnect {
  */
 export interface DialHooks {
   /**
-   * Called once, synchronously inside `connect`, after the local address
-   * asked for was bound and just before the connect system call (as Node's
-   * `internalConnect` emits `'connectionAttempt'` between the two).
+   * Called once, synchronously inside `connect` (or, from a driver whose
+   * `PendingConnect` says `announcesLater`, on the later turn it dials), after
+   * the local address asked for was bound and just before the connect system
+   * call (as Node's `internalConnect` emits `'connectionAttempt'` between the two).
    * Returning `false` abandons the attempt before the system call: the
    * handle is released and the callback never runs.
    */

@@ -609,31 +609,63 @@ export const connect = (
   }
 
   const tcp = request
+  /**
+   * One attempt; `multiple` when it is one of several addresses (happy
+   * eyeballs), where a blocked address is an attempt that failed and the next
+   * one is tried, as in Node's `internalConnectMultiple`.
+   */
   const attemptOne = (
     address: LookupAddress,
     timeoutMs: number | undefined,
-    next: (() => void) | undefined
+    next: (() => void) | undefined,
+    multiple: boolean
   ) => {
     const start = driver.timers.now()
     let settled = false
     let cancelTimeout: (() => void) | undefined
-    // as Node's internalConnect: bind, announce the attempt, check the block list, dial
+    // as Node's internalConnect: bind, announce the attempt, check the block list, dial (with several
+    // addresses, internalConnectMultiple checks the block list before it announces the attempt)
     let announced = false
+    let blockedError: DriverError | undefined
+    const isBlocked = (): DriverError | undefined =>
+      tcp.blocked?.(address.address, address.family) === true
+        ? { code: "ERR_IP_BLOCKED", syscall: "connect", address: address.address, port: tcp.port }
+        : undefined
     const announce = (): boolean => {
       announced = true
+      if (multiple) {
+        const e = isBlocked()
+        if (e !== undefined) {
+          settled = true
+          // inside `driver.connect` (or the announce below), reported once it returned: the next attempt
+          // does not start inside it; from a driver that dials on a later turn, at once
+          if (inCall || announcingHere) blockedError = e
+          else skipBlocked(e)
+          return false
+        }
+      }
       observer.onAttempt?.(address.address, tcp.port, address.family)
       if (done) return false
-      if (tcp.blocked?.(address.address, address.family) === true) {
+      const e = multiple ? undefined : isBlocked()
+      if (e !== undefined) {
         settled = true
-        const e: DriverError = { code: "ERR_IP_BLOCKED", syscall: "connect", address: address.address, port: tcp.port }
         errors.push(e)
         fail(e, false)
         return false
       }
       return true
     }
+    const skipBlocked = (e: DriverError): void => {
+      errors.push(e)
+      attempts.push({ ...address, port: tcp.port, outcome: "failed", error: e, durationMs: 0 })
+      observer.onAttemptFailed?.(address.address, tcp.port, address.family, e)
+      if (done) return
+      if (next !== undefined) next()
+      else fail(e, false)
+    }
     // a bind that fails inside `connect` is reported there: the attempt never started
     let inCall = true
+    let announcingHere = false
     let bindFailure: DriverError | undefined
     const cancelConnect = driver.connect(
       {
@@ -674,6 +706,10 @@ export const connect = (
       { beforeDial: announce }
     )
     inCall = false
+    if (blockedError !== undefined) {
+      skipBlocked(blockedError)
+      return
+    }
     if (bindFailure !== undefined) {
       const e = bindFailure
       settled = true
@@ -684,9 +720,16 @@ export const connect = (
       return
     }
     // a driver without dial hooks dials at once: the attempt is announced now, and abandoned when blocked
-    if (!announced && !settled && !announce()) {
-      cancelConnect()
-      return
+    // (a driver that dials on a later turn announces it then: `PendingConnect.announcesLater`)
+    if (!announced && !settled && cancelConnect.announcesLater !== true) {
+      announcingHere = true
+      const go = announce()
+      announcingHere = false
+      if (!go) {
+        cancelConnect()
+        if (blockedError !== undefined) skipBlocked(blockedError)
+        return
+      }
     }
     if (settled || done) return
     inFlight = cancelConnect
@@ -722,14 +765,14 @@ export const connect = (
       if (done) return
       const address = addresses[i++]!
       const last = i >= addresses.length
-      attemptOne(address, last ? undefined : tcp.autoSelectFamilyAttemptTimeoutMs, last ? undefined : step)
+      attemptOne(address, last ? undefined : tcp.autoSelectFamilyAttemptTimeoutMs, last ? undefined : step, true)
     }
     step()
   }
 
   const literal = isIP(tcp.host)
   if (literal !== 0) {
-    attemptOne({ address: tcp.host, family: literal }, undefined, undefined)
+    attemptOne({ address: tcp.host, family: literal }, undefined, undefined, false)
   } else {
     const all = tcp.autoSelectFamily
     let cancelled = false
@@ -783,7 +826,7 @@ export const connect = (
       const ordered = all ? interleave(valid) : valid
       if (ordered.length === 1 || !all) {
         const only = ordered[0]!
-        attemptOne(only, undefined, undefined)
+        attemptOne(only, undefined, undefined, false)
         return
       }
       observer.onAttempts?.(ordered)
@@ -840,6 +883,11 @@ export interface ListenerOptions {
   /** Refuse connections beyond this many open ones (`undefined`: no limit). */
   readonly maxConnections?: number | undefined
   /**
+   * The limit read at each accept, in place of `maxConnections` (a face whose
+   * limit may change at any time, as a `net.Server`'s `maxConnections`).
+   */
+  readonly limit?: (() => number | null | undefined) | undefined
+  /**
    * How a connection beyond `maxConnections` is refused: `"close"` (default,
    * as node:net: the client sees an end of input) or `"reset"` (RST: the
    * client sees `ECONNRESET`).
@@ -862,6 +910,8 @@ export class Listener {
   /** Connections refused because of `maxConnections`. */
   dropped = 0
   maxConnections: number | undefined
+  /** The limit read at each accept in place of {@link maxConnections} (see {@link ListenerOptions.limit}). */
+  limit: (() => number | null | undefined) | undefined
   /** How connections beyond `maxConnections` are refused (see {@link ListenerOptions.dropWith}). */
   dropWith: "close" | "reset"
   allowHalfOpen: boolean
@@ -878,6 +928,7 @@ export class Listener {
     this.handle = handle
     this.events = events
     this.maxConnections = options?.maxConnections
+    this.limit = options?.limit
     this.dropWith = options?.dropWith ?? "close"
     this.allowHalfOpen = options?.allowHalfOpen ?? false
     this.blocked = options?.blocked
@@ -889,7 +940,7 @@ export class Listener {
       handle.close(noop)
       return
     }
-    if (this.maxConnections !== undefined && this.connections >= this.maxConnections) {
+    if (this.full()) {
       const info: DropInfo = { local: handle.localEndpoint(), remote: handle.remoteEndpoint() }
       if (this.dropWith === "reset") handle.reset(noop)
       else handle.close(noop)
@@ -906,6 +957,16 @@ export class Listener {
     }
     this.connections++
     this.events.onConnection(new Connection(this.driver, handle, { allowHalfOpen: this.allowHalfOpen }, this))
+  }
+
+  /**
+   * `true` while a connection accepted now would be dropped: as many open
+   * connections as the limit (as Node's `maxConnections != null &&
+   * _connections >= maxConnections`).
+   */
+  full(): boolean {
+    const max = this.limit === undefined ? this.maxConnections : this.limit()
+    return max != null && this.connections >= max
   }
 
   /** @internal one of this listener's connections was released */
@@ -946,7 +1007,8 @@ export const listen = (
   let listener: Listener | undefined
   driver.listen(target, {
     onConnection: (handle) => listener === undefined ? handle.close(noop) : listener.accept(handle),
-    onError: (error) => events.onError(error)
+    onError: (error) => events.onError(error),
+    full: () => listener !== undefined && listener.full()
   }, (error, handle) => {
     if (error !== undefined || handle === undefined) {
       callback(error ?? { code: "UNKNOWN", syscall: "listen" }, undefined)

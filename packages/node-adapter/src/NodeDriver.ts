@@ -250,9 +250,13 @@ const connectRaw = (raw: Bindings) =>
 /** libuv's "invalid argument". */
 const UV_EINVAL = -22
 
+/** A block list that blocks every address (see `connectSocket`). */
+const refuseEverything = { check: (): boolean => true }
+
 const connectSocket = (
   target: ConnectTarget,
-  callback: (error: DriverError | undefined, handle: Handle | undefined) => void
+  callback: (error: DriverError | undefined, handle: Handle | undefined) => void,
+  hooks?: DialHooks
 ): PendingConnect => {
   const unusable = Raw.unusableTarget(target)
   if (unusable !== undefined) {
@@ -276,12 +280,19 @@ const connectSocket = (
       cancelled = true
     }, { local: (): Endpoint | undefined => undefined })
   }
+  // with a local bind, the attempt is announced once the bind succeeded (`announcesLater`); without
+  // one, nothing can fail before the dial: the engine announces it as `connect` returns
+  const binds = target._tag === "Tcp" && (target.localAddress !== undefined || (target.localPort ?? 0) !== 0)
+  const dialHooks = binds ? hooks : undefined
   const reader = new PooledReader()
   const socket = new net.Socket({ allowHalfOpen: true, onread: reader })
   socket.pause()
   let settled = false
   const onError = (error: Error) => {
-    if (settled) return
+    if (settled) {
+      socket.destroy()
+      return
+    }
     settled = true
     socket.destroy()
     const e = toDriverError(error, "connect")
@@ -302,13 +313,20 @@ const connectSocket = (
     socket.off("error", onError)
     callback(undefined, new NodeHandle(socket, target._tag === "Ipc" ? target.path : undefined, reader))
   })
-  // node:net emits 'connectionAttempt' just before its connect system call, on a later tick; the
-  // local address is asked only after it, as node:net keeps the first answer (even an empty one)
+  // node:net emits 'connectionAttempt' just before its connect system call, after the local bind, on a
+  // later tick: the engine's attempt is announced then (`announcesLater`), and abandoned when the hook
+  // says so; the local address is asked only after it, as node:net keeps the first answer (even an empty one)
   let attempted = false
   if (target._tag === "Ipc") socket.connect({ path: target.path })
   else {
     socket.once("connectionAttempt", () => {
       attempted = true
+      if (dialHooks === undefined || settled || dialHooks.beforeDial()) return
+      // abandoned: destroying a net.Socket inside its 'connectionAttempt' crashes node:net (the connect
+      // system call follows on a handle it no longer has); its own block-list check, which comes next,
+      // stops the dial instead (its ERR_IP_BLOCKED reaches nobody: the attempt is settled)
+      settled = true
+      ;(socket as { blockList?: unknown }).blockList = refuseEverything
     })
     const options: Net.TcpSocketConnectOpts = {
       host: target.address,
@@ -320,17 +338,17 @@ const connectSocket = (
     if (target.localPort !== undefined) options.localPort = target.localPort
     socket.connect(options)
   }
-  const cancel = () => {
-    if (settled) return
-    settled = true
-    socket.destroy()
-  }
   const local = (): Endpoint | undefined => {
     if (settled || !attempted) return undefined
     const name = socket.address()
     return "port" in name && name.port !== 0 ? Raw.tcpEndpoint(name.address, name.port, name.family) : undefined
   }
-  return Object.assign(cancel, { local })
+  return Object.assign(cancel, { local, announcesLater: dialHooks !== undefined })
+  function cancel(): void {
+    if (settled) return
+    settled = true
+    socket.destroy()
+  }
 }
 
 const open = (

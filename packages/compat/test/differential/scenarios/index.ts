@@ -2,6 +2,7 @@
  * All hand-written scenarios.
  */
 import type { Scenario } from "../harness.ts"
+import { attemptScenarios } from "./attempts.ts"
 import { connectScenarios } from "./connect.ts"
 import { edgeScenarios } from "./edges.ts"
 import { errorScenarios } from "./errors.ts"
@@ -15,6 +16,7 @@ import { socketScenarios } from "./socket.ts"
 
 export const allScenarios: ReadonlyArray<Scenario> = [
   ...connectScenarios,
+  ...attemptScenarios,
   ...socketScenarios,
   ...serverScenarios,
   ...moduleScenarios,

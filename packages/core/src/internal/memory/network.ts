@@ -447,7 +447,9 @@ export class VirtualNetwork {
       return pending
     }
     if (target.localPort !== undefined && target.localPort !== 0 && this.findListener(src, target.localPort)) {
-      finish(error("EADDRINUSE", "bind", src, target.localPort), undefined)
+      // named as the bind names it: the local address asked for, else the family's any address
+      const bound = target.localAddress ?? (familyOf(dst) === "IPv6" ? "::" : "0.0.0.0")
+      finish(error("EADDRINUSE", "bind", bound, target.localPort), undefined)
       return pending
     }
     const syn = (attempt: number): void => {
