@@ -86,6 +86,15 @@ interface Manifest {
 const installed = (name: string): Manifest =>
   JSON.parse(fs.readFileSync(path.join(consumer, "node_modules", name, "package.json"), "utf8")) as Manifest
 
+/** The groups a package's `prepack` folds with `scripts/bundle.ts` (none: `tsc`'s one file per module). */
+const bundleGroups = (name: string): Array<Array<string>> => {
+  const prepack = (JSON.parse(fs.readFileSync(path.join(root, packageDir(name), "package.json"), "utf8")) as {
+    scripts?: { prepack?: string }
+  }).scripts?.prepack ?? ""
+  const args = /scripts\/bundle\.ts((?: [\w,-]+)+)/.exec(prepack)?.[1] ?? ""
+  return args.trim().split(" ").filter((g) => g !== "").map((g) => g.split(","))
+}
+
 /** A package's `engines.node`, from the workspace (the tests are defined before the consumer is made). */
 const enginesOf = (name: string): string =>
   (JSON.parse(fs.readFileSync(path.join(root, packageDir(name), "package.json"), "utf8")) as Manifest).engines
@@ -184,25 +193,77 @@ describe("the workspace's runtime", () => {
 })
 
 describe("the tarballs", () => {
-  it("hold every public module built (js, map, d.ts, d.ts.map), its source, README and LICENSE, nothing else", () => {
+  it("hold every module built (js, map, d.ts, d.ts.map) as bundled, its source, README and LICENSE, nothing else", () => {
     assert.deepStrictEqual(packs.map((p) => p.name), published)
     for (const p of packs) {
       const files = p.files.map((f) => f.path).toSorted()
       const sources = fs.readdirSync(path.join(root, packageDir(p.name), "src"), { recursive: true, encoding: "utf8" })
         .filter((f) => f.endsWith(".ts"))
-        .map((f) => f.split(path.sep).join("/"))
+        .map((f) => f.split(path.sep).join("/").replace(/\.ts$/, ""))
+      // scripts/bundle.ts: a group of several modules is one internal/bundle.js and a stub (no map) per module;
+      // the internal modules a group imports are inlined (declarations only)
+      const groups = bundleGroups(p.name)
+      const stubs = groups.filter((g) => g.length > 1).flat()
+      const js = (m: string) =>
+        groups.length > 0 && m.startsWith("internal/") ? [] : stubs.includes(m) ? [`dist/${m}.js`] : [
+          `dist/${m}.js`,
+          `dist/${m}.js.map`
+        ]
       const expected = [
         "LICENSE",
         "README.md",
         "package.json",
-        ...sources.map((f) => `src/${f}`),
-        ...sources.flatMap((f) => {
-          const base = `dist/${f.replace(/\.ts$/, "")}`
-          return [`${base}.js`, `${base}.js.map`, `${base}.d.ts`, `${base}.d.ts.map`]
-        })
+        ...sources.map((f) => `src/${f}.ts`),
+        ...sources.flatMap((m) => [...js(m), `dist/${m}.d.ts`, `dist/${m}.d.ts.map`]),
+        ...(stubs.length > 0 ? ["dist/internal/bundle.js", "dist/internal/bundle.js.map"] : [])
       ].toSorted()
       assert.deepStrictEqual(files, expected, p.name)
     }
+  })
+
+  it("bundled modules keep their exports and share one copy of each class with the package's other entries", async () => {
+    // every public module's run-time exports, as the sources have them and as the consumer imports them
+    const modules = packs.flatMap(publicModules).filter((m) => !m.endsWith("/register"))
+    const fromSources: Record<string, Array<string>> = {}
+    for (const m of modules) fromSources[m] = Object.keys(await import(m)).toSorted()
+    const r = await node(process.execPath, [
+      "--input-type=module",
+      "-e",
+      `const modules = ${JSON.stringify(modules)}
+       const out = {}
+       for (const m of modules) out[m] = Object.keys(await import(m)).sort()
+       console.log(JSON.stringify(out))`
+    ])
+    assert.deepStrictEqual(parse(r), fromSources)
+    const shared = await node(process.execPath, [
+      "-e",
+      `const net = require("@sluice/compat")
+       const { Socket } = require("@sluice/compat/Socket")
+       const { Server } = require("@sluice/compat/Server")
+       const errors = require("@sluice/compat/errors")
+       console.log(JSON.stringify({
+         socket: new net.Socket() instanceof Socket,
+         server: net.createServer() instanceof Server,
+         blockList: net.BlockList === require("@sluice/compat/BlockList").BlockList,
+         socketAddress: net.SocketAddress === require("@sluice/compat/SocketAddress").SocketAddress,
+         createNet: net.createNet === require("@sluice/compat/net").createNet,
+         registerNet: require("@sluice/compat/register-net") === net.default, // its "module.exports"
+         abortError: new errors.AbortError() instanceof Error,
+         names: [net.Socket, net.Server, net.BlockList, net.SocketAddress, net.BoundSocket, Socket, Server].map((c) => c.name),
+         driver: require("@sluice/node-adapter/NodeDriver").driver === require("@sluice/node-adapter").NodeDriver.driver
+       }))`
+    ])
+    assert.deepStrictEqual(parse(shared), {
+      socket: true,
+      server: true,
+      blockList: true,
+      socketAddress: true,
+      createNet: true,
+      registerNet: true,
+      abortError: true,
+      names: ["Socket", "Server", "BlockList", "SocketAddress", "BoundSocket", "Socket", "Server"],
+      driver: true
+    })
   })
 
   it("resolve to built JavaScript; internal modules are not importable, package.json is", async () => {
@@ -355,8 +416,10 @@ describe("what compat loads", () => {
        require("@sluice/compat")
        console.log(JSON.stringify(loaded.filter((u) => u.startsWith("file:")).map((u) => u.replace(/.*node_modules\\//, "")).sort()))`
     ])
-    const loaded = parse<Array<string>>(r)
-    assert.deepStrictEqual(loaded.filter((u) => !u.startsWith("@sluice/compat/")), [
+    // 8 files: compat's entry and its bundle (scripts/bundle.ts); of core the engine's four modules; the node driver
+    assert.deepStrictEqual(parse<Array<string>>(r), [
+      "@sluice/compat/dist/index.js",
+      "@sluice/compat/dist/internal/bundle.js",
       "@sluice/core/dist/Address.js",
       "@sluice/core/dist/Driver.js",
       "@sluice/core/dist/Engine.js",
@@ -364,7 +427,6 @@ describe("what compat loads", () => {
       "@sluice/node-adapter/dist/NodeDriver.js",
       "@sluice/node-adapter/dist/internal/raw.js"
     ])
-    assert.notInclude(loaded, "@sluice/compat/dist/register.js")
   })
 })
 
