@@ -8,6 +8,7 @@
  */
 import * as readline from "node:readline"
 import type { Peer } from "./peers/common.ts"
+import { tlsMaterial } from "./peers/common.ts"
 import * as NetPeer from "./peers/NetPeer.ts"
 
 /** The peers, by the name used on the command line and in the table. */
@@ -16,8 +17,25 @@ export const PEERS = ["node:net", "effect/socket", "sluice", "sluice-stream", "c
 /** A peer's name. */
 export type PeerName = (typeof PEERS)[number]
 
-/** Loads a peer; rejects with a readable reason when it cannot run. */
+/**
+ * Loads a peer; rejects with a readable reason when it cannot run. With TLS
+ * material in the environment (a TLS scenario), the peer's TLS variant.
+ */
 export const loadPeer = async (name: string): Promise<Peer> => {
+  const tls = tlsMaterial()
+  if (tls !== undefined) {
+    switch (name) {
+      case "node:net":
+        return NetPeer.make(NetPeer.tlsModule(tls))
+      case "effect/socket":
+        return (await import("./peers/EffectSocketPeer.ts")).tlsPeer(tls)
+      case "sluice":
+        return (await import("./peers/SluicePeer.ts")).tlsPeer(tls, "pull")
+      case "sluice-stream":
+        return (await import("./peers/SluicePeer.ts")).tlsPeer(tls, "stream")
+    }
+    throw new Error(`the ${name} peer has no TLS here (compat's node:tls surface is a later step)`)
+  }
   switch (name) {
     case "node:net":
       return NetPeer.make(await import("node:net"))

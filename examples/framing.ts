@@ -54,7 +54,7 @@ const session = (port: number, requests: ReadonlyArray<string>) =>
 
 const check = (ok: boolean, what: string) => (ok ? Console.log(`  ok  ${what}`) : Effect.die(`FAILED: ${what}`))
 
-const scenario = (name: string, network: Layer.Layer<Network.Network>) =>
+const scenario = (name: string, network: Layer.Layer<Network.Network, MemoryNetwork.InvalidOptions>) =>
   Effect.gen(function*() {
     yield* Console.log(name)
     const store = new Map<string, string>()

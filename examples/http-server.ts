@@ -83,7 +83,11 @@ const exercise = (withFetch: boolean) =>
     }
   })
 
-const onNetwork = (name: string, network: Layer.Layer<Network.Network>, withFetch: boolean) =>
+const onNetwork = (
+  name: string,
+  network: Layer.Layer<Network.Network, MemoryNetwork.InvalidOptions>,
+  withFetch: boolean
+) =>
   Effect.gen(function*() {
     yield* Console.log(name)
     yield* exercise(withFetch).pipe(Effect.provide(Served))

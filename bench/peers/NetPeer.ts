@@ -4,7 +4,8 @@
  * `'data'` events; writes honour backpressure with pause/resume on `'drain'`.
  */
 import type * as net from "node:net"
-import type { Peer, PingPongResult, ServerMode } from "./common.ts"
+import * as tls from "node:tls"
+import type { Peer, PingPongResult, ServerMode, TlsMaterial } from "./common.ts"
 import { encodeCount, MESSAGE, micros, readCount } from "./common.ts"
 
 /** The part of the `net` module the peer uses. */
@@ -139,6 +140,28 @@ export const make = (mod: NetLike): Peer => {
   }
 
   return { server, bulk, echo, pingpong, churn }
+}
+
+/**
+ * `node:tls` as a `net`-like module: servers with the run's key and
+ * certificate, clients trusting its authority. The peer's code is the same
+ * (a client writes once TCP is connected; node:tls holds the bytes until the
+ * handshake is done), so the TLS figures are node:tls over node:net.
+ */
+export const tlsModule = (m: TlsMaterial): NetLike => {
+  const createServer = (
+    a?: net.ServerOpts | ((socket: net.Socket) => void),
+    b?: (socket: net.Socket) => void
+  ) => {
+    const options = typeof a === "function" ? {} : a ?? {}
+    const listener = typeof a === "function" ? a : b
+    return tls.createServer({ ...options, key: m.key, cert: m.cert }, listener)
+  }
+  const connect = (options: net.TcpNetConnectOpts) => tls.connect({ ...options, ca: m.ca, servername: "localhost" })
+  return {
+    createServer: createServer as unknown as typeof net.createServer,
+    connect: connect as unknown as typeof net.connect
+  }
 }
 
 /**

@@ -10,13 +10,15 @@
  */
 import type { SocketError } from "@sluice/core/NetError"
 import * as Network from "@sluice/core/Network"
+import * as Server from "@sluice/core/Server"
 import * as Socket from "@sluice/core/Socket"
 import { driver } from "@sluice/node-adapter/NodeDriver"
+import * as NodeTls from "@sluice/node-adapter/NodeTls"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import type { Peer, PingPongResult, ServerMode } from "./common.ts"
+import type { Peer, PingPongResult, ServerMode, TlsMaterial } from "./common.ts"
 import { encodeCount, MESSAGE, micros, readCount } from "./common.ts"
 
 const HOST = "127.0.0.1"
@@ -60,9 +62,18 @@ const countInto = (s: Socket.Socket): Effect.Effect<number, SocketError> =>
     )
   })
 
-/** Builds the peer over a `Network` (the node driver's, or the memory network's). */
-export const make = (net: Network.NetworkShape, style: Style = "pull"): Peer => {
+/**
+ * Builds the peer over a `Network` (the node driver's, or the memory
+ * network's); with `tls`, every listen and connect has its `tls` option and
+ * runs with `NodeTls.layer`, and the server runs its handlers with
+ * `Server.serve` (the shape the core README shows), not a loop over `accept`.
+ */
+export const make = (net: Network.NetworkShape, style: Style = "pull", tls?: TlsMaterial): Peer => {
   const stream = style === "stream"
+  const listenTls = tls === undefined ? {} : { tls: { key: tls.key, cert: tls.cert } }
+  const connectTls = tls === undefined ? {} : { tls: { ca: tls.ca, servername: "localhost" } }
+  const runPromise = <A, E>(effect: Effect.Effect<A, E>): Promise<A> =>
+    Effect.runPromise(tls === undefined ? effect : Effect.provide(effect, NodeTls.layer))
 
   const sinkHandler = (s: Socket.Socket) =>
     Socket.use(s, (s) => {
@@ -83,13 +94,18 @@ export const make = (net: Network.NetworkShape, style: Style = "pull"): Peer => 
           port: 0,
           backlog: 4096,
           allowHalfOpen: mode === "sink",
-          noDelay: mode === "echo"
+          noDelay: mode === "echo",
+          ...listenTls
         })
         resolve(srv.address._tag === "Tcp" ? srv.address.port : 0)
         const handler = mode === "sink" ? sinkHandler : echoHandler
+        if (tls !== undefined) {
+          yield* Server.serve(srv, handler)
+          return yield* Effect.never
+        }
         yield* Stream.runForEach(srv.accept, (s) => Effect.forkDetach(Effect.ignore(handler(s))))
       }))
-      Effect.runPromise(program).catch(reject)
+      runPromise(program).catch(reject)
     })
 
   const writeTotal = (s: Socket.Socket, total: number, chunk: Uint8Array) =>
@@ -111,16 +127,16 @@ export const make = (net: Network.NetworkShape, style: Style = "pull"): Peer => 
   }
 
   const bulk = (port: number, total: number, chunk: Uint8Array): Promise<number> =>
-    Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-      const s = yield* net.connect({ host: HOST, port, allowHalfOpen: true })
+    runPromise(Effect.scoped(Effect.gen(function*() {
+      const s = yield* net.connect({ host: HOST, port, allowHalfOpen: true, ...connectTls })
       yield* writeTotal(s, total, chunk)
       const answer = yield* readAll(s)
       return readCount(Buffer.concat(answer))
     })))
 
   const echo = (port: number, total: number, chunk: Uint8Array): Promise<number> =>
-    Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-      const s = yield* net.connect({ host: HOST, port })
+    runPromise(Effect.scoped(Effect.gen(function*() {
+      const s = yield* net.connect({ host: HOST, port, ...connectTls })
       let received = 0
       const reader = stream
         ? Effect.map(Stream.runFold(s.reads, () => 0, countBytes), (n) => {
@@ -136,7 +152,7 @@ export const make = (net: Network.NetworkShape, style: Style = "pull"): Peer => 
   const pingpong = (port: number, conns: number, deadline: number): Promise<PingPongResult> => {
     const latencies: Array<number> = []
     const one = Effect.scoped(Effect.gen(function*() {
-      const s = yield* net.connect({ host: HOST, port, noDelay: true })
+      const s = yield* net.connect({ host: HOST, port, noDelay: true, ...connectTls })
       const pull = stream ? yield* Stream.toPull(s.reads) : s.pull
       while (true) {
         const t0 = performance.now()
@@ -147,7 +163,7 @@ export const make = (net: Network.NetworkShape, style: Style = "pull"): Peer => 
         if (performance.now() >= deadline) break
       }
     }))
-    return Effect.runPromise(Effect.all(Array.from({ length: conns }, () => one), { concurrency: "unbounded" })).then(
+    return runPromise(Effect.all(Array.from({ length: conns }, () => one), { concurrency: "unbounded" })).then(
       () => ({ requests: latencies.length, latencies })
     )
   }
@@ -155,7 +171,7 @@ export const make = (net: Network.NetworkShape, style: Style = "pull"): Peer => 
   const churn = (port: number, concurrency: number, deadline: number): Promise<number> => {
     let count = 0
     const once = Effect.scoped(Effect.gen(function*() {
-      const s = yield* net.connect({ host: HOST, port })
+      const s = yield* net.connect({ host: HOST, port, ...connectTls })
       yield* s.write(ONE)
       if (stream) yield* Stream.runForEach(s.reads, () => s.endOfOutput)
       else yield* eachBatch(s, () => s.endOfOutput)
@@ -166,7 +182,7 @@ export const make = (net: Network.NetworkShape, style: Style = "pull"): Peer => 
         count++
       }
     })
-    return Effect.runPromise(
+    return runPromise(
       Effect.all(Array.from({ length: concurrency }, () => loop), { concurrency: "unbounded" })
     ).then(() => count)
   }
@@ -179,3 +195,6 @@ export const peer: Peer = make(Network.make(driver), "pull")
 
 /** The peer over the node driver, `stream` style. */
 export const streamPeer: Peer = make(Network.make(driver), "stream")
+
+/** The peer over the node driver with TLS, in `style`. */
+export const tlsPeer = (tls: TlsMaterial, style: Style): Peer => make(Network.make(driver), style, tls)

@@ -36,6 +36,24 @@ export interface Peer {
   readonly churn: (port: number, concurrency: number, deadline: number) => Promise<number>
 }
 
+/**
+ * The certificates of a TLS run (PEM), made by `run.ts` for each run
+ * (`Certificates`, in memory) and handed to the processes in the
+ * `SLUICE_BENCH_TLS` environment variable: a server key and certificate for
+ * localhost, and the authority the clients trust.
+ */
+export interface TlsMaterial {
+  readonly key: string
+  readonly cert: string
+  readonly ca: string
+}
+
+/** The TLS material of this process, when it runs a TLS scenario. */
+export const tlsMaterial = (): TlsMaterial | undefined => {
+  const json = process.env["SLUICE_BENCH_TLS"]
+  return json === undefined || json === "" ? undefined : (JSON.parse(json) as TlsMaterial)
+}
+
 /** The 64-byte ping-pong message. */
 export const MESSAGE = new Uint8Array(64).fill(0x61)
 

@@ -180,7 +180,11 @@ export interface HandleEvents {
  * @since 0.1.0
  */
 export interface Handle {
-  /** Installs the engine's callbacks. Called once, before `readStart`. */
+  /**
+   * Installs the receiver's callbacks, before `readStart`. A layer that takes
+   * the handle over (TLS: the connection then reads the layer's plaintext)
+   * calls it again: the events go to the latest receiver from then on.
+   */
   bind(events: HandleEvents): void
   /**
    * Optional: the receiver copies every read into memory of its own from now
@@ -217,6 +221,14 @@ export interface Handle {
   close(callback: () => void): void
   /** Abort the connection: the peer sees RST. Releases the handle; `callback` runs on a later turn. */
   reset(callback: () => void): void
+  /**
+   * Optional: the engine is closing the handle gracefully, after a
+   * `shutdown`: the FIN waits for the queued writes for at most `graceMs` of
+   * the driver's time (`Timers`), then the handle is reset. A driver whose
+   * time can stand still (the memory network under `TestClock`) uses it to
+   * notice a close that only time would end. A hint: it changes nothing.
+   */
+  closing?(graceMs: number): void
   localEndpoint(): Endpoint | undefined
   remoteEndpoint(): Endpoint | undefined
   setNoDelay(enable: boolean): void

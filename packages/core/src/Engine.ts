@@ -96,7 +96,8 @@ export class Connection {
   /** The handle was released. */
   closed = false
   readonly driver: Driver
-  readonly handle: Handle
+  /** The handle underneath; {@link replaceHandle} puts a layer (TLS) in its place. */
+  handle: Handle
   private events: ConnectionEvents = detachedEvents
   /** The idle timer, made on the first `setTimeout` (most connections never have one). */
   private idle: IdleTimer | undefined = undefined
@@ -141,6 +142,18 @@ export class Connection {
   /** Installs the face's callbacks. */
   attach(events: ConnectionEvents): void {
     this.events = events
+  }
+
+  /**
+   * Puts `handle` in the place of the current one, which it wraps (STARTTLS:
+   * a TLS layer over the plain handle). The connection keeps its state, its
+   * counters, its idle timer and its listener; it reads and writes through
+   * `handle` from now on.
+   */
+  replaceHandle(handle: Handle): void {
+    if (this.closed) return
+    this.handle = handle
+    handle.bind(this)
   }
 
   /** Runs `f` once when the handle is released. */
@@ -252,6 +265,7 @@ export class Connection {
     // already flushed (a half-closed socket, the usual end of a short
     // exchange): no grace timer to arm and cancel per connection
     if (settled) return
+    this.handle.closing?.(graceMs)
     if (Number.isFinite(graceMs)) {
       cancel = this.driver.timers.schedule(Math.max(0, graceMs), () => {
         if (settled) return

@@ -27,6 +27,7 @@ export const errnoTable: Readonly<Record<string, readonly [errno: number, descri
   EBADF: [-9, "bad file descriptor"],
   EAGAIN: [-11, "resource temporarily unavailable"],
   EACCES: [-13, "permission denied"],
+  ENOTDIR: [-20, "not a directory"],
   EINVAL: [-22, "invalid argument"],
   EMFILE: [-24, "too many open files"],
   EPIPE: [-32, "broken pipe"],

@@ -18,7 +18,11 @@
  *
  * Time is Effect time: `layer` takes the `Clock` of the context it is built
  * in, so under `TestClock` deadlines, idle timeouts and latency take no real
- * time. `make` builds a network on real timers, for code outside Effect (for
+ * time, and one `TestClock.adjust` delivers everything due in the time it
+ * covers, in order, as small steps would (each delivery is a turn of Effect's
+ * scheduler, which `TestClock` watches). What waits for a clock nobody
+ * moves ends after `stallTimeout` of real time, saying why (see `Options`).
+ * `make` builds a network on real timers, for code outside Effect (for
  * example `createNet(network.driver)` from `@sluice/compat`).
  *
  * @example
@@ -42,9 +46,15 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Scheduler from "effect/Scheduler"
+import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type { Driver, Endpoint, Timers } from "./Driver.ts"
-import { type FaultRule, type PerDirection, type Pipe, VirtualNetwork } from "./internal/memory.ts"
+import type { FaultRule, PerDirection } from "./internal/memory/faults.ts"
+import { type NetworkOptions, VirtualNetwork } from "./internal/memory/network.ts"
+import { checkAddresses, checkFault, checkOptions, type Problem, thrown } from "./internal/memory/options.ts"
+import type { Pipe } from "./internal/memory/pipe.ts"
+import { TurnQueue } from "./internal/memory/scheduling.ts"
 import * as Network from "./Network.ts"
 
 /**
@@ -63,15 +73,22 @@ export type { PerDirection }
  * looked up when a connection opens; when several match, later ones win
  * field by field.
  *
+ * - `match`: `host` (an address or a host table name), `port` (1–65535),
+ *   `path` (a local socket path).
  * - `slice`: cut every write into random pieces of 1 to `slice` bytes, each
- *   delivered as its own read (shakes out framing bugs).
+ *   delivered as its own read (shakes out framing bugs); an integer, `0`: off.
  * - `latency`: milliseconds each byte, FIN and RST travel (also delays the
- *   connect handshake).
- * - `bandwidth`: bytes per second.
+ *   connect handshake); finite, ≥ 0.
+ * - `bandwidth`: bytes per second; finite, > 0.
  * - `refuse`: answer connects with `ECONNREFUSED` although somebody listens.
  * - `resetAfter`: once this many bytes went the given way, the network resets
  *   the connection: both ends see `ECONNRESET`; the bytes before it arrive.
- * - `slowClose`: milliseconds added to the delivery of each FIN.
+ *   An integer ≥ 0.
+ * - `slowClose`: milliseconds added to the delivery of each FIN; finite, ≥ 0.
+ *
+ * A field of another kind or out of range, or a field not listed here, is
+ * refused when the network is made or the fault injected
+ * ({@link InvalidOptions}).
  *
  * @example
  * ```ts
@@ -91,19 +108,21 @@ export type { PerDirection }
 export type Fault = FaultRule
 
 /**
- * Options of a memory network.
+ * Options of a memory network. Each is checked when the network is made: a
+ * value of another kind, out of range, or an unknown field is refused with
+ * {@link InvalidOptions} naming it.
  *
  * @category models
  * @since 0.1.0
  */
 export interface Options {
-  /** Seed of every random choice (slicing, ephemeral ports). Same seed, same trace. Default `1`. */
+  /** Seed of every random choice (slicing, ephemeral ports), an integer. Same seed, same trace. Default `1`. */
   readonly seed?: number | undefined
-  /** Extra host table entries: name → address(es). */
+  /** Extra host table entries: name → an IP address or a non-empty list of them. */
   readonly hosts?: Readonly<Record<string, string | ReadonlyArray<string>>> | undefined
-  /** Bytes each direction holds (in flight + unread) before writers wait. Default 64 KiB. */
+  /** Bytes each direction holds (in flight + unread) before writers wait, an integer ≥ 1. Default 64 KiB. */
   readonly bufferSize?: number | undefined
-  /** The ephemeral port range. Default `[32768, 60999]` (Linux). */
+  /** The ephemeral port range `[first, last]`, ports 1–65535, first ≤ last. Default `[32768, 60999]` (Linux). */
   readonly ephemeralPorts?: readonly [number, number] | undefined
   /** Record a trace of the network's events (see `trace`). */
   readonly trace?: boolean | undefined
@@ -111,8 +130,9 @@ export interface Options {
   readonly faults?: ReadonlyArray<Fault> | undefined
   /**
    * Milliseconds a sender keeps retransmitting across a partition or a dropped
-   * connection before the connection fails with `ETIMEDOUT` (`TimedOut`).
-   * Default 924 600 (Linux: 15 retransmissions).
+   * connection before the connection fails with `ETIMEDOUT` (`TimedOut`):
+   * ≥ 0, `Infinity` never gives up. Default 924 600 (Linux: 15
+   * retransmissions).
    */
   readonly retransmissionTimeout?: number | undefined
   /**
@@ -134,7 +154,104 @@ export interface Options {
    * host).
    */
   readonly onTrace?: ((line: string, now: number) => void) | undefined
+  /**
+   * The host's file system, as binds and connects on a local socket path see
+   * it. Without it the network has no file system of its own beyond its
+   * listeners' sockets: every directory exists and nothing else is at any
+   * path. With it a path behaves as on the host: listening on an existing
+   * file or directory fails with `AddressInUse`, in a missing directory with
+   * `AccessDenied` (`EACCES`, as libuv reports it), under a file with
+   * `NotFound` (`ENOTDIR`); connecting to a file nobody listens on is
+   * `ConnectionRefused`. The node adapter's `NodeDriver.paths` answers from
+   * the real file system, so tests in a temp directory behave as on real
+   * sockets; a function of your own describes a file system that is not there.
+   */
+  readonly paths?: Paths | undefined
+  /**
+   * On an Effect clock (`layer`, `Testing.layerMemory`): milliseconds of real
+   * time after which something that waits for the network's clock is ended
+   * when nothing ran on the network and the clock did not move meanwhile —
+   * under `TestClock`, a test that waits without moving the clock. A connect
+   * waiting for a latency or a SYN retry fails with `TimedOut`, its message
+   * naming what it waited for; a close waiting for its peer to read, bounded
+   * by its close timeout, is aborted with RST (as that timeout would) and a
+   * warning naming the cause is logged. Default 2000; `Infinity` turns it
+   * off. On real timers the clock always moves and nothing is ended.
+   */
+  readonly stallTimeout?: number | undefined
 }
+
+/**
+ * What is at a path, as a local socket's bind and connect find it: nothing,
+ * a directory, a socket file, another kind of file, a path through a file
+ * (`notDirectory`), or a path that cannot be searched (`denied`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type PathKind = "missing" | "directory" | "socket" | "file" | "notDirectory" | "denied"
+
+/**
+ * A file system for the memory network's local sockets (see `Options.paths`):
+ * `kind(path)` says what is at a path now. It should not throw (a check that
+ * throws reads as `denied`).
+ *
+ * @example
+ * ```ts
+ * import { MemoryNetwork } from "@sluice/core"
+ *
+ * // a file system with /run and one regular file in it
+ * const paths: MemoryNetwork.Paths = {
+ *   kind: (path) =>
+ *     path === "/" || path === "/run" ? "directory" : path === "/run/app.pid" ? "file" : "missing"
+ * }
+ * const network = MemoryNetwork.make({ paths })
+ * ```
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Paths {
+  readonly kind: (path: string) => PathKind
+}
+
+/**
+ * The options of a memory network, or a fault, were refused: `field` names
+ * the option (`bufferSize`, `faults[0].latency.toServer`, `ephemeralPorts`),
+ * `detail` says what was expected and what was given.
+ *
+ * Raised by {@link layer}, {@link makeEffect} and {@link inject} (and by
+ * `Testing.layerMemory`) before anything runs. {@link make}, outside Effect,
+ * throws the same message as a `TypeError` (a value of the wrong kind, an
+ * unknown field) or a `RangeError` (a value out of range), as a plain
+ * JavaScript constructor does.
+ *
+ * @example
+ * ```ts
+ * import { MemoryNetwork, Network } from "@sluice/core"
+ * import { Effect } from "effect"
+ *
+ * const program = Network.listen({ port: 0 }).pipe(
+ *   Effect.scoped,
+ *   Effect.provide(MemoryNetwork.layer({ bufferSize: 0 })),
+ *   Effect.catchTag("InvalidOptions", (e) => Effect.logError(e.message)) // bufferSize: expected an integer ≥ 1, got 0
+ * )
+ * ```
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class InvalidOptions extends Schema.TaggedError<InvalidOptions>()("InvalidOptions", {
+  field: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `memory network options: ${this.field}: ${this.detail}`
+  }
+}
+
+const invalid = (problem: Problem): InvalidOptions =>
+  new InvalidOptions({ field: problem.field, detail: problem.detail })
 
 /**
  * Bytes in one direction of a connection.
@@ -214,11 +331,18 @@ export interface MemoryNetworkShape {
   readonly driver: Driver
   /** What is open now. */
   readonly snapshot: () => Snapshot
-  /** Sets (or replaces) a host table entry. */
+  /**
+   * Sets (or replaces) a host table entry: one IP address or a non-empty list
+   * of them (anything else throws a `TypeError` naming it).
+   */
   readonly setHost: (name: string, addresses: string | ReadonlyArray<string>) => void
   /** Removes a host table entry: lookups of `name` fail with `ENOTFOUND`. */
   readonly removeHost: (name: string) => void
-  /** Adds a fault for connections opened from now on; returns its remover. */
+  /**
+   * Adds a fault for connections opened from now on; returns its remover. A
+   * fault with a bad field throws a `TypeError` or `RangeError` naming it (see
+   * {@link InvalidOptions}).
+   */
   readonly inject: (fault: Fault) => () => void
   /** Removes every fault. */
   readonly clearFaults: () => void
@@ -320,7 +444,9 @@ const snapshotOf = (net: VirtualNetwork): Snapshot => {
  * Builds an isolated memory network. Without `timers` it runs on real timers
  * (`setTimeout`): use it outside Effect, for instance with
  * `createNet(network.driver)` in a plain vitest or `node:test` test. Inside
- * Effect prefer {@link layer}, which runs on Effect's `Clock`.
+ * Effect prefer {@link layer}, which runs on Effect's `Clock`. Bad options
+ * throw a `TypeError` or a `RangeError` naming the field (see
+ * {@link InvalidOptions}: the same check, typed, on the Effect face).
  *
  * @example
  * ```ts
@@ -336,6 +462,13 @@ const snapshotOf = (net: VirtualNetwork): Snapshot => {
  * @since 0.1.0
  */
 export const make = (options?: Options & { readonly timers?: Timers | undefined }): MemoryNetworkShape => {
+  const problem = checkOptions(options)
+  if (problem !== undefined) throw thrown(problem, "MemoryNetwork.make")
+  return build(options)
+}
+
+/** A network over options already checked. */
+const build = (options: NetworkOptions | undefined): MemoryNetworkShape => {
   const net = new VirtualNetwork(options)
   const driver: Driver = {
     name: "memory",
@@ -353,9 +486,17 @@ export const make = (options?: Options & { readonly timers?: Timers | undefined 
   return {
     driver,
     snapshot: () => snapshotOf(net),
-    setHost: (name, addresses) => net.setHost(name, addresses),
+    setHost: (name, addresses) => {
+      const problem = typeof name === "string" && name.length > 0
+        ? checkAddresses("addresses", addresses)
+        : { field: "name", detail: "expected a non-empty host name", kind: "type" as const }
+      if (problem !== undefined) throw thrown(problem, "setHost")
+      net.setHost(name, addresses)
+    },
     removeHost: (name) => net.removeHost(name),
     inject: (fault) => {
+      const problem = checkFault("fault", fault)
+      if (problem !== undefined) throw thrown(problem, "inject")
       net.rules.push(fault)
       return () => {
         const i = net.rules.indexOf(fault)
@@ -398,7 +539,15 @@ export const make = (options?: Options & { readonly timers?: Timers | undefined 
  * @category constructors
  * @since 0.1.0
  */
-export const timersFromContext = (context: Context.Context<never>): Timers => {
+export const timersFromContext = (context: Context.Context<never>): Timers => timersOn(context, turnsOf(context))
+
+/** Runs a function on a later turn of the context's scheduler, which `TestClock` watches. */
+const turnsOf = (context: Context.Context<never>): (f: () => void) => void => {
+  const dispatcher = Context.get(context, Scheduler.Scheduler).makeDispatcher()
+  return (f) => dispatcher.scheduleTask(f, 0)
+}
+
+const timersOn = (context: Context.Context<never>, turn: (f: () => void) => void): Timers => {
   const clock = Context.get(context, Clock.Clock)
   const run = Effect.runCallbackWith(context)
   return {
@@ -409,7 +558,7 @@ export const timersFromContext = (context: Context.Context<never>): Timers => {
       let cancelled = false
       const fire = () => {
         if (cancelled) return
-        if (inside) void Promise.resolve().then(fire)
+        if (inside) turn(fire)
         else f()
       }
       const interrupt = run(Effect.andThen(clock.sleep(Duration.millis(Math.max(0, ms))), Effect.sync(fire)))
@@ -425,24 +574,37 @@ export const timersFromContext = (context: Context.Context<never>): Timers => {
 /**
  * Builds a memory network on the `Clock` of the current context (under
  * `TestClock`, virtual time). Its pending timers are cancelled when the scope
- * closes.
+ * closes. Bad options fail with {@link InvalidOptions} naming the field.
  *
  * @category constructors
  * @since 0.1.0
  */
-export const makeEffect = (options?: Options): Effect.Effect<MemoryNetworkShape, never, Scope.Scope> =>
-  Effect.gen(function*() {
-    const context = yield* Effect.context<never>()
-    const network = make({ ...options, timers: timersFromContext(context) })
-    yield* Effect.addFinalizer(() => Effect.sync(() => network.dispose()))
-    return network
+export const makeEffect = (options?: Options): Effect.Effect<MemoryNetworkShape, InvalidOptions, Scope.Scope> =>
+  Effect.suspend(() => {
+    const problem = checkOptions(options)
+    if (problem !== undefined) return Effect.fail(invalid(problem))
+    return Effect.gen(function*() {
+      const context = yield* Effect.context<never>()
+      // timers and deferred work on the context's scheduler: `TestClock` waits for what they run
+      const turn = turnsOf(context)
+      const log = Effect.runCallbackWith(context)
+      const network = build({
+        ...options,
+        timers: timersOn(context, turn),
+        queue: new TurnQueue(turn),
+        warn: (message) => log(Effect.logWarning(message))
+      })
+      yield* Effect.addFinalizer(() => Effect.sync(() => network.dispose()))
+      return network
+    })
   })
 
 /**
  * Provides `Network` over a fresh, isolated memory network, and the
  * {@link MemoryNetwork} itself (faults, host table, snapshot). Each build of
  * the layer is a new network. Time is the `Clock` of the context the layer is
- * built in.
+ * built in. Bad options fail the layer with {@link InvalidOptions} naming the
+ * field.
  *
  * @example
  * ```ts
@@ -460,7 +622,7 @@ export const makeEffect = (options?: Options): Effect.Effect<MemoryNetworkShape,
  * @category layers
  * @since 0.1.0
  */
-export const layer = (options?: Options): Layer.Layer<Network.Network | MemoryNetwork> =>
+export const layer = (options?: Options): Layer.Layer<Network.Network | MemoryNetwork, InvalidOptions> =>
   Layer.effectContext(
     Effect.map(
       makeEffect(options),
@@ -479,14 +641,19 @@ export const snapshot: Effect.Effect<Snapshot, never, MemoryNetwork> = MemoryNet
 )
 
 /**
- * Adds a fault to the memory network in context until the scope closes.
+ * Adds a fault to the memory network in context until the scope closes. A
+ * fault with a bad field fails with {@link InvalidOptions} naming it.
  *
  * @category accessors
  * @since 0.1.0
  */
-export const inject = (fault: Fault): Effect.Effect<void, never, MemoryNetwork | Scope.Scope> =>
+export const inject = (fault: Fault): Effect.Effect<void, InvalidOptions, MemoryNetwork | Scope.Scope> =>
   MemoryNetwork.use((network) =>
-    Effect.acquireRelease(Effect.sync(() => network.inject(fault)), (remove) => Effect.sync(remove))
+    Effect.suspend(() => {
+      const problem = checkFault("fault", fault)
+      if (problem !== undefined) return Effect.fail(invalid(problem))
+      return Effect.acquireRelease(Effect.sync(() => network.inject(fault)), (remove) => Effect.sync(remove))
+    })
   ).pipe(Effect.asVoid)
 
 /**

@@ -16,6 +16,46 @@ import type { DriverError } from "./Driver.ts"
 import { errnoOf, errnoTable } from "./Errno.ts"
 
 /**
+ * The TLS codes Sluice classifies (OpenSSL's verification codes as Node
+ * reports them, Node's `ERR_TLS_*` and `ERR_SSL_*` codes), with what each
+ * means for a person.
+ */
+const tlsCodes: Readonly<Record<string, readonly [reason: Reason, meaning: string]>> = {
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: ["CertificateUntrusted", "the certificate is not signed by a trusted authority"],
+  UNABLE_TO_GET_ISSUER_CERT: ["CertificateUntrusted", "the certificate's issuer is unknown"],
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: ["CertificateUntrusted", "the certificate's issuer is not a trusted authority"],
+  SELF_SIGNED_CERT_IN_CHAIN: ["CertificateUntrusted", "the chain ends in a self-signed certificate nobody trusts"],
+  DEPTH_ZERO_SELF_SIGNED_CERT: ["CertificateUntrusted", "the certificate is self-signed and not trusted"],
+  CERT_UNTRUSTED: ["CertificateUntrusted", "the certificate is not trusted"],
+  CERT_REJECTED: ["CertificateUntrusted", "the certificate was rejected"],
+  CERT_REVOKED: ["CertificateUntrusted", "the certificate was revoked"],
+  CERT_SIGNATURE_FAILURE: ["CertificateUntrusted", "the certificate's signature is invalid"],
+  INVALID_CA: ["CertificateUntrusted", "an issuer in the chain is not a certificate authority"],
+  INVALID_PURPOSE: ["CertificateUntrusted", "the certificate is not meant for this use"],
+  ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: ["CertificateUntrusted", "the peer does not trust our certificate's issuer"],
+  ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE: ["CertificateUntrusted", "the peer rejected our certificate"],
+  CERT_HAS_EXPIRED: ["CertificateExpired", "the certificate has expired"],
+  CERT_NOT_YET_VALID: ["CertificateExpired", "the certificate is not valid yet"],
+  ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED: ["CertificateExpired", "the peer says our certificate has expired"],
+  ERR_TLS_CERT_ALTNAME_INVALID: ["HostnameMismatch", "the certificate is not for the name connected to"],
+  ERR_SSL_WRONG_VERSION_NUMBER: ["ProtocolMismatch", "the peer does not speak TLS, or not a version we accept"],
+  ERR_SSL_HTTP_REQUEST: ["ProtocolMismatch", "the peer sent plain HTTP to a TLS port"],
+  ERR_SSL_PACKET_LENGTH_TOO_LONG: ["ProtocolMismatch", "the peer does not speak TLS"],
+  ERR_SSL_UNSUPPORTED_PROTOCOL: ["ProtocolMismatch", "no TLS version in common with the peer"],
+  ERR_SSL_NO_PROTOCOLS_AVAILABLE: ["ProtocolMismatch", "no TLS version is allowed by the options"],
+  ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION: ["ProtocolMismatch", "the peer refused our TLS version"],
+  ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL: ["ProtocolMismatch", "no ALPN protocol in common with the peer"],
+  ERR_SSL_NO_APPLICATION_PROTOCOL: ["ProtocolMismatch", "the peer offered no ALPN protocol we accept"],
+  ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE: ["HandshakeFailed", "the peer aborted the TLS handshake"],
+  ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: ["HandshakeFailed", "the peer requires a client certificate"],
+  ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE: [
+    "HandshakeFailed",
+    "the peer sent no certificate although one is required"
+  ],
+  ERR_TLS_HANDSHAKE_TIMEOUT: ["TimedOut", "the TLS handshake did not finish in time"]
+}
+
+/**
  * The kinds of network failure.
  *
  * @category models
@@ -38,11 +78,24 @@ export const Reason = Schema.Literals([
   "InvalidOptions",
   "Unsupported",
   "Closed",
+  "CertificateUntrusted",
+  "CertificateExpired",
+  "HostnameMismatch",
+  "ProtocolMismatch",
+  "HandshakeFailed",
   "Unknown"
 ])
 
 /**
  * A kind of network failure (`"ConnectionRefused"`, `"TimedOut"`, ...).
+ *
+ * The TLS kinds: `CertificateUntrusted` (the peer's certificate does not chain
+ * to a trusted authority), `CertificateExpired` (outside its validity period),
+ * `HostnameMismatch` (issued for another name, or refused by a custom
+ * identity check), `ProtocolMismatch` (no TLS version or ALPN protocol in
+ * common, or the peer does not speak TLS at all), `HandshakeFailed` (any other
+ * TLS alert or failure); a handshake that does not finish in time is
+ * `TimedOut` with the code `ERR_TLS_HANDSHAKE_TIMEOUT`.
  *
  * @category models
  * @since 0.1.0
@@ -68,14 +121,19 @@ const reasonByCode: Readonly<Record<string, Reason>> = {
   ENETDOWN: "NetworkUnreachable",
   EHOSTUNREACH: "HostUnreachable",
   ENOENT: "NotFound",
+  ENOTDIR: "NotFound",
   EMFILE: "TooManyOpenFiles",
   ENFILE: "TooManyOpenFiles",
   EINVAL: "InvalidOptions",
   ERR_INVALID_ARG_VALUE: "InvalidOptions",
   ENOTSUP: "Unsupported",
   EAFNOSUPPORT: "Unsupported",
-  ERR_SOCKET_CLOSED: "Closed"
+  ERR_SOCKET_CLOSED: "Closed",
+  ...Object.fromEntries(Object.entries(tlsCodes).map(([code, [reason]]) => [code, reason]))
 }
+
+/** Any other OpenSSL or Node TLS code is a failed handshake (an alert, a malformed record, ...). */
+const tlsPrefix = /^ERR_(SSL|TLS|OSSL)_/
 
 /**
  * Classifies an errno-style code (`"ECONNREFUSED"`) into a {@link Reason}.
@@ -90,7 +148,8 @@ const reasonByCode: Readonly<Record<string, Reason>> = {
  * @category classification
  * @since 0.1.0
  */
-export const classify = (code: string): Reason => reasonByCode[code] ?? "Unknown"
+export const classify = (code: string): Reason =>
+  reasonByCode[code] ?? (tlsPrefix.test(code) ? "HandshakeFailed" : "Unknown")
 
 /**
  * One connect attempt, as recorded on a {@link ConnectError} and on a
@@ -136,7 +195,7 @@ type Fields = Schema.Struct.Type<typeof fields>
  */
 const describe = (e: Fields): string => {
   const where = e.address === undefined ? "" : e.port === undefined ? ` ${e.address}` : ` ${e.address}:${e.port}`
-  const meaning = errnoTable[e.code]?.[1]
+  const meaning = errnoTable[e.code]?.[1] ?? tlsCodes[e.code]?.[1]
   const base = `${e.syscall} ${e.code}${where}${meaning === undefined ? "" : ` (${meaning})`}`
   return e.detail === undefined ? base : `${base}: ${e.detail}`
 }

@@ -16,17 +16,21 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import { isIP } from "./Address.ts"
-import type { Driver, IpcEndpoint, ListenTarget, TcpEndpoint } from "./Driver.ts"
+import type { Driver, Endpoint, Handle, IpcEndpoint, ListenTarget, TcpEndpoint } from "./Driver.ts"
 import * as Engine from "./Engine.ts"
+import { acceptSecure, handshakeFields, Handshakes, runHandshake } from "./internal/handshake.ts"
 import * as Options from "./internal/options.ts"
+import * as TlsOptions from "./internal/tlsOptions.ts"
 import type { ConnectAttempt } from "./NetError.ts"
 import { ConnectError, fieldsFromDriver, invalidOptions, ListenError, unsupported } from "./NetError.ts"
 import * as Observability from "./Observability.ts"
 import * as Server from "./Server.ts"
 import * as Socket from "./Socket.ts"
+import * as Tls from "./Tls.ts"
 
 const Port = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 }))
 const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
@@ -107,6 +111,14 @@ export interface ConnectOptions extends Partial<typeof ConnectOptionsSchema.Type
    * each attempt runs until it fails).
    */
   readonly autoSelectFamilyAttemptTimeout?: Duration.Input | undefined
+  /**
+   * Encrypt the connection with TLS: the socket is handed out once the
+   * handshake succeeded, its `reads` and `writes` carry plaintext and
+   * `socket.tls` says what the handshake settled. `timeout` bounds the
+   * handshake too. Needs a TLS provider in context (`NodeTls.layer`), else
+   * the connect fails with `Unsupported`.
+   */
+  readonly tls?: Tls.ClientOptions | undefined
 }
 
 /**
@@ -142,7 +154,16 @@ export const ListenOptionsSchema = Schema.Struct({
  * @category models
  * @since 0.1.0
  */
-export interface ListenOptions extends Partial<typeof ListenOptionsSchema.Type>, SocketDurations {}
+export interface ListenOptions extends Partial<typeof ListenOptionsSchema.Type>, SocketDurations {
+  /**
+   * Serve TLS: `accept` and `serve` hand out a connection once its handshake
+   * succeeded; a failed handshake closes the connection and is counted in
+   * `server.handshakeFailures`, never a failure of the server. Needs a TLS
+   * provider in context (`NodeTls.layer`), else the listen fails with
+   * `Unsupported`.
+   */
+  readonly tls?: Tls.ServerOptions | undefined
+}
 
 /**
  * The network: connect and listen.
@@ -218,6 +239,7 @@ const connectTable = {
   autoSelectFamily: Options.tcp(Options.boolean),
   autoSelectFamilyAttemptTimeout: Options.tcp(Options.timeout),
   timeout: Options.timeout,
+  tls: TlsOptions.clientField,
   ...socketTable
 } satisfies { readonly [K in keyof Required<ConnectOptions>]: Options.Field<unknown> }
 
@@ -239,6 +261,7 @@ const listenTable = {
   writableAll: Options.ipc(Options.boolean),
   removeStaleSocket: Options.ipc(Options.boolean),
   maxConnections: Options.nonNegativeInt,
+  tls: TlsOptions.serverField,
   ...socketTable
 } satisfies { readonly [K in keyof Required<ListenOptions>]: Options.Field<unknown> }
 
@@ -293,6 +316,36 @@ const connectError = (failure: Engine.ConnectFailure): ConnectError => {
   return new ConnectError({ ...fields, detail, attempts })
 }
 
+/** A client's TLS, prepared for one connect. */
+interface ClientPlan {
+  readonly context: Tls.ClientContext
+  readonly peer: Tls.ClientPeer
+  readonly handshakeMs: number | undefined
+  /** The path of a local socket, for the error of a failed handshake. */
+  readonly path: string | undefined
+}
+
+/** The TLS plan of a connect, or the error that refuses it (no provider, options the provider refuses). */
+const clientPlan = (
+  provider: Option.Option<Tls.TlsShape>,
+  checked: TlsOptions.Checked<Tls.ClientSettings>,
+  request: Engine.ConnectRequest
+): ClientPlan | ConnectError => {
+  if (Option.isNone(provider)) return new ConnectError(unsupported("connect", Tls.noProvider))
+  const context = provider.value.client(checked.settings)
+  if (context._tag === "Refused") return new ConnectError(invalidOptions("connect", `tls: ${context.detail}`))
+  const host = request._tag === "Tcp" ? request.host : "localhost"
+  const servername = checked.settings.servername ?? Tls.defaultServername(host)
+  return {
+    context,
+    peer: { servername, identity: checked.settings.servername ?? host },
+    handshakeMs: checked.handshakeTimeoutMs,
+    path: request._tag === "Ipc" ? request.path : undefined
+  }
+}
+
+const noop = (): void => {}
+
 /**
  * Builds the `Network` over a driver.
  *
@@ -330,10 +383,46 @@ export const make = (driver: Driver): NetworkShape => {
     }
   }
 
+  /**
+   * The TLS handshake of a new connection under the rest of the connect
+   * deadline and the handshake timeout; interruptible (it then aborts).
+   */
+  const secureHandshake = (
+    connected: Engine.Connected,
+    plan: ClientPlan,
+    timeoutMs: number | undefined,
+    started: number
+  ): Effect.Effect<Handle, ConnectError> =>
+    Effect.callback<Handle, ConnectError>((resume) => {
+      const secure = plan.context.wrap(connected.handle, plan.peer, [])
+      const remaining = timeoutMs === undefined ? undefined : Math.max(0, timeoutMs - (driver.timers.now() - started))
+      const deadline = remaining !== undefined && (plan.handshakeMs === undefined || remaining < plan.handshakeMs)
+      const limit = deadline ? remaining : plan.handshakeMs
+      const last = connected.attempts[connected.attempts.length - 1]
+      const peer: Endpoint | undefined = last !== undefined
+        ? { _tag: "Tcp", address: last.address, port: last.port, family: Engine.familyName(last.family) }
+        : plan.path === undefined
+        ? undefined
+        : { _tag: "Ipc", path: plan.path }
+      const remote = () => peer
+      const cancel = runHandshake(driver.timers, secure, limit, remote, (error) => {
+        if (error === undefined) return resume(Effect.succeed(secure))
+        secure.close(noop)
+        resume(Effect.fail(
+          new ConnectError({ ...handshakeFields(error), attempts: connected.attempts.map(toAttempt) })
+        ))
+      }, deadline ? `the connect deadline of ${timeoutMs} ms elapsed during the TLS handshake` : undefined)
+      return Effect.sync(() => {
+        cancel()
+        secure.reset(noop)
+      })
+    })
+
   /** Dials `request` and wraps the connection as a socket in a child of the current scope. */
   const dial = (
     o: ValidConnectOptions,
-    request: Engine.ConnectRequest
+    request: Engine.ConnectRequest,
+    plan?: ClientPlan
   ): Effect.Effect<Socket.Socket, ConnectError, Scope.Scope> =>
     Effect.flatMap(Scope.Scope, (scope) =>
       // Uninterruptible except while waiting for the engine: a connection the
@@ -342,6 +431,7 @@ export const make = (driver: Driver): NetworkShape => {
       Effect.uninterruptibleMask((restore) => {
         let delivered: Engine.Connected | undefined
         let taken = false
+        const started = plan === undefined ? 0 : driver.timers.now()
         const connecting = restore(Effect.callback<Engine.Connected, ConnectError>((resume) => {
           const cancel = Engine.connect(driver, request, {}, (failure, connected) => {
             if (connected === undefined) {
@@ -356,8 +446,16 @@ export const make = (driver: Driver): NetworkShape => {
             if (delivered !== undefined && !taken) delivered.handle.close(() => {})
           })
         }))
+        // with TLS: the handshake, interruptible, before the connection is one
+        const opened = plan === undefined ? connecting : Effect.flatMap(connecting, (connected) => {
+          taken = true
+          return Effect.map(
+            restore(secureHandshake(connected, plan, request.deadlineMs, started)),
+            (handle): Engine.Connected => ({ handle, attempts: connected.attempts })
+          )
+        })
         return Effect.flatMap(
-          Effect.tapError(connecting, () => Metric.update(Observability.connectFailures, 1)),
+          Effect.tapError(opened, () => Metric.update(Observability.connectFailures, 1)),
           (connected) => {
             taken = true
             const connection = new Engine.Connection(driver, connected.handle, {
@@ -396,8 +494,16 @@ export const make = (driver: Driver): NetworkShape => {
         })
       }
       const request = connectRequest(o)
+      const tls = o.tls
       return Effect.withSpan(
-        request instanceof ConnectError ? Effect.fail(request) : dial(o, request),
+        request instanceof ConnectError
+          ? Effect.fail(request)
+          : tls === undefined
+          ? dial(o, request)
+          : Effect.flatMap(Effect.serviceOption(Tls.Tls), (provider) => {
+            const plan = clientPlan(provider, tls, request)
+            return plan instanceof ConnectError ? Effect.fail(plan) : dial(o, request, plan)
+          }),
         "sluice.connect",
         {
           kind: "client",
@@ -449,18 +555,37 @@ export const make = (driver: Driver): NetworkShape => {
   /** Binds `target` and makes the server, in the current scope. */
   const bind = (o: ValidListenOptions, target: ListenTarget): Effect.Effect<Server.Server, ListenError, Scope.Scope> =>
     Effect.gen(function*() {
+      let secure: { readonly context: Tls.ServerContext; readonly handshakeMs: number | undefined } | undefined
+      if (o.tls !== undefined) {
+        const provider = yield* Effect.serviceOption(Tls.Tls)
+        if (Option.isNone(provider)) return yield* new ListenError(unsupported("listen", Tls.noProvider))
+        const context = provider.value.server(o.tls.settings)
+        if (context._tag === "Refused") {
+          return yield* new ListenError(invalidOptions("listen", `tls: ${context.detail}`))
+        }
+        secure = { context, handshakeMs: o.tls.handshakeTimeoutMs }
+      }
       const scope = yield* Scope.Scope
       const queue = new Server.AcceptQueue()
+      // a TLS server hands a connection on once its handshake succeeded
+      const handshakes = secure === undefined ? undefined : new Handshakes(
+        driver.timers,
+        secure.handshakeMs,
+        (connection) => queue.push(connection),
+        (error) => queue.handshakeFailed(error)
+      )
+      if (handshakes !== undefined) queue.onClose = () => handshakes.close()
       const listener = yield* Effect.acquireRelease(
         Effect.callback<Engine.Listener, ListenError>((resume) => {
           Engine.listen(
-            driver,
+            secure === undefined ? driver : acceptSecure(driver, secure.context),
             target,
             {
               onConnection: (connection) => {
                 if (o.noDelay === true) connection.setNoDelay(true)
                 if (o.keepAlive === true) connection.setKeepAlive(true, o.keepAliveInitialDelay ?? 0)
-                queue.push(connection)
+                if (handshakes === undefined) queue.push(connection)
+                else handshakes.start(connection)
               },
               onDrop: () => {},
               onError: (error) => queue.fail(error)
@@ -480,7 +605,12 @@ export const make = (driver: Driver): NetworkShape => {
               queue.close()
               listener.close(() => resume(Effect.void))
             }),
-            Effect.suspend(() => Metric.update(Observability.connectionsDropped, listener.dropped))
+            Effect.suspend(() =>
+              Effect.andThen(
+                Metric.update(Observability.connectionsDropped, listener.dropped),
+                Metric.update(Observability.handshakeFailures, queue.handshakeFailures)
+              )
+            )
           )
       )
       // accepted sockets live in a scope of their own, made after the listener:

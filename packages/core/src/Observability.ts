@@ -57,6 +57,18 @@ export const connectionsDropped: Metric.Counter<number> = counter(
 )
 
 /**
+ * TLS handshakes a server refused or that failed (a scanner, a plain-text
+ * client, a wrong certificate, a deadline), reported when the server closes.
+ *
+ * @category metrics
+ * @since 0.1.0
+ */
+export const handshakeFailures: Metric.Counter<number> = counter(
+  "sluice_tls_handshake_failures_total",
+  "TLS handshakes that failed on Sluice servers (reported when a server closes)"
+)
+
+/**
  * Failed `Network.connect` calls.
  *
  * @category metrics

@@ -26,8 +26,9 @@ import * as Address from "./Address.ts"
 import type { DriverError, Endpoint, TcpEndpoint } from "./Driver.ts"
 import type { Connection, Listener } from "./Engine.ts"
 import { millisOrMessage } from "./internal/duration.ts"
+import { handshakeFields } from "./internal/handshake.ts"
 import { show } from "./internal/show.ts"
-import { fieldsFromDriver, invalidOptions, ListenError } from "./NetError.ts"
+import { fieldsFromDriver, invalidOptions, ListenError, SocketError } from "./NetError.ts"
 import * as Observability from "./Observability.ts"
 import * as Socket from "./Socket.ts"
 
@@ -87,6 +88,13 @@ export interface Server<Address extends Endpoint = Endpoint> extends Pipeable {
    */
   readonly acceptFailures: Effect.Effect<{ readonly count: number; readonly latest: ListenError | undefined }>
   /**
+   * TLS handshakes that failed (a TLS server only; always 0 otherwise): a
+   * scanner, a plain-text client, an untrusted client certificate, the
+   * handshake deadline. The connection is closed, the server keeps serving;
+   * they are counted here, with the latest one.
+   */
+  readonly handshakeFailures: Effect.Effect<{ readonly count: number; readonly latest: SocketError | undefined }>
+  /**
    * Sets or clears (`undefined`) the limit of open connections; excess ones
    * are dropped (see {@link ServeOptions.maxConnections}) and counted. A
    * limit that is not an integer ≥ 0 fails with `InvalidOptions`.
@@ -109,6 +117,16 @@ export class AcceptQueue {
   /** Accept failures reported by the listener. */
   failures = 0
   latestFailure: ListenError | undefined = undefined
+  /** TLS handshakes that failed. */
+  handshakeFailures = 0
+  latestHandshakeFailure: SocketError | undefined = undefined
+  /** Runs when the queue closes (a TLS server aborts its handshakes in flight). */
+  onClose: (() => void) | undefined = undefined
+  /** Records a failed TLS handshake (the connection is closed, the server goes on). */
+  handshakeFailed(error: DriverError): void {
+    this.handshakeFailures++
+    this.latestHandshakeFailure = new SocketError(handshakeFields(error))
+  }
   /** Records a failure of the listening handle (the listener stays open). */
   fail(error: DriverError): void {
     this.failures++
@@ -150,6 +168,7 @@ export class AcceptQueue {
   /** Closes every connection nobody accepted yet and ends the stream. */
   close(): void {
     this.closed = true
+    this.onClose?.()
     for (const connection of this.pending.splice(0)) connection.close()
     const waiter = this.waiter
     if (waiter !== undefined) {
@@ -188,6 +207,7 @@ export const make = (
     connections: Effect.sync(() => listener.connections),
     acceptFailures: Effect.sync(() => ({ count: queue.failures, latest: queue.latestFailure })),
     dropped: Effect.sync(() => listener.dropped),
+    handshakeFailures: Effect.sync(() => ({ count: queue.handshakeFailures, latest: queue.latestHandshakeFailure })),
     setMaxConnections: (max) => {
       const invalid = checkMaxConnections(max)
       if (invalid !== undefined) return Effect.fail(new ListenError(invalidOptions("setMaxConnections", invalid)))

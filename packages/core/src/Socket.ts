@@ -23,10 +23,12 @@ import * as Stream from "effect/Stream"
 import type { DriverError, Endpoint } from "./Driver.ts"
 import type { Connection } from "./Engine.ts"
 import { millisOrMessage } from "./internal/duration.ts"
+import { sessionOf } from "./internal/handshake.ts"
 import { encodeUtf8 } from "./internal/text.ts"
 import type { ConnectAttempt } from "./NetError.ts"
 import { fieldsFromDriver, invalidOptions, SocketError } from "./NetError.ts"
 import * as Observability from "./Observability.ts"
+import type { Session } from "./Tls.ts"
 
 /**
  * The key that marks a value as a {@link Socket} (see {@link isSocket}).
@@ -46,13 +48,23 @@ export interface Socket extends Pipeable {
   readonly [TypeId]: typeof TypeId
   /**
    * The bytes the peer sends, in the order sent, ending cleanly when the peer
-   * half-closes. Pull it once: it is the socket's single read side.
+   * half-closes, failing when the connection fails (a reset fails it even
+   * when the platform reported the reset to a write). It is the socket's
+   * single read side, as `pull` and `readInto` are: reads that run at once,
+   * of any of the three, take turns (see `pull`).
    */
   readonly reads: Stream.Stream<Uint8Array, SocketError>
   /**
    * The read side as a pull: the next batch of chunks (at most about the read
    * high-water mark), `Cause.Done` at the clean end of input. `reads` is
    * this pull as a `Stream`; use one or the other.
+   *
+   * Concurrent reads take turns: a read (`pull`, `readInto` or a pull of
+   * `reads`) that starts while another waits for bytes waits until that one
+   * was answered, then gets the next bytes. No byte is delivered twice or
+   * lost, and the end of input or a failure answers every waiting read; which
+   * reader gets which bytes depends on timing, so a protocol reads from one
+   * fiber.
    */
   readonly pull: Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, SocketError | Cause.Done>
   /**
@@ -62,7 +74,8 @@ export interface Socket extends Pipeable {
    * buffer (a parser, a byte counter, a copy into a file) allocates nothing
    * per read: bytes the driver hands over while this read waits are copied
    * straight from the driver's read buffer. An empty buffer succeeds with 0
-   * at once. One read side: use `readInto`, `pull` or `reads`, one at a time.
+   * at once. One read side with `pull` and `reads`: concurrent reads take
+   * turns (see `pull`).
    *
    * @example
    * ```ts
@@ -83,11 +96,27 @@ export interface Socket extends Pipeable {
    * ```
    */
   readonly readInto: (buffer: Uint8Array) => Effect.Effect<number, SocketError | Cause.Done>
-  /** A sink that writes every chunk; completes when the driver accepted them. */
+  /**
+   * A sink that writes every chunk; completes when the driver accepted them.
+   * Backpressured by bytes, whatever the size of the batches the stream
+   * brings (see `writeAll`).
+   */
   readonly writes: Sink.Sink<void, Uint8Array, never, SocketError>
-  /** Writes one chunk (strings are UTF-8 encoded). */
+  /**
+   * Writes one chunk (strings are UTF-8 encoded). Returns once the chunk is
+   * issued while less than the write high-water mark is queued below the
+   * face, else once it is handed to the platform; a chunk larger than the
+   * mark goes out in views of it (see `writeAll`).
+   */
   readonly write: (chunk: Uint8Array | string) => Effect.Effect<void, SocketError>
-  /** Writes several chunks as one vectored write. */
+  /**
+   * Writes several chunks, as one vectored write when they fit under the
+   * write high-water mark. A larger batch goes out in pieces: whole chunks
+   * while they fit, a chunk larger than the mark in views of it (no byte is
+   * copied), the next piece issued once the one before left the queue below
+   * the mark. So a socket holds at most about the mark, plus one chunk,
+   * beyond what the platform took (`queuedBytes`), whatever the batch size.
+   */
   readonly writeAll: (chunks: ReadonlyArray<Uint8Array>) => Effect.Effect<void, SocketError>
   /** Half-close: flush queued writes and send FIN. Reads continue. */
   readonly endOfOutput: Effect.Effect<void, SocketError>
@@ -95,6 +124,11 @@ export interface Socket extends Pipeable {
   readonly localAddress: Endpoint | undefined
   /** The peer's address: IP and port for TCP, the path for IPC. */
   readonly remoteAddress: Endpoint | undefined
+  /**
+   * What the TLS handshake settled (protocol, cipher, ALPN, the peer's
+   * certificate, ...) on an encrypted socket; `undefined` on a plain one.
+   */
+  readonly tls: Session | undefined
   /**
    * How the connection was opened: every connect attempt with its address,
    * family, outcome and duration (empty for accepted sockets and IPC).
@@ -134,7 +168,12 @@ export interface Socket extends Pipeable {
 export interface SocketOptions {
   /** Stop reading from the network once this many bytes wait unread (default 64 KiB). */
   readonly readHighWaterMark?: number | undefined
-  /** `write` returns at once while fewer bytes than this are queued (default 64 KiB). */
+  /**
+   * `write` returns at once while fewer bytes than this are queued below the
+   * face; a writer never has more than about this many bytes (plus one
+   * chunk) queued beyond what the platform took, whatever the batch size
+   * (default 64 KiB).
+   */
   readonly writeHighWaterMark?: number | undefined
   /** Fail reads with `TimedOut` and abort after this long without activity. */
   readonly idleTimeoutMs?: number | undefined
@@ -149,6 +188,9 @@ export interface SocketOptions {
 }
 
 const toSocketError = (error: DriverError): SocketError => new SocketError(fieldsFromDriver(error))
+
+/** A write after the end of output (or after the handle was released), as the engine refuses it. */
+const writeAfterEnd: DriverError = { code: "EPIPE", syscall: "write" }
 
 const noop = (): void => {}
 
@@ -184,10 +226,25 @@ class SocketImpl implements Socket {
   private ended = false
   private failure: SocketError | undefined = undefined
   private writeFailure: SocketError | undefined = undefined
+  /**
+   * A write failed on the platform (the connection was reset or timed out):
+   * the read side ends with this error rather than with the end of file a
+   * kernel reports once it gave the error to the write.
+   */
+  private brokenBy: SocketError | undefined = undefined
+  /** The waiting `pull` (the read side's one waiting read; see `queuedReads`). */
   private waiter: Resume<NonEmptyReadonlyArray<Uint8Array>, SocketError | Cause.Done> | undefined = undefined
-  /** A waiting `readInto` and its buffer. */
+  /** The waiting `readInto` and its buffer (the other kind of waiting read). */
   private intoWaiter: Resume<number, SocketError | Cause.Done> | undefined = undefined
   private intoBuffer: Uint8Array = noBuffer
+  /** The buffer of a `readInto` between its check for bytes and its wait (see `readIntoNow`). */
+  private intoNext: Uint8Array = noBuffer
+  /**
+   * Reads that started while another read waited: each runs again, in order,
+   * once that wait ends (answered or interrupted), so concurrent reads take
+   * turns. Made only when reads are concurrent.
+   */
+  private queuedReads: Array<() => void> | undefined = undefined
   /** The engine asked to end the write side (peer ended, `allowHalfOpen` off). */
   private endWritable = false
   /** The reader was handed the end of input. */
@@ -222,6 +279,7 @@ class SocketImpl implements Socket {
         this.keep(borrowed === true ? rest.slice() : rest)
       }
       into(Effect.succeed(n))
+      if (this.queuedReads !== undefined) this.nextReads()
       return
     }
     this.keep(borrowed === true ? chunk.slice() : chunk)
@@ -229,6 +287,7 @@ class SocketImpl implements Socket {
     if (waiter !== undefined) {
       this.waiter = undefined
       waiter(Effect.succeed(this.take()))
+      if (this.queuedReads !== undefined) this.nextReads()
     }
   }
 
@@ -243,17 +302,36 @@ class SocketImpl implements Socket {
 
   /** @internal engine event */
   onEnd(): void {
-    this.ended = true
     this.reading = false
+    if (this.brokenBy !== undefined) return this.fail(this.brokenBy)
+    this.ended = true
     this.settle()
   }
 
   /** @internal engine event */
   onError(error: DriverError): void {
-    this.failure ??= toSocketError(error)
+    this.fail(toSocketError(error))
+  }
+
+  /** The connection failed: reads fail (after the bytes already here), writes fail, the handle is released. */
+  private fail(error: SocketError): void {
+    this.failure ??= error
     this.writeFailure ??= this.failure
     this.settle()
     this.connection.close()
+  }
+
+  /**
+   * A write failed on the platform. The connection is broken: a kernel that
+   * reported a reset to a write gives a later read end of file, so the read
+   * side, unless it has ended already, fails with this error once it has
+   * read the bytes that arrived before it (as node:net, which destroys a
+   * socket whose write failed, fails its reads).
+   */
+  private writeFailed(error: DriverError): SocketError {
+    const failure = (this.writeFailure ??= toSocketError(error))
+    if (!this.ended && this.failure === undefined) this.brokenBy ??= failure
+    return failure
   }
 
   /** @internal engine event */
@@ -296,6 +374,40 @@ class SocketImpl implements Socket {
     return this.connection.remoteEndpoint()
   }
 
+  get tls(): Session | undefined {
+    return sessionOf(this.connection.handle)
+  }
+
+  /**
+   * Stops reading and hands over the bytes read and not pulled yet (STARTTLS:
+   * they belong to the TLS session); `resume` reads on for a reader that
+   * waits meanwhile. The socket's failure or end when it cannot be upgraded.
+   */
+  handOver(): { readonly unread: ReadonlyArray<Uint8Array>; readonly resume: () => void } | SocketError {
+    if (this.failure !== undefined) return this.failure
+    if (this.ended || this.connection.closed || this.connection.readEnded) {
+      return new SocketError({
+        reason: "Closed",
+        code: "ERR_SOCKET_CLOSED",
+        syscall: "upgrade",
+        detail: "the peer ended the connection before the upgrade"
+      })
+    }
+    if (this.reading) {
+      this.reading = false
+      this.connection.readStop()
+    }
+    const unread = this.chunks
+    this.chunks = []
+    this.buffered = 0
+    return {
+      unread,
+      resume: () => {
+        if (this.waiter !== undefined || this.intoWaiter !== undefined) this.startReading()
+      }
+    }
+  }
+
   private take(): NonEmptyReadonlyArray<Uint8Array> {
     const out = this.chunks as unknown as NonEmptyReadonlyArray<Uint8Array>
     this.chunks = []
@@ -331,9 +443,39 @@ class SocketImpl implements Socket {
       into(this.readIntoBuffered(buffer) ?? this.done())
     }
     const waiter = this.waiter
-    if (waiter === undefined) return
-    this.waiter = undefined
-    waiter(this.pullNow() ?? this.done())
+    if (waiter !== undefined) {
+      this.waiter = undefined
+      waiter(this.pullNow() ?? this.done())
+    }
+    if (this.queuedReads !== undefined) this.nextReads()
+  }
+
+  /** A read waits now (a `pull` or a `readInto`): another one waits for its turn. */
+  private get waiting(): boolean {
+    return this.waiter !== undefined || this.intoWaiter !== undefined
+  }
+
+  /** The waiting read was answered or interrupted: the reads waiting for their turn run again, in order. */
+  private nextReads(): void {
+    const queued = this.queuedReads
+    if (queued === undefined) return
+    this.queuedReads = undefined
+    for (let i = 0; i < queued.length; i++) queued[i]!()
+  }
+
+  /** Makes a read wait for its turn: `resume(again)` runs it again then; the returned canceller leaves the line. */
+  private queueRead<A>(
+    resume: Resume<A, SocketError | Cause.Done>,
+    again: Effect.Effect<A, SocketError | Cause.Done>
+  ): Effect.Effect<void> {
+    const entry = () => resume(again)
+    ;(this.queuedReads ??= []).push(entry)
+    return Effect.sync(() => {
+      const queued = this.queuedReads
+      if (queued === undefined) return
+      const i = queued.indexOf(entry)
+      if (i >= 0) queued.splice(i, 1)
+    })
   }
 
   private startReading(): void {
@@ -363,31 +505,34 @@ class SocketImpl implements Socket {
   }
 
   get pull(): Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, SocketError | Cause.Done> {
-    return (this.pullCache ??= Effect.suspend(() =>
+    if (this.pullCache !== undefined) return this.pullCache
+    const pull: Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, SocketError | Cause.Done> = Effect.suspend(() =>
       this.pullNow()
         ?? (this.waitPull ??= Effect.callback<NonEmptyReadonlyArray<Uint8Array>, SocketError | Cause.Done>(
           (resume) => {
             // asked again here: the fiber may have yielded since, and bytes, the
             // end or a failure may have arrived meanwhile with nobody waiting
             const now = this.pullNow()
-            if (now !== undefined) resume(now)
-            else {
-              this.waiter = resume
-              this.startReading()
-            }
+            if (now !== undefined) return resume(now)
+            // another read waits: this one takes its turn after it
+            if (this.waiting) return this.queueRead(resume, pull)
+            this.waiter = resume
+            this.startReading()
             return this.cancelPull
           }
         ))
-    ))
+    )
+    return (this.pullCache = pull)
   }
 
   /** The wait of a `pull`, made once per socket. */
   private waitPull: Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, SocketError | Cause.Done> | undefined = undefined
-  /** An interrupted `pull` forgets its waiter (one read waits at a time). */
+  /** An interrupted `pull` forgets its waiter (one read waits at a time); the next in line reads. */
   private cancelPullCache: Effect.Effect<void> | undefined = undefined
   private get cancelPull(): Effect.Effect<void> {
     return (this.cancelPullCache ??= Effect.sync(() => {
       this.waiter = undefined
+      this.nextReads()
     }))
   }
 
@@ -444,28 +589,43 @@ class SocketImpl implements Socket {
       if (buffer.length === 0) return Effect.succeed(0)
       const now = this.readIntoBuffered(buffer)
       if (now !== undefined) return now
-      this.intoBuffer = buffer
-      return (this.waitInto ??= Effect.callback<number, SocketError | Cause.Done>((resume) => {
-        // asked again here: the fiber may have yielded since
-        const again = this.readIntoBuffered(this.intoBuffer)
-        if (again !== undefined) resume(again)
-        else {
-          this.intoWaiter = resume
-          this.startReading()
-        }
-        return this.cancelInto
+      // the buffer reaches the socket's one wait through `intoNext`, which
+      // its wait takes at once; another readInto between its check and its
+      // wait (the fiber may yield in between) makes this one wait with a
+      // wait of its own
+      if (this.intoNext !== noBuffer) {
+        return Effect.callback<number, SocketError | Cause.Done>((resume) => this.waitInto(resume, buffer))
+      }
+      this.intoNext = buffer
+      return (this.waitIntoCache ??= Effect.callback<number, SocketError | Cause.Done>((resume) => {
+        const next = this.intoNext
+        this.intoNext = noBuffer
+        return this.waitInto(resume, next)
       }))
     })
   }
 
-  /** The wait of a `readInto` (its buffer is `intoBuffer`), made once per socket. */
-  private waitInto: Effect.Effect<number, SocketError | Cause.Done> | undefined = undefined
-  /** An interrupted `readInto` forgets its waiter (one read waits at a time). */
+  /** A `readInto(buffer)` waits: answered now, in line behind another waiting read, or the waiting read. */
+  private waitInto(resume: Resume<number, SocketError | Cause.Done>, buffer: Uint8Array): Effect.Effect<void> | void {
+    // asked again here: the fiber may have yielded since
+    const again = this.readIntoBuffered(buffer)
+    if (again !== undefined) return resume(again)
+    if (this.waiting) return this.queueRead(resume, this.readIntoNow(buffer))
+    this.intoBuffer = buffer
+    this.intoWaiter = resume
+    this.startReading()
+    return this.cancelInto
+  }
+
+  /** The wait of a `readInto` (its buffer comes through `intoNext`), made once per socket. */
+  private waitIntoCache: Effect.Effect<number, SocketError | Cause.Done> | undefined = undefined
+  /** An interrupted `readInto` forgets its waiter (one read waits at a time); the next in line reads. */
   private cancelIntoCache: Effect.Effect<void> | undefined = undefined
   private get cancelInto(): Effect.Effect<void> {
     return (this.cancelIntoCache ??= Effect.sync(() => {
       this.intoWaiter = undefined
       this.intoBuffer = noBuffer
+      this.nextReads()
     }))
   }
 
@@ -474,24 +634,86 @@ class SocketImpl implements Socket {
   }
 
   private writeAllNow(chunks: ReadonlyArray<Uint8Array>): Effect.Effect<void, SocketError> {
-    return Effect.suspend(() => {
+    return Effect.suspend(() => this.writeFrom(chunks, 0, 0))
+  }
+
+  /**
+   * Writes `chunks` from byte `offset` of chunk `index` on, in pieces that
+   * keep what is queued below the face at most about the write high-water
+   * mark, whatever the size of the batch. A piece is the whole chunks that
+   * fit in the room left under the mark, at least one chunk; a chunk larger
+   * than the mark is cut into views of the room (no byte is copied). Each
+   * piece is issued at once; once one leaves the queue at or above the mark,
+   * the writer waits until it completes before issuing the next. A batch that
+   * fits goes out as one vectored write, as it came.
+   */
+  private writeFrom(
+    chunks: ReadonlyArray<Uint8Array>,
+    index: number,
+    offset: number
+  ): Effect.Effect<void, SocketError> {
+    const connection = this.connection
+    const mark = this.writeHighWaterMark
+    while (true) {
       if (this.writeFailure !== undefined) return Effect.fail(this.writeFailure)
-      if (chunks.length === 0) return Effect.void
-      // the write is issued at once; only a write that leaves the queue at or
-      // above the high-water mark suspends the writer until it completes
+      if (index >= chunks.length) return Effect.void
+      // writing after the end of output or after a close: refused here, the read side keeps going
+      if (connection.closed || connection.writeEnded) {
+        return Effect.fail(this.writeFailure = toSocketError(writeAfterEnd))
+      }
+      const room = mark - connection.queuedBytes
+      let end = index
+      let size = 0
+      let cut = 0
+      while (end < chunks.length) {
+        const length = chunks[end]!.length - (end === index ? offset : 0)
+        if (size + length > room) {
+          if (end > index) break
+          // the first chunk does not fit: whole if it is no larger than the mark, else a view of the room
+          if (length > mark) cut = room > 0 ? room : mark
+        }
+        if (cut > 0) break
+        size += length
+        end++
+        if (size >= room) break
+      }
+      let piece: ReadonlyArray<Uint8Array>
+      if (cut > 0) {
+        piece = [chunks[index]!.subarray(offset, offset + cut)]
+        offset += cut
+        if (offset >= chunks[index]!.length) {
+          index++
+          offset = 0
+        }
+      } else {
+        if (index === 0 && offset === 0 && end === chunks.length) piece = chunks
+        else {
+          const part = chunks.slice(index, end)
+          if (offset > 0) part[0] = part[0]!.subarray(offset)
+          piece = part
+        }
+        index = end
+        offset = 0
+      }
       let completed: Effect.Effect<void, SocketError> | undefined
       let resume: Resume<void, SocketError> | undefined
-      this.connection.write(chunks, (error) => {
-        completed = error === undefined ? Effect.void : Effect.fail(this.writeFailure ??= toSocketError(error))
+      connection.write(piece, (error) => {
+        completed = error === undefined ? Effect.void : Effect.fail(this.writeFailed(error))
         if (resume !== undefined) resume(completed)
       })
-      if (completed !== undefined) return completed
-      if (this.connection.queuedBytes < this.writeHighWaterMark) return Effect.void
-      return Effect.callback<void, SocketError>((r) => {
+      // refused at once (the connection was reset)
+      if (completed !== undefined && this.writeFailure !== undefined) return completed
+      if (completed !== undefined || connection.queuedBytes < mark) continue
+      // at or above the mark: wait until this piece is handed to the platform
+      const wait = Effect.callback<void, SocketError>((r) => {
         if (completed !== undefined) r(completed)
         else resume = r
       })
-    })
+      if (index >= chunks.length) return wait
+      const nextIndex = index
+      const nextOffset = offset
+      return Effect.flatMap(wait, () => this.writeFrom(chunks, nextIndex, nextOffset))
+    }
   }
 
   get writes(): Sink.Sink<void, Uint8Array, never, SocketError> {
@@ -678,6 +900,21 @@ const peerReasons: ReadonlySet<SocketError["reason"]> = new Set([
  */
 export const isPeerEnd = (socket: Socket, error: unknown): boolean =>
   socket instanceof SocketImpl && socket.endedByPeer(error)
+
+/**
+ * STARTTLS's hand-over (see `Tls.upgrade`): stops the socket's reading and
+ * takes the bytes it read that nobody pulled yet, or the error that rules the
+ * upgrade out (the socket failed or its peer ended).
+ *
+ * @category internals
+ * @since 0.1.0
+ */
+export const handOver = (
+  socket: Socket
+): { readonly unread: ReadonlyArray<Uint8Array>; readonly resume: () => void } | SocketError =>
+  socket instanceof SocketImpl
+    ? socket.handOver()
+    : new SocketError(invalidOptions("upgrade", "expected a socket made by Sluice's Network"))
 
 /**
  * `true` when the value is a `Socket`.

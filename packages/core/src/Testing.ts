@@ -144,6 +144,9 @@ class TrackedHandle implements Handle {
     this.registry.delete(this)
     this.inner.reset(callback)
   }
+  closing(graceMs: number): void {
+    this.inner.closing?.(graceMs)
+  }
   localEndpoint(): Endpoint | undefined {
     return this.inner.localEndpoint()
   }
@@ -223,14 +226,15 @@ export const layer = (driver: Driver): Layer.Layer<Network.Network | Sockets> =>
 /**
  * Provides `Network` over a fresh memory network on the context's `Clock`
  * (`TestClock` under `it.effect`), the {@link MemoryNetwork.MemoryNetwork}
- * controls, and the {@link Sockets} tracker.
+ * controls, and the {@link Sockets} tracker. Bad options fail the layer with
+ * `MemoryNetwork.InvalidOptions` naming the field.
  *
  * @category layers
  * @since 0.1.0
  */
 export const layerMemory = (
   options?: MemoryNetwork.Options
-): Layer.Layer<Network.Network | MemoryNetwork.MemoryNetwork | Sockets> =>
+): Layer.Layer<Network.Network | MemoryNetwork.MemoryNetwork | Sockets, MemoryNetwork.InvalidOptions> =>
   Layer.effectContext(Effect.map(MemoryNetwork.makeEffect(options), (network) => {
     const t = track(network.driver)
     return Context.make(Sockets, t.sockets).pipe(

@@ -93,6 +93,12 @@ const expected: Record<string, ReadonlyArray<RegExp>> = {
     /^ {2}ok {2}the connect failed with TimedOut \(.*connect deadline of 30000 ms elapsed\)$/,
     /^ {2}ok {2}all of it in \d+ ms of wall time$/,
     /^ {2}ok {2}the memory network's snapshot shows nothing open$/
+  ],
+  "tls-echo.ts": [
+    /^TLS echo server on 127\.0\.0\.1:\d+$/,
+    /^TLSv1\.[23] \S+, ALPN echo\/1, server certificate CN=localhost issued by CN=Example CA$/,
+    /^echoed: "hello, encrypted sluice\\n"$/,
+    /^without the authority: CertificateUntrusted: /
   ]
 }
 

@@ -9,9 +9,11 @@ import * as Framing from "@sluice/core/Framing"
 import * as MemoryNetwork from "@sluice/core/MemoryNetwork"
 import * as Network from "@sluice/core/Network"
 import * as Testing from "@sluice/core/Testing"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/testing/TestClock"
@@ -23,7 +25,8 @@ import {
   httpHandler,
   makeFrames,
   reversed,
-  reverseFrames
+  reverseFrames,
+  type Socket
 } from "./MemoryProtocols.ts"
 
 const frames = makeFrames(40, 3000, 11)
@@ -115,6 +118,61 @@ describe("MemoryNetwork faults", () => {
         assert.strictEqual(error.reason, "ConnectionReset")
         assert.strictEqual(yield* Deferred.await(failed), "ConnectionReset")
         assert.strictEqual(received, 1000)
+      })
+    ))
+
+  for (const direction of ["toServer", "toClient"] as const) {
+    it.effect(`reset at byte N ${direction}, one burst without latency: the N bytes before the reset arrive`, () =>
+      Testing.run(
+        Testing.layerMemory({ faults: [{ resetAfter: { [direction]: 1000 } }] }),
+        Effect.gen(function*() {
+          const outcome = (socket: Socket.Socket) =>
+            Effect.gen(function*() {
+              let received = 0
+              const exit = yield* Effect.exit(
+                Stream.runForEach(socket.reads, (chunk) => Effect.sync(() => (received += chunk.length)))
+              )
+              return { received, reason: Exit.isFailure(exit) ? Cause.squash(exit.cause) : "clean end" }
+            })
+          const serverSide = yield* Deferred.make<{ received: number; reason: unknown }>()
+          const server = yield* Testing.serve(
+            (socket) =>
+              Effect.gen(function*() {
+                if (direction === "toClient") yield* socket.write(new Uint8Array(3000).fill(7))
+                yield* Deferred.succeed(serverSide, yield* outcome(socket))
+              }),
+            { onHandlerError: () => Effect.void }
+          )
+          const client = yield* server.connect()
+          if (direction === "toServer") yield* client.write(new Uint8Array(3000).fill(7))
+          const clientSide = yield* outcome(client)
+          const [receiver, sender] = direction === "toServer"
+            ? [yield* Deferred.await(serverSide), clientSide]
+            : [clientSide, yield* Deferred.await(serverSide)]
+          assert.strictEqual(receiver.received, 1000, "the bytes before the reset")
+          assert.strictEqual(sender.received, 0)
+          for (const side of [receiver, sender]) {
+            assert.strictEqual((side.reason as { reason?: string }).reason, "ConnectionReset")
+          }
+        })
+      ))
+  }
+
+  it.effect("reset at byte N while the client wrote, half-closed and reads later: its reads fail", () =>
+    Testing.run(
+      Testing.layerMemory({ faults: [{ resetAfter: { toServer: 1000 } }] }),
+      Effect.gen(function*() {
+        const server = yield* Testing.serve((socket) => Stream.runDrain(socket.reads), {
+          onHandlerError: () => Effect.void
+        })
+        const client = yield* server.connect()
+        // the write itself may see the reset (it waits once the queue reaches the high-water mark)
+        yield* Effect.exit(client.write(new Uint8Array(100_000)))
+        yield* Effect.exit(client.endOfOutput)
+        // the reset came while nobody read: a later read must not look like a clean end
+        const error = yield* Effect.flip(Stream.runDrain(client.reads))
+        assert.strictEqual(error.reason, "ConnectionReset")
+        assert.strictEqual((yield* Effect.flip(client.pull))._tag, "SocketError")
       })
     ))
 

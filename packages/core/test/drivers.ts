@@ -9,7 +9,7 @@
  */
 import type { Driver } from "@sluice/core/Driver"
 import * as MemoryNetwork from "@sluice/core/MemoryNetwork"
-import { driver as nodeDriver, netSocketDriver } from "@sluice/node-adapter/NodeDriver"
+import { driver as nodeDriver, netSocketDriver, paths } from "@sluice/node-adapter/NodeDriver"
 
 export interface DriverCase {
   readonly name: string
@@ -29,7 +29,8 @@ const all: ReadonlyArray<DriverCase> = [
   ...(nodeDriver === netSocketDriver ? [] : [{ name: "node", make: () => nodeDriver, host: "127.0.0.1" }]),
   // the node driver where libuv handles are not reachable: a net.Socket under every connection
   { name: "node (net.Socket)", make: () => netSocketDriver, host: "127.0.0.1" },
-  { name: "memory", make: () => MemoryNetwork.make().driver, host: "127.0.0.1" }
+  // local socket paths answered from this host's file system, as real sockets find them
+  { name: "memory", make: () => MemoryNetwork.make({ paths }).driver, host: "127.0.0.1" }
 ]
 
 const only = process.env["SLUICE_DRIVERS"]?.split(",").map((s) => s.trim())

@@ -140,6 +140,7 @@ export const tracked = (inner: Driver): Tracked => {
         release()
         h.reset(cb)
       },
+      closing: (graceMs) => h.closing?.(graceMs),
       localEndpoint: () => h.localEndpoint(),
       remoteEndpoint: () => h.remoteEndpoint(),
       setNoDelay: (enable) => {

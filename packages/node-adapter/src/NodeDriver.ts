@@ -23,6 +23,8 @@ import type {
 } from "@sluice/core/Driver"
 import { hostTimers } from "@sluice/core/Driver"
 import { errnoOf } from "@sluice/core/Errno"
+import type { Paths } from "@sluice/core/MemoryNetwork"
+import type * as Fs from "node:fs"
 import type * as Net from "node:net"
 import type { Bindings } from "./internal/raw.ts"
 import * as Raw from "./internal/raw.ts"
@@ -64,6 +66,9 @@ export const toDriverError = (error: unknown, fallbackSyscall: string): DriverEr
 
 const noData = (_chunk: Uint8Array, _borrowed: boolean): void => {}
 
+const ignore = (): void => {}
+const detachedEvents: HandleEvents = { onData: ignore, onEnd: ignore, onError: ignore }
+
 /**
  * The buffer every socket reads into (node:net's `onread` option, which skips
  * its `Readable` machinery): each read is handed to the engine as a borrowed
@@ -84,13 +89,16 @@ class PooledReader {
   }
 }
 
-class NodeHandle implements Handle {
+class NodeHandle implements Handle, Raw.TakeOver {
   readonly socket: Net.Socket
   private readonly path: string | undefined
   /** Reads arrive through `onread` (a {@link PooledReader}) rather than `'data'` events. */
   private readonly pooled: boolean
   /** Receives pooled reads once bound. */
   onData: (chunk: Uint8Array, borrowed: boolean) => void = noData
+  /** The receiver of the socket's events (replaced when `bind` is called again). */
+  private events: HandleEvents = detachedEvents
+  private bound = false
   constructor(socket: Net.Socket, path: string | undefined, reader: PooledReader | undefined) {
     this.socket = socket
     this.path = path
@@ -98,13 +106,31 @@ class NodeHandle implements Handle {
     if (reader !== undefined) reader.handle = this
   }
   bind(events: HandleEvents): void {
+    this.events = events
+    if (this.bound) return
+    this.bound = true
     const s = this.socket
     // called on `events`: the engine's connection receives them as prototype methods
-    if (this.pooled) this.onData = (chunk, borrowed) => events.onData(chunk, borrowed)
-    else s.on("data", (chunk: Uint8Array) => events.onData(chunk))
-    s.on("end", () => events.onEnd())
-    s.on("error", (error) => events.onError(toDriverError(error, "read")))
+    if (this.pooled) this.onData = (chunk, borrowed) => this.events.onData(chunk, borrowed)
+    else s.on("data", this.dataListener)
+    s.on("end", this.endListener)
+    s.on("error", this.errorListener)
   }
+  /** Hands the socket to a TLS layer (see `Raw.takeOver`): paused, with none of this handle's listeners. */
+  [Raw.takeOver](callback: (socket: Net.Socket | undefined) => void): void {
+    const s = this.socket
+    if (s.destroyed || s.writableEnded || s.readableEnded) return callback(undefined)
+    this.events = detachedEvents
+    this.onData = noData
+    s.off("data", this.dataListener)
+    s.off("end", this.endListener)
+    s.off("error", this.errorListener)
+    s.pause()
+    callback(s)
+  }
+  private readonly dataListener = (chunk: Uint8Array): void => this.events.onData(chunk)
+  private readonly endListener = (): void => this.events.onEnd()
+  private readonly errorListener = (error: Error): void => this.events.onError(toDriverError(error, "read"))
   readStart(): void {
     this.socket.resume()
   }
@@ -608,4 +634,44 @@ export const driver: Driver = Raw.bindings === undefined ? netSocketDriver : {
   listen: listenWith(Raw.bindings),
   open,
   lookup
+}
+
+/**
+ * This host's file system as a memory network's local sockets see it
+ * (`MemoryNetwork.make({ paths: NodeDriver.paths })`): listening on a path
+ * there then fails as it does on real sockets (an existing file or directory,
+ * a missing directory, a file where a directory should be), so a test that
+ * puts its sockets in a temp directory behaves the same on both drivers. It
+ * only reads (`lstat`, `stat`); the memory network creates no files.
+ *
+ * @example
+ * ```ts
+ * import { MemoryNetwork } from "@sluice/core"
+ * import { NodeDriver } from "@sluice/node-adapter"
+ *
+ * const network = MemoryNetwork.make({ paths: NodeDriver.paths })
+ * ```
+ *
+ * @category file system
+ * @since 0.1.0
+ */
+export const paths: Paths = {
+  kind: (path) => {
+    let stats: Fs.Stats
+    try {
+      stats = fs.lstatSync(path)
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      return code === "ENOENT" ? "missing" : code === "ENOTDIR" ? "notDirectory" : "denied"
+    }
+    if (stats.isSymbolicLink()) {
+      // a link to a directory is one; a link to nothing is still an entry (a bind there fails)
+      try {
+        stats = fs.statSync(path)
+      } catch {
+        return "file"
+      }
+    }
+    return stats.isDirectory() ? "directory" : stats.isSocket() ? "socket" : "file"
+  }
 }

@@ -3,5 +3,7 @@
  *
  * @since 0.1.0
  */
+export * as Certificates from "./Certificates.ts"
 export * as NodeDriver from "./NodeDriver.ts"
 export * as NodeNetwork from "./NodeNetwork.ts"
+export * as NodeTls from "./NodeTls.ts"

@@ -26,9 +26,29 @@ const notOnOtherRuntimes: Record<string, string> = {
   "NodeHost.test.ts":
     "Node's host specifics: runs Node child processes as nobody; Deno reports EINVAL (InvalidOptions) "
     + "where the host lacks an address, Node and Bun EADDRNOTAVAIL (see the node adapter's README)",
+  "ListenPaths.test.ts":
+    "pins Node's codes for local socket paths (libuv reports a bind's ENOENT as EACCES, errno numbers negative); "
+    + "Bun and Deno report ENOENT, Bun positive errno numbers",
   "OptionsSweep.test.ts":
     "its Schema test compares with the last driver, the memory network, which these runs leave out",
   "Soak.test.ts": "measures the heap with V8's gc(), which Bun does not expose"
+}
+
+/**
+ * Files one runtime cannot run, for the reason given (the other runs them).
+ * TLS runs on Bun (its node:tls takes a socket over as Node's does); Deno's
+ * node:tls runs over a socket it made or a plain `net.Socket`, not over the
+ * driver's sockets, which read through `onread`, nor over a stream.
+ */
+const notOn: Record<string, Record<string, string>> = {
+  bun: {
+    "ResetNoLoss.test.ts": "Bun reports a peer's reset, after a half-close with a write pending, to nobody: "
+      + "the write succeeds and the read ends cleanly, so no driver sees it"
+  },
+  deno: {
+    "Tls.test.ts": "Deno's node:tls does not take a socket read through onread (or a stream) over",
+    "TlsInterop.test.ts": "as Tls.test.ts"
+  }
 }
 
 const suite = fs.readdirSync(testDir)
@@ -65,6 +85,7 @@ const run = (command: string, args: ReadonlyArray<string>, env: Record<string, s
 describe("the node adapter on other runtimes", () => {
   for (const runtime of runtimes) {
     it(`the behaviour suite's real-socket part passes on ${runtime.name}`, async () => {
+      const files = suite.filter((f) => !(f in (notOn[runtime.name] ?? {})))
       const { code, output } = await run(
         runtime.command,
         [
@@ -74,7 +95,7 @@ describe("the node adapter on other runtimes", () => {
           "core",
           "--pool",
           runtime.pool,
-          ...suite.map((f) => path.join(testDir, f))
+          ...files.map((f) => path.join(testDir, f))
         ],
         {
           SLUICE_DRIVERS: "node,node (net.Socket)",
@@ -85,7 +106,7 @@ describe("the node adapter on other runtimes", () => {
       )
       const tail = output.slice(-6000)
       const [, passed, failed] = /tests: (\d+) passed, (\d+) failed/.exec(output) ?? []
-      console.log(`${runtime.name}: ${passed} passed, ${failed} failed, in ${suite.length} files`)
+      console.log(`${runtime.name}: ${passed} passed, ${failed} failed, in ${files.length} files`)
       assert.strictEqual(code, 0, tail)
       assert.strictEqual(failed, "0", tail)
       // every file ran its real-socket cases (128 on 2026-12-03)

@@ -275,12 +275,13 @@ const MAX_TURNS = 100_000
 /**
  * Builds a simulation on the current `Clock`. Its processes are shut down
  * and its network discarded when the scope closes (use {@link run} for the
- * shutdown and the leak check in a test).
+ * shutdown and the leak check in a test). Bad `network` options fail with
+ * `MemoryNetwork.InvalidOptions` naming the field.
  *
  * @category constructors
  * @since 0.1.0
  */
-export const make = (options: Options): Effect.Effect<SimulationShape, never, Scope.Scope> =>
+export const make = (options: Options): Effect.Effect<SimulationShape, MemoryNetwork.InvalidOptions, Scope.Scope> =>
   Effect.gen(function*() {
     const seed = options.seed ?? 1
     const step = Duration.toMillis(Duration.fromInputUnsafe(options.step ?? Duration.millis(10)))
@@ -600,7 +601,11 @@ export const make = (options: Options): Effect.Effect<SimulationShape, never, Sc
 export const run = <A, E, R>(
   options: Options,
   body: (simulation: SimulationShape) => Effect.Effect<A, E, R>
-): Effect.Effect<A, E | DriveTimeout | Testing.LeakError, Exclude<R, Scope.Scope | Simulation>> =>
+): Effect.Effect<
+  A,
+  E | DriveTimeout | Testing.LeakError | MemoryNetwork.InvalidOptions,
+  Exclude<R, Scope.Scope | Simulation>
+> =>
   Effect.scoped(
     Effect.gen(function*() {
       const simulation = yield* make(options)
@@ -620,6 +625,6 @@ export const run = <A, E, R>(
     })
   ).pipe(Effect.provide(TestClock.layer())) as Effect.Effect<
     A,
-    E | DriveTimeout | Testing.LeakError,
+    E | DriveTimeout | Testing.LeakError | MemoryNetwork.InvalidOptions,
     Exclude<R, Scope.Scope | Simulation>
   >

@@ -13,11 +13,17 @@ import { show } from "./show.ts"
 /** What a `connect` or `listen` aims at: a host and port, a path (local socket), an inherited descriptor. */
 export type TargetKind = "tcp" | "ipc" | "fd"
 
-/** Why a given value is not valid (the message without the field's name). */
+/**
+ * Why a given value is not valid: the message without the field's name, or,
+ * when `named`, a message that names the field itself (an option with
+ * fields of its own: `tls.servername: …`).
+ */
 export class Invalid {
   readonly message: string
-  constructor(message: string) {
+  readonly named: boolean
+  constructor(message: string, named = false) {
     this.message = message
+    this.named = named
   }
 }
 
@@ -157,7 +163,7 @@ export const reader = <T extends Table>(table: T): (options: unknown) => Parsed<
         const value = record[name]
         if (value === undefined) continue
         const parsed = field.parse(value)
-        if (parsed instanceof Invalid) return `${key}: ${parsed.message}`
+        if (parsed instanceof Invalid) return parsed.named ? parsed.message : `${key}: ${parsed.message}`
         out[name] = parsed
       }
     } catch (error) {

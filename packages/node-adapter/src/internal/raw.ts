@@ -28,9 +28,11 @@
  * @internal
  */
 import type { ConnectTarget, DriverError, Endpoint, Handle, HandleEvents, PendingConnect } from "@sluice/core/Driver"
+import type * as Net from "node:net"
 
-// as `require` gives it: an ESM import of node:util reads (and so loads) every lazy export
+// as `require` gives them: an ESM import of node:util reads (and so loads) every lazy export
 const util = process.getBuiltinModule("node:util")
+const net = process.getBuiltinModule("node:net")
 
 /** The completion a write or a shutdown request reports to. */
 interface Req {
@@ -204,6 +206,21 @@ const SMALL_READS_TO_LEND = 4
 
 const owner: unique symbol = Symbol("sluice.rawHandle")
 
+/**
+ * A node handle that can hand its connection over to a TLS layer as a
+ * `net.Socket` on the same libuv handle (the TLS layer then puts Node's
+ * native TLS stream on it, as `tls.connect({ socket })` does): the handle
+ * stops reading and delivers nothing more; the socket owns the connection.
+ * `undefined` when it cannot (closed, failed, shut down): the TLS layer then
+ * goes through the handle's own calls.
+ */
+export const takeOver: unique symbol = Symbol("sluice.takeOver")
+
+/** A handle with {@link takeOver}. */
+export interface TakeOver {
+  [takeOver](callback: (socket: Net.Socket | undefined) => void): void
+}
+
 const noop = (): void => {}
 
 function onRead(this: StreamWrap, arrayBuffer: unknown): void {
@@ -264,12 +281,16 @@ const detached: HandleEvents = { onData: noop, onEnd: noop, onError: noop }
  * copies are cheaper than Node's 64 KiB allocation per read. The switch is
  * one-way, as libuv's user buffer is.
  */
-export class RawHandle implements Handle {
+export class RawHandle implements Handle, TakeOver {
   readonly handle: StreamWrap
   /** The path of a local socket; `undefined` for TCP. */
   private readonly path: string | undefined
   events: HandleEvents = detached
   private closed = false
+  /** A TLS layer took the libuv handle over: it still answers address and option calls. */
+  private detached = false
+  /** Runs once the writes in flight completed (a take-over waits for them). */
+  private afterWrites: (() => void) | undefined = undefined
   /** Asynchronous writes not completed yet. */
   private writesInFlight = 0
   /** 0: none; 1: asked, waiting for the writes in flight; 2: handed to libuv; 3: done. */
@@ -356,6 +377,11 @@ export class RawHandle implements Handle {
   /** @internal an asynchronous write completed */
   writeDone(): void {
     this.writesInFlight--
+    if (this.writesInFlight === 0 && this.afterWrites !== undefined) {
+      const next = this.afterWrites
+      this.afterWrites = undefined
+      next()
+    }
     if (this.writesInFlight > 0 || this.shutdownState !== 1) return
     // the last write is done: the FIN goes now, or, when the handle was
     // released meanwhile (libuv cancels pending writes on close), the
@@ -431,34 +457,59 @@ export class RawHandle implements Handle {
     else if (h.reset(callback) !== 0) setImmediate(callback)
   }
 
+  /**
+   * Hands the libuv handle to a TLS layer as a paused `net.Socket`, once the
+   * writes in flight completed (their completions must not reach the TLS
+   * stream, which becomes the handle's listener).
+   */
+  [takeOver](callback: (socket: Net.Socket | undefined) => void): void {
+    if (this.closed || this.failed || this.shutdownState !== 0) return callback(undefined)
+    if (this.writesInFlight > 0) {
+      this.afterWrites = () => this[takeOver](callback)
+      return
+    }
+    this.closed = true
+    this.detached = true
+    this.events = detached
+    this.handle.readStop()
+    delete this.handle[owner]
+    const options = { handle: this.handle, readable: true, writable: true, allowHalfOpen: true, pauseOnCreate: true }
+    callback(new net.Socket(options as unknown as Net.SocketConstructorOpts))
+  }
+
+  /** Open for address and option calls: not released (a TLS layer may own the libuv handle). */
+  private get live(): boolean {
+    return !this.closed || this.detached
+  }
+
   localEndpoint(): Endpoint | undefined {
     if (this.path !== undefined) return { _tag: "Ipc", path: this.path }
-    if (this.closed || this.handle.getsockname === undefined) return undefined
+    if (!this.live || this.handle.getsockname === undefined) return undefined
     const out: Record<string, unknown> = {}
     return this.handle.getsockname(out) === 0 ? tcpEndpoint(out.address, out.port, out.family) : undefined
   }
 
   remoteEndpoint(): Endpoint | undefined {
     if (this.path !== undefined) return { _tag: "Ipc", path: this.path }
-    if (this.closed || this.handle.getpeername === undefined) return undefined
+    if (!this.live || this.handle.getpeername === undefined) return undefined
     const out: Record<string, unknown> = {}
     return this.handle.getpeername(out) === 0 ? tcpEndpoint(out.address, out.port, out.family) : undefined
   }
 
   setNoDelay(enable: boolean): void {
-    if (!this.closed) this.handle.setNoDelay?.(enable)
+    if (this.live) this.handle.setNoDelay?.(enable)
   }
 
   setKeepAlive(enable: boolean, initialDelayMs: number): void {
-    if (!this.closed) this.handle.setKeepAlive?.(enable, ~~(initialDelayMs / 1000))
+    if (this.live) this.handle.setKeepAlive?.(enable, ~~(initialDelayMs / 1000))
   }
 
   ref(): void {
-    if (!this.closed) this.handle.ref()
+    if (this.live) this.handle.ref()
   }
 
   unref(): void {
-    if (!this.closed) this.handle.unref()
+    if (this.live) this.handle.unref()
   }
 }
 
