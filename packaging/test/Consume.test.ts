@@ -428,6 +428,25 @@ describe("what compat loads", () => {
       "@sluice/node-adapter/dist/internal/raw.js"
     ])
   })
+
+  it("after require(\"node:net\"), require(\"@sluice/compat\") loads no more of Node's built-in modules; a connect takes node:dns", async () => {
+    const r = await node(process.execPath, [
+      "-e",
+      `require("node:net")
+       const before = new Set(process.moduleLoadList)
+       const net = require("@sluice/compat")
+       const atImport = process.moduleLoadList.filter((m) => !before.has(m))
+       const server = net.createServer((socket) => socket.end()).listen(0, "127.0.0.1", () => {
+         net.connect(server.address().port, "localhost").on("close", () => {
+           server.close()
+           const dns = process.moduleLoadList.filter((m) => !before.has(m)).includes("NativeModule dns")
+           console.log(JSON.stringify({ atImport, dns }))
+         }).resume()
+       })`
+    ])
+    // as node:net, which takes node:dns at its first lookup
+    assert.deepStrictEqual(parse(r), { atImport: [], dns: true })
+  })
 })
 
 describe("TypeScript consumer (strict, module and moduleResolution nodenext, @types/node)", () => {

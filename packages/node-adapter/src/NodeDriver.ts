@@ -25,6 +25,7 @@ import { hostTimers } from "@sluice/core/Driver"
 import { errnoOf } from "@sluice/core/Errno"
 import type { Paths } from "@sluice/core/MemoryNetwork"
 import type * as Fs from "node:fs"
+import type * as Dns from "node:dns"
 import type * as Net from "node:net"
 import type { Bindings } from "./internal/raw.ts"
 import * as Raw from "./internal/raw.ts"
@@ -32,8 +33,11 @@ import * as Raw from "./internal/raw.ts"
 // Node's modules as `require` gives them: an ESM import of a built-in builds its
 // namespace by reading every export, which loads the lazy ones too (`fs.promises`
 // and its readline, `net.BlockList`, `dns.promises`), a few milliseconds of start-up
-// for what the driver never uses.
-const dns = process.getBuiltinModule("node:dns")
+// for what the driver never uses. node:dns is taken at the first lookup (or the
+// first read of the lookup flags), as node:net takes it: a program that only
+// listens, or dials IP addresses, never loads it.
+let dnsModule: typeof Dns | undefined
+const dns = (): typeof Dns => (dnsModule ??= process.getBuiltinModule("node:dns"))
 const fs = process.getBuiltinModule("node:fs")
 const net = process.getBuiltinModule("node:net")
 
@@ -236,7 +240,10 @@ const capabilities = {
   fd: true,
   reusePort: true,
   ipv6: true,
-  lookupHints: dns.ADDRCONFIG | dns.V4MAPPED | dns.ALL
+  get lookupHints(): number {
+    const { ADDRCONFIG, V4MAPPED, ALL } = dns()
+    return ADDRCONFIG | V4MAPPED | ALL
+  }
 }
 
 const connectRaw = (raw: Bindings) =>
@@ -567,13 +574,13 @@ const lookup = (
   // does: compat relies on that throw (the Effect face checks `hints` against
   // `capabilities.lookupHints` before it gets here)
   if (options.all) {
-    dns.lookup(hostname, { family, hints: options.hints, all: true }, (error, addresses) => {
+    dns().lookup(hostname, { family, hints: options.hints, all: true }, (error, addresses) => {
       if (cancelled) return
       if (error) callback(toDriverError(error, "getaddrinfo"), [])
       else callback(undefined, addresses.map((a) => ({ address: a.address, family: a.family as 4 | 6 })))
     })
   } else {
-    dns.lookup(hostname, { family, hints: options.hints }, (error, address, addressFamily) => {
+    dns().lookup(hostname, { family, hints: options.hints }, (error, address, addressFamily) => {
       if (cancelled) return
       if (error) callback(toDriverError(error, "getaddrinfo"), [])
       else callback(undefined, [{ address, family: addressFamily as 4 | 6 }])
