@@ -12,6 +12,7 @@ import { kValue, SocketAddress } from "./SocketAddress.ts"
 
 // as `require` gives it: an ESM import of node:util reads (and so loads) every lazy export
 const { inspect } = process.getBuiltinModule("node:util")
+const { markAsUncloneable } = process.getBuiltinModule("node:worker_threads")
 
 const kRules = Symbol("kRules")
 
@@ -66,32 +67,46 @@ const sameRule = (a: Rule, b: Rule): boolean => {
       return b.type === "Address" && a.address[kValue] === b.address[kValue]
     case "Range":
       return b.type === "Range" && a.start[kValue] === b.start[kValue] && a.end[kValue] === b.end[kValue]
+        && a.start.family === b.start.family && a.end.family === b.end.family
     case "Subnet":
       return b.type === "Subnet" && a.network[kValue] === b.network[kValue] && a.prefix === b.prefix
         && a.network.family === b.network.family
   }
 }
 
-/** `"10.0.0.0/8"` → address, prefix and family, with Node's errors. */
+/** `"10.0.0.0/8"` → address, prefix and family, with Node's errors (a `:` makes it IPv6, as in Node). */
 const parseCIDR = (cidr: unknown): { address: string; prefix: number; family: IPVersion } => {
   Validate.validateString(cidr, "cidr")
   const slash = cidr.lastIndexOf("/")
   if (slash === -1) throw ERR_INVALID_ARG_VALUE("cidr", cidr, "must contain a prefix length (e.g. \"10.0.0.0/8\")")
   const address = cidr.slice(0, slash)
   const text = cidr.slice(slash + 1)
-  const prefix = Number(text)
-  if (!Number.isInteger(prefix) || String(prefix) !== text) {
+  const prefix = Number.parseInt(text, 10)
+  if (Number.isNaN(prefix) || `${prefix}` !== text) {
     throw ERR_INVALID_ARG_VALUE("cidr", cidr, "prefix length must be a valid integer")
   }
-  return { address, prefix, family: Address.isIPv6(address) ? "ipv6" : "ipv4" }
+  return { address, prefix, family: address.includes(":") ? "ipv6" : "ipv4" }
 }
 
-const matches = (rule: Rule, value: bigint): boolean => {
+/** An IPv4 address, or an IPv4-mapped IPv6 one (IPv4 addresses are held in their mapped form). */
+const isMapped = (value: bigint): boolean => value >> 32n === 0xffffn
+
+/**
+ * Node's order of addresses is partial: an IPv4 address and an IPv6 one
+ * compare only when the IPv6 one is IPv4-mapped.
+ */
+const comparable = (a: bigint, aFamily: IPVersion, b: bigint, bFamily: IPVersion): boolean =>
+  aFamily === bFamily || (isMapped(a) && isMapped(b))
+
+const matches = (rule: Rule, value: bigint, family: IPVersion): boolean => {
   switch (rule.type) {
     case "Address":
       return rule.address[kValue] === value
-    case "Range":
-      return rule.start[kValue] <= value && value <= rule.end[kValue]
+    case "Range": {
+      const { start, end } = rule
+      return comparable(value, family, start[kValue], start.family) && start[kValue] <= value
+        && comparable(value, family, end[kValue], end.family) && value <= end[kValue]
+    }
     case "Subnet": {
       const mask = Address.prefixMask(rule.network.family === "ipv4" ? 4 : 6, rule.prefix)
       return (rule.network[kValue] & mask) === (value & mask)
@@ -108,10 +123,32 @@ const matches = (rule: Rule, value: bigint): boolean => {
 export class BlockList {
   private readonly [kRules]: Array<Rule> = []
 
+  constructor() {
+    // Node's BlockList is cloned by the messaging layer with its native rules, which user code cannot do:
+    // structuredClone / postMessage fail with DataCloneError instead of delivering an object without rules
+    markAsUncloneable(this)
+  }
+
   /** `true` for a `BlockList`. */
   static isBlockList(value: unknown): value is BlockList {
     return isBlockList(value)
   }
+
+  /** The private, loopback, link-local and unique-local ranges, as CIDRs (Node's list, frozen). */
+  static readonly PRIVATE_RANGES: ReadonlyArray<string> = Object.freeze([
+    // RFC 1918, private IPv4
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    // loopback
+    "127.0.0.0/8",
+    "::1/128",
+    // link-local
+    "169.254.0.0/16",
+    "fe80::/10",
+    // unique local
+    "fc00::/7"
+  ])
 
   addAddress(address: string, family?: IPVersion): void
   addAddress(address: SocketAddress): void
@@ -124,7 +161,9 @@ export class BlockList {
   addRange(start: string | SocketAddress, end: string | SocketAddress, family: string = "ipv4"): void {
     const s = toAddress(start, "start", family)
     const e = toAddress(end, "end", family)
-    if (s[kValue] > e[kValue]) throw ERR_INVALID_ARG_VALUE("start", s, "must come before end")
+    if (comparable(s[kValue], s.family, e[kValue], e.family) && s[kValue] > e[kValue]) {
+      throw ERR_INVALID_ARG_VALUE("start", s, "must come before end")
+    }
     this.add({ type: "Range", start: s, end: e })
   }
 
@@ -134,7 +173,8 @@ export class BlockList {
     const n = toAddress(network, "network", family)
     if (n.family === "ipv4") Validate.validateInt32(prefix, "prefix", 0, 32)
     else Validate.validateInt32(prefix, "prefix", 0, 128)
-    this.add({ type: "Subnet", network: n, prefix })
+    // coerces -0 to +0, as Node's
+    this.add({ type: "Subnet", network: n, prefix: prefix + 0 })
   }
 
   addAddresses(addresses: ReadonlyArray<string | SocketAddress>, family: string = "ipv4"): void {
@@ -191,19 +231,21 @@ export class BlockList {
   check(address: SocketAddress): boolean
   check(address: string, family?: IPVersion): boolean
   check(address: string | SocketAddress, family: string = "ipv4"): boolean {
-    let a: SocketAddress
-    if (SocketAddress.isSocketAddress(address)) a = address
-    else {
+    let value: bigint | undefined
+    let f: IPVersion
+    if (SocketAddress.isSocketAddress(address)) {
+      value = address[kValue]
+      f = address.family
+    } else {
       Validate.validateString(address, "address")
       Validate.validateString(family, "family")
-      try {
-        a = new SocketAddress({ address, family: family as "ipv4" })
-      } catch {
-        return false
-      }
+      // as Node's: any family but IPv4 is IPv6; an address that does not parse matches nothing
+      f = family.toLowerCase() === "ipv4" ? "ipv4" : "ipv6"
+      value = Address.toBits(address, f === "ipv4" ? 4 : 6)
+      if (value === undefined) return false
     }
-    const value = a[kValue]
-    return this[kRules].some((rule) => matches(rule, value))
+    const v = value
+    return this[kRules].some((rule) => matches(rule, v, f))
   }
 
   get rules(): Array<string> {
@@ -214,29 +256,79 @@ export class BlockList {
     return this.rules
   }
 
-  /** Adds the rules of `rules` (the output of `toJSON`, or its JSON text). */
+  /**
+   * Adds the rules of `data` (the output of `toJSON`, or its JSON text),
+   * checked and read as Node reads them (its patterns, which take the
+   * leading part of an address they match).
+   */
   fromJSON(data: string | ReadonlyArray<string>): void {
-    const list: ReadonlyArray<unknown> = typeof data === "string" ? JSON.parse(data) : data
-    for (const line of list) {
-      const m = /^(Address|Range|Subnet): (IPv4|IPv6) (.+)$/.exec(String(line))
-      if (m === null) continue
-      const family = m[2] === "IPv4" ? "ipv4" : "ipv6"
-      const rest = m[3]!
-      if (m[1] === "Address") this.addAddress(rest, family)
-      else if (m[1] === "Range") {
-        const [s, e] = rest.split("-") as [string, string]
-        this.addRange(s, e, family)
-      } else {
-        const slash = rest.lastIndexOf("/")
-        this.addSubnet(rest.slice(0, slash), Number(rest.slice(slash + 1)), family)
+    let list: unknown = data
+    if (Array.isArray(list)) {
+      for (const n of list) {
+        if (typeof n !== "string") throw ERR_INVALID_ARG_TYPE("data", ["string", "string[]"], data)
+      }
+    } else if (typeof list !== "string") {
+      throw ERR_INVALID_ARG_TYPE("data", ["string", "string[]"], data)
+    } else {
+      list = JSON.parse(list)
+      if (!Array.isArray(list)) throw ERR_INVALID_ARG_TYPE("data", ["string", "string[]"], list)
+      for (const n of list) {
+        if (typeof n !== "string") throw ERR_INVALID_ARG_TYPE("data", ["string", "string[]"], list)
+      }
+    }
+    this.parseIPInfo(list as ReadonlyArray<string>)
+  }
+
+  private parseIPInfo(data: ReadonlyArray<string>): void {
+    for (const item of data) {
+      if (item.includes("IPv4")) {
+        const subnet = /Subnet: IPv4 (\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})/.exec(item)
+        if (subnet) {
+          this.addSubnet(subnet[1]!, Number.parseInt(subnet[2]!))
+          continue
+        }
+        const address = /Address: IPv4 (\d{1,3}(?:\.\d{1,3}){3})/.exec(item)
+        if (address) {
+          this.addAddress(address[1]!)
+          continue
+        }
+        const range = /Range: IPv4 (\d{1,3}(?:\.\d{1,3}){3})-(\d{1,3}(?:\.\d{1,3}){3})/.exec(item)
+        if (range) {
+          this.addRange(range[1]!, range[2]!)
+          continue
+        }
+      }
+      if (item.includes("IPv6")) {
+        const subnet = /Subnet: IPv6 ([0-9a-fA-F:]{1,39})\/([0-9]{1,3})/i.exec(item)
+        if (subnet) {
+          this.addSubnet(subnet[1]!, Number.parseInt(subnet[2]!), "ipv6")
+          continue
+        }
+        const address = /Address: IPv6 ([0-9a-fA-F:]{1,39})/i.exec(item)
+        if (address) {
+          this.addAddress(address[1]!, "ipv6")
+          continue
+        }
+        const range = /Range: IPv6 ([0-9a-fA-F:]{1,39})-([0-9a-fA-F:]{1,39})/i.exec(item)
+        if (range) {
+          this.addRange(range[1]!, range[2]!, "ipv6")
+          continue
+        }
       }
     }
   }
 
   private add(rule: Rule): void {
-    // newest first within each kind; kinds ordered as Node lists them; an address is kept once
+    // newest first within each kind; kinds ordered as Node lists them; an address is kept once, where it
+    // was first added, in the form it was last added (an IPv4 address and its IPv4-mapped IPv6 form are one)
     const rules = this[kRules]
-    if (rule.type === "Address" && rules.some((r) => sameRule(r, rule))) return
+    if (rule.type === "Address") {
+      const old = rules.findIndex((r) => sameRule(r, rule))
+      if (old !== -1) {
+        rules[old] = rule
+        return
+      }
+    }
     let i = 0
     while (i < rules.length && order[rules[i]!.type] < order[rule.type]) i++
     rules.splice(i, 0, rule)

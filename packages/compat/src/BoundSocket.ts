@@ -44,6 +44,9 @@ export class BoundSocket {
         )
       }
       Validate.validateString(options.path, "options.path")
+      if (options.path[0] === "\0" && process.platform !== "linux") {
+        throw ERR_INVALID_ARG_VALUE("options.path", options.path, "abstract socket paths are only supported on Linux")
+      }
     } else {
       Validate.validatePort(options.port ?? 0, "options.port")
       Validate.validateBoolean(options.ipv6Only ?? false, "options.ipv6Only")

@@ -6,15 +6,14 @@
  *
  * @since 0.1.0
  */
-import { isIP } from "@sluice/core/Address"
-import type { Driver, DriverError, ListenTarget } from "@sluice/core/Driver"
+import * as Address from "@sluice/core/Address"
+import type { Driver, DriverError, Endpoint, ListenTarget } from "@sluice/core/Driver"
 import * as Engine from "@sluice/core/Engine"
 import { EventEmitter } from "node:events"
 import { getDefaultHighWaterMark } from "node:stream"
 import { isBlockList } from "./BlockList.ts"
 import type { BlockListLike } from "./BlockList.ts"
 import {
-  dnsException,
   ERR_INVALID_ARG_TYPE,
   ERR_INVALID_ARG_VALUE,
   ERR_SERVER_ALREADY_LISTEN,
@@ -23,6 +22,7 @@ import {
   unsupported,
   uvExceptionWithHostPort
 } from "./errors.ts"
+import { driverLookup } from "./internal/lookup.ts"
 import * as Validate from "./internal/validate.ts"
 import { isPipeName, kConnection, kDriver, kPauseOnCreate, normalizeArgs, Socket, SocketHandle } from "./Socket.ts"
 
@@ -150,7 +150,11 @@ export class Server extends EventEmitter {
       Validate.validateNumber(opts.keepAliveInitialDelay, "options.keepAliveInitialDelay")
       if (opts.keepAliveInitialDelay < 0) opts.keepAliveInitialDelay = 0
     }
-    if (opts.highWaterMark !== undefined) Validate.validateNumber(opts.highWaterMark, "options.highWaterMark")
+    if (opts.highWaterMark !== undefined) {
+      Validate.validateNumber(opts.highWaterMark, "options.highWaterMark")
+      // as Node: a negative high water mark means the default
+      if (opts.highWaterMark < 0) opts.highWaterMark = getDefaultHighWaterMark(false)
+    }
     this.allowHalfOpen = opts.allowHalfOpen || false
     this.pauseOnConnect = !!opts.pauseOnConnect
     this.noDelay = Boolean(opts.noDelay)
@@ -219,7 +223,8 @@ export class Server extends EventEmitter {
       }
     }
     if (typeof options.fd === "number" && options.fd >= 0) {
-      this.listenOn({ _tag: "Fd", fd: options.fd, backlog: backlogOf(undefined, backlogFromArgs) }, null, -1)
+      const target: ListenTarget = { _tag: "Fd", fd: options.fd, backlog: backlogOf(undefined, backlogFromArgs) }
+      this.listenOn(target, null, null, () => "null:null:null")
       return this
     }
     if (
@@ -229,18 +234,28 @@ export class Server extends EventEmitter {
       options.port = 0
     }
     if (typeof options.port === "number" || typeof options.port === "string") {
-      const port = Validate.validatePort(options.port, "options.port")
+      Validate.validatePort(options.port, "options.port")
+      const port = (options.port as number) | 0
       const backlog = backlogOf(options.backlog, backlogFromArgs)
-      const exclusive = options.reusePort === true ? true : Boolean(options.exclusive)
+      // as Node, which sets it on the options it was given
+      if (options.reusePort === true) options.exclusive = true
       const tcp = {
         port,
         backlog,
-        exclusive,
-        ipv6Only: Boolean(options.ipv6Only),
-        reusePort: Boolean(options.reusePort)
+        exclusive: !!options.exclusive,
+        ipv6Only: options.ipv6Only === true,
+        reusePort: options.reusePort === true
       }
       if (options.host) this.lookupAndListen(options.host, tcp)
-      else this.listenOn({ _tag: "Tcp", host: undefined, ...tcp }, null, port)
+      else {
+        // on every interface: IPv6 (dual-stack) where the platform has it, as Node tries first
+        this.listenOn(
+          { _tag: "Tcp", host: undefined, ...tcp },
+          null,
+          port,
+          (e) => e._tag === "Tcp" && e.family === "IPv6" ? `6:::${port}` : `4:0.0.0.0:${port}`
+        )
+      }
       return this
     }
     if (options.path && isPipeName(options.path)) {
@@ -251,18 +266,19 @@ export class Server extends EventEmitter {
           "can not set readableAll or writableAllt to true when path is abstract unix socket"
         )
       }
-      this._pipeName = options.path
+      const pipeName = this._pipeName = options.path
       this.listenOn(
         {
           _tag: "Ipc",
-          path: options.path,
+          path: pipeName,
           backlog: backlogOf(options.backlog, backlogFromArgs),
-          exclusive: Boolean(options.exclusive),
-          readableAll: Boolean(options.readableAll),
-          writableAll: Boolean(options.writableAll)
+          exclusive: !!options.exclusive,
+          readableAll: options.readableAll === true,
+          writableAll: options.writableAll === true
         },
-        options.path,
-        -1
+        pipeName,
+        -1,
+        () => `-1:${pipeName}:-1`
       )
       return this
     }
@@ -294,40 +310,48 @@ export class Server extends EventEmitter {
       ? undefined
       : (address, family) => this.blockList?.check(address, `ipv${family}`) === true
     this._handle = shared
-    this._connectionKey = `${e.family === "IPv6" ? 6 : 4}:${e.address}:${e.port}`
+    // as Node's, which listens on a handle with no address and port of its own
+    this._connectionKey = "-1:null:-1"
     if (this._unref) shared.listener.handle.unref()
     process.nextTick(() => {
       if (this._handle === shared) this.emit("listening")
     })
   }
 
+  /**
+   * Node's `lookupAndListen`: every address of the name (`dns.lookup` with
+   * `all`), the first that is not IPv6 link-local listened on; the lookup's
+   * own error is emitted as it is.
+   */
   private lookupAndListen(
-    host: string,
+    host: unknown,
     tcp: { port: number; backlog: number; exclusive: boolean; ipv6Only: boolean; reusePort: boolean }
   ): void {
-    const id = this._listeningId
-    if (isIP(host) !== 0) {
-      // Node resolves even a literal through dns.lookup, which answers on the next tick
-      process.nextTick(() => {
-        if (id === this._listeningId) this.listenOn({ _tag: "Tcp", host, ...tcp }, host, tcp.port)
-      })
-      return
-    }
-    this.driver.lookup(host, { family: 0, hints: 0, all: false }, (error, addresses) => {
-      if (id !== this._listeningId) return
-      if (error !== undefined || addresses.length === 0) {
-        this.emit(
-          "error",
-          dnsException(error ?? { code: "ENOTFOUND", syscall: "getaddrinfo" }, host)
-        )
+    const listeningId = this._listeningId
+    driverLookup(this.driver)(host as string, { all: true }, (err, addresses) => {
+      if (listeningId !== this._listeningId) return
+      if (err) {
+        this.emit("error", err)
         return
       }
-      const ip = addresses[0]!.address
-      this.listenOn({ _tag: "Tcp", host: ip, ...tcp }, ip, tcp.port)
+      const validAddress = filterOnlyValidAddress(addresses as ReadonlyArray<{ address: string; family: number }>)
+      const family = validAddress?.family || 4
+      const address = validAddress!.address
+      this.listenOn({ _tag: "Tcp", host: address, ...tcp }, address, tcp.port, () => `${family}:${address}:${tcp.port}`)
     })
   }
 
-  private listenOn(target: ListenTarget, address: string | null, port: number): void {
+  /**
+   * Binds and listens through the engine; `key` makes Node's
+   * `_connectionKey` from the bound endpoint (Node's names the address and
+   * port asked for).
+   */
+  private listenOn(
+    target: ListenTarget,
+    address: string | null,
+    port: number | null,
+    key: (endpoint: Endpoint) => string
+  ): void {
     const driver = this.driver
     if (target._tag === "Fd" && !driver.capabilities.fd) {
       const error = unsupported("listen", `the ${driver.name} driver cannot listen on a file descriptor`)
@@ -377,10 +401,7 @@ export class Server extends EventEmitter {
           return
         }
         state.listener = listener
-        const e = listener.endpoint()
-        this._connectionKey = e._tag === "Tcp"
-          ? `${e.family === "IPv6" ? 6 : 4}:${e.address}:${e.port}`
-          : `-1:${e.path}:-1`
+        this._connectionKey = key(listener.endpoint())
         if (this._unref) listener.handle.unref()
         const emit = () => {
           if (this._handle === state) this.emit("listening")
@@ -392,9 +413,11 @@ export class Server extends EventEmitter {
     sync = false
   }
 
-  private listenError(error: DriverError, target: ListenTarget, address: string | null, port: number) {
+  private listenError(error: DriverError, target: ListenTarget, address: string | null, port: number | null) {
+    // as Node: a descriptor's error names no address (`null`) and no port
+    if (target._tag === "Fd") return uvExceptionWithHostPort(error, "listen", null, undefined)
     const where = error.address ?? (target._tag === "Ipc" ? target.path : address ?? undefined)
-    const p = error.port ?? port
+    const p = error.port ?? port ?? undefined
     return uvExceptionWithHostPort(error, "listen", where, p)
   }
 
@@ -499,3 +522,16 @@ export class Server extends EventEmitter {
 }
 
 const backlogOf = (backlog: number | undefined, fromArgs: number | false): number => backlog || fromArgs || 511
+
+/** `true` for an IPv6 link-local address (`fe80::/10`). */
+const isIpv6LinkLocal = (ip: string): boolean => {
+  if (!Address.isIPv6(ip)) return false
+  const bits = Address.toBits(ip.replace(/%.*$/, ""), 6)
+  return bits !== undefined && bits >> 118n === 0x3fan
+}
+
+/** The first address that is not IPv6 link-local, else the first (Node's `filterOnlyValidAddress`). */
+const filterOnlyValidAddress = <A extends { readonly address: string }>(addresses: ReadonlyArray<A>): A | undefined => {
+  for (const address of addresses) if (!isIpv6LinkLocal(address.address)) return address
+  return addresses[0]
+}

@@ -8,7 +8,6 @@
  *
  * @since 0.1.0
  */
-import { isIP } from "@sluice/core/Address"
 import type * as DriverTypes from "@sluice/core/Driver"
 import type { Driver, DriverError, Endpoint, PendingConnect } from "@sluice/core/Driver"
 import * as Engine from "@sluice/core/Engine"
@@ -17,13 +16,10 @@ import type { DuplexOptions } from "node:stream"
 import { isBlockList } from "./BlockList.ts"
 import type { BlockListLike } from "./BlockList.ts"
 import {
-  dnsException,
-  ERR_INVALID_ADDRESS_FAMILY,
   ERR_INVALID_ARG_TYPE,
   ERR_INVALID_ARG_VALUE,
   ERR_INVALID_FD_TYPE,
   ERR_INVALID_HANDLE_TYPE,
-  ERR_INVALID_IP_ADDRESS,
   ERR_IP_BLOCKED,
   ERR_MISSING_ARGS,
   ERR_SOCKET_CLOSED,
@@ -33,7 +29,8 @@ import {
   exceptionWithHostPort,
   unsupported
 } from "./errors.ts"
-import type { NodeError, SystemError } from "./errors.ts"
+import type { SystemError } from "./errors.ts"
+import { lookupAndConnect } from "./internal/connect.ts"
 import * as Validate from "./internal/validate.ts"
 
 /** @internal the driver of a bound `Socket` / `Server` class */
@@ -47,6 +44,7 @@ export const kNormalized: unique symbol = Symbol("sluice.normalizedArgs")
 
 // as `require` gives it: an ESM import of node:buffer reads (and so loads) every lazy export (`File`)
 const { Buffer } = process.getBuiltinModule("node:buffer")
+const { isUint8Array } = process.getBuiltinModule("node:util/types")
 
 const kBuffer = Symbol("kBuffer")
 const kBufferCb = Symbol("kBufferCb")
@@ -129,10 +127,12 @@ export class SocketHandle {
   reconnected = false
   /** that connect's success is still to be reported: another one now is refused as in flight */
   reconnecting = false
-  /** a connect to an IP address, started on the next tick, already owns the handle */
-  starting = false
   /** the path of a second connect made while a local socket's first is in flight */
   ipcAgain: string | undefined = undefined
+  /** `onread`: bytes the engine read beyond a callback that stopped reading */
+  unread: Uint8Array | undefined = undefined
+  /** `onread`: the end of input arrived behind `unread` */
+  unreadEof = false
   readonly ipc: boolean
   constructor(ipc: boolean, connection?: Engine.Connection) {
     this.ipc = ipc
@@ -283,19 +283,6 @@ export interface IpcSocketConnectOpts {
  */
 export type SocketConnectOpts = TcpSocketConnectOpts | IpcSocketConnectOpts
 
-interface AnyConnectOpts {
-  port?: number | string | undefined
-  host?: string | undefined
-  path?: string | undefined
-  localAddress?: string | undefined
-  localPort?: number | undefined
-  family?: number | string | undefined
-  hints?: number | undefined
-  lookup?: NodeLookupFunction | undefined
-  autoSelectFamily?: boolean | undefined
-  autoSelectFamilyAttemptTimeout?: number | undefined
-}
-
 /**
  * Arguments of `connect` after normalisation: `[options, callback]`.
  *
@@ -346,19 +333,6 @@ const isNormalized = (x: unknown): x is NormalizedArgs =>
 
 const toBuffer = (chunk: Uint8Array): Buffer =>
   Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-
-const socketToDnsFamily = (family: unknown): unknown => {
-  switch (family) {
-    case "IPv4":
-      return 4
-    case "IPv6":
-      return 6
-  }
-  return family
-}
-
-/** `dns.ADDRCONFIG` (getaddrinfo's `AI_ADDRCONFIG`); Node adds it except on Windows. */
-const ADDRCONFIG = process.platform === "win32" ? 0 : process.platform === "darwin" ? 1024 : 32
 
 const noop = (): void => {}
 
@@ -430,22 +404,24 @@ export class Socket extends Duplex {
   declare blockList: BlockListLike | undefined
 
   constructor(options?: SocketConstructorOpts | number) {
-    let opts: SocketConstructorOpts
-    if (typeof options === "number") opts = { fd: options }
-    else opts = { ...options }
-    if (opts.objectMode) {
-      throw ERR_INVALID_ARG_VALUE("options.objectMode", opts.objectMode, "is not supported")
-    } else if (opts.readableObjectMode || opts.writableObjectMode) {
+    // Node's checks in Node's order, on the options as given (Node clamps a negative delay in them)
+    const given = options as SocketConstructorOpts | undefined
+    if (given?.objectMode) {
+      throw ERR_INVALID_ARG_VALUE("options.objectMode", given.objectMode, "is not supported")
+    } else if (given?.readableObjectMode || given?.writableObjectMode) {
       throw ERR_INVALID_ARG_VALUE(
-        `options.${opts.readableObjectMode ? "readableObjectMode" : "writableObjectMode"}`,
-        opts.readableObjectMode || opts.writableObjectMode,
+        `options.${given.readableObjectMode ? "readableObjectMode" : "writableObjectMode"}`,
+        given.readableObjectMode || given.writableObjectMode,
         "is not supported"
       )
     }
-    if (opts.keepAliveInitialDelay !== undefined) {
-      Validate.validateNumber(opts.keepAliveInitialDelay, "options.keepAliveInitialDelay")
-      if (opts.keepAliveInitialDelay < 0) opts.keepAliveInitialDelay = 0
+    if (given?.keepAliveInitialDelay !== undefined) {
+      Validate.validateNumber(given.keepAliveInitialDelay, "options.keepAliveInitialDelay")
+      if (given.keepAliveInitialDelay < 0) given.keepAliveInitialDelay = 0
     }
+    let opts: SocketConstructorOpts
+    if (typeof options === "number") opts = { fd: options }
+    else opts = { ...options }
     opts.allowHalfOpen = Boolean(opts.allowHalfOpen)
     opts.emitClose = false
     opts.autoDestroy = true
@@ -458,16 +434,8 @@ export class Socket extends Duplex {
     this[kBufferCb] = null
     this[kBufferGen] = null
 
-    if (opts.blockList !== undefined) {
-      if (!isBlockList(opts.blockList)) {
-        throw ERR_INVALID_ARG_TYPE("options.blockList", "net.BlockList", opts.blockList)
-      }
-      this.blockList = opts.blockList
-    }
-    if (opts.typeOfService !== undefined) this.setTypeOfService(opts.typeOfService)
-
     const connection = opts[kConnection]
-    if (opts.handle !== undefined && opts.handle !== null && connection === undefined) {
+    if (opts.handle && connection === undefined) {
       throw unsupported("open", `adopting a bound handle is not supported by the ${this.driver.name} driver`)
     }
     if (connection !== undefined) {
@@ -483,7 +451,7 @@ export class Socket extends Duplex {
     const onread = opts.onread
     if (
       onread !== null && typeof onread === "object"
-      && (ArrayBuffer.isView(onread.buffer) || typeof onread.buffer === "function")
+      && (isUint8Array(onread.buffer) || typeof onread.buffer === "function")
       && typeof onread.callback === "function"
     ) {
       if (typeof onread.buffer === "function") {
@@ -491,14 +459,19 @@ export class Socket extends Duplex {
         this[kBufferGen] = onread.buffer
       } else this[kBuffer] = onread.buffer
       this[kBufferCb] = onread.callback
-      this._handle?.connection?.borrowReads()
     }
 
     this[kSetNoDelay] = Boolean(opts.noDelay)
     this[kSetKeepAlive] = Boolean(opts.keepAlive)
-    this[kSetKeepAliveInitialDelay] = ~~((opts.keepAliveInitialDelay ?? 0) / 1000)
+    this[kSetKeepAliveInitialDelay] = ~~((opts.keepAliveInitialDelay as number) / 1000)
+    if (opts.typeOfService !== undefined) {
+      Validate.validateInt32(opts.typeOfService, "options.typeOfService", 0, 255)
+    }
+    this[kSetTOS] = opts.typeOfService
 
     this.on("end", onReadableStreamEnd)
+
+    this.initHandle()
 
     if (this._handle !== null && opts.readable !== false) {
       if (opts[kPauseOnCreate]) {
@@ -508,10 +481,34 @@ export class Socket extends Duplex {
       } else this.read(0)
     }
 
-    // `signal` is handled by the Duplex itself, as in Node
+    // `signal` destroys the socket through the Duplex, as in Node, which checks it once more here
+    if (opts.signal) Validate.validateAbortSignal(opts.signal, "options.signal")
 
     this[kBytesRead] = 0
     this[kBytesWritten] = 0
+    if (opts.blockList) {
+      if (!isBlockList(opts.blockList)) {
+        throw ERR_INVALID_ARG_TYPE("options.blockList", "net.BlockList", opts.blockList)
+      }
+      this.blockList = opts.blockList
+    }
+  }
+
+  /**
+   * Node's `initSocketHandle`, run when the socket gets its handle (made,
+   * accepted, adopted, or at `connect`): the stream is usable again, and an
+   * `onread` buffer function gives its first buffer.
+   */
+  private initHandle(): void {
+    ;(this as unknown as { _undestroy(): void })._undestroy()
+    this._sockname = null
+    if (this._handle === null || this[kBuffer] === null) return
+    this._handle.connection?.borrowReads()
+    const gen = this[kBufferGen]
+    if (gen !== null) {
+      const first = gen()
+      if (isUint8Array(first)) this[kBuffer] = first
+    }
   }
 
   /**
@@ -584,20 +581,8 @@ export class Socket extends Duplex {
     const handle = this._handle
     if (handle === null) return
     this._unrefTimer()
-    const userBuf = this[kBuffer]
-    if (userBuf !== null) {
-      let offset = 0
-      while (offset < chunk.length) {
-        const target = userBuf === true ? this[kBufferGen]!() : userBuf
-        const n = Math.min(target.length, chunk.length - offset)
-        target.set(chunk.subarray(offset, offset + n), 0)
-        offset += n
-        const ret = this[kBufferCb]!(n, target)
-        if (ret === false && handle.reading) {
-          handle.reading = false
-          handle.connection?.readStop()
-        }
-      }
+    if (this[kBuffer] !== null) {
+      this.readIntoUserBuffer(handle, chunk, borrowed)
       return
     }
     const ret = this.push(borrowed ? Buffer.from(chunk) : toBuffer(chunk))
@@ -607,11 +592,65 @@ export class Socket extends Duplex {
     }
   }
 
+  /**
+   * The `onread` path, as Node's `onStreamRead`: each read fills the current
+   * buffer (at most its length) and is handed to the callback; the buffer
+   * function gives the next buffer after each read; a callback that returns
+   * `false`, or that pauses the socket, stops reading, and what the engine
+   * had read beyond that waits for reading to start again (Node leaves it in
+   * the kernel).
+   */
+  private readIntoUserBuffer(handle: SocketHandle, chunk: Uint8Array, borrowed: boolean): void {
+    let offset = 0
+    while (offset < chunk.length) {
+      if (!handle.reading || this.destroyed) {
+        const rest = chunk.subarray(offset)
+        handle.unread = borrowed ? new Uint8Array(rest) : rest
+        return
+      }
+      const target = this[kBuffer]!
+      let result: boolean
+      if (target === true) {
+        // the buffer function gave no buffer at first: Node passes `true` and the whole read
+        const n = chunk.length - offset
+        offset += n
+        result = this[kBufferCb]!(n, target as unknown as Uint8Array) !== false
+      } else {
+        const n = Math.min(target.length, chunk.length - offset)
+        target.set(chunk.subarray(offset, offset + n), 0)
+        offset += n
+        result = this[kBufferCb]!(n, target) !== false
+        const gen = this[kBufferGen]
+        if (gen !== null) {
+          const next = gen()
+          if (isUint8Array(next)) this[kBuffer] = next
+        }
+      }
+      if (!result && handle.reading) {
+        handle.reading = false
+        if (!this.destroyed) handle.connection?.readStop()
+      }
+    }
+  }
+
+  /** Delivers what the `onread` path kept when reading stopped, once reading starts again. */
+  private readUnread(handle: SocketHandle): void {
+    const rest = handle.unread
+    if (rest === undefined) return
+    handle.unread = undefined
+    this.readIntoUserBuffer(handle, rest, false)
+    if (handle.unread === undefined && handle.unreadEof) {
+      handle.unreadEof = false
+      this.onEof()
+    }
+  }
+
   /** @internal engine event */
   onEof(): void {
-    if (this[kBuffer] !== null) {
-      this.push(null)
-      this.read(0)
+    const handle = this._handle
+    if (handle !== null && handle.unread !== undefined) {
+      // the end comes after the bytes still to be read
+      handle.unreadEof = true
       return
     }
     this.push(null)
@@ -623,6 +662,12 @@ export class Socket extends Duplex {
     if (handle === null || handle.connection === undefined) return
     handle.reading = true
     handle.connection.readStart()
+    if (handle.unread !== undefined) {
+      // as the next read of the kernel's buffer would
+      setImmediate(() => {
+        if (this._handle === handle && handle.reading) this.readUnread(handle)
+      })
+    }
   }
 
   /** @internal Node's `_unrefTimer`: activity resets the idle timeout. */
@@ -1078,17 +1123,19 @@ export class Socket extends Duplex {
       this._handle = null
       this._peername = null
       this._sockname = null
-      ;(this as unknown as { _undestroy(): void })._undestroy()
     }
     const path = options["path"]
     const pipe = !!path
-    if (this._handle === null) this._handle = new SocketHandle(pipe)
+    if (this._handle === null) {
+      this._handle = new SocketHandle(pipe)
+      this.initHandle()
+    }
     this._unrefTimer()
     this.connecting = true
     if (pipe) {
       Validate.validateString(path, "options.path")
       this.connectIpc(path)
-    } else this.lookupAndConnect(options as AnyConnectOpts)
+    } else lookupAndConnect(this, options, autoSelectDefaults)
     return this
   }
 
@@ -1116,9 +1163,18 @@ export class Socket extends Duplex {
       })
       return
     }
-    handle.cancel = Engine.connect(driver, { _tag: "Ipc", path }, {}, (failure, connected) => {
+    let inCall = true
+    const cancel = Engine.connect(driver, { _tag: "Ipc", path }, {}, (failure, connected) => {
       handle.cancel = undefined
       if (failure !== undefined) {
+        if (inCall) {
+          // refused within the system call (a path the platform cannot use): as Node, no attempt failed,
+          // and the local end (a pipe has no address) is named in the message
+          const local = this._getsockname()
+          const details = `${local.address}:${local.port}`
+          this.destroy(exceptionWithHostPort(failure.error, "connect", path, undefined, details))
+          return
+        }
         const ex = exceptionWithHostPort(failure.error, "connect", path, undefined)
         this.emit("connectionAttemptFailed", path, undefined, undefined, ex)
         this.destroy(ex)
@@ -1136,138 +1192,95 @@ export class Socket extends Duplex {
       }
       this.afterConnect(connected!)
     })
+    inCall = false
+    if (this._handle === handle && !this.destroyed && this.connecting) handle.cancel = cancel
   }
 
-  private lookupAndConnect(options: AnyConnectOpts): void {
-    const { localAddress, localPort } = options
-    const host = options.host || "localhost"
-    let { port, autoSelectFamilyAttemptTimeout, autoSelectFamily } = options
-    if (localAddress && !isIP(localAddress)) throw ERR_INVALID_IP_ADDRESS(localAddress)
-    if (localPort) Validate.validateNumber(localPort, "options.localPort")
-    if (port !== undefined) {
-      if (typeof port !== "number" && typeof port !== "string") {
-        throw ERR_INVALID_ARG_TYPE("options.port", ["number", "string"], port)
-      }
-      Validate.validatePort(port)
-    }
-    const portNumber = (port as number) | 0
-    port = portNumber
-    if (autoSelectFamily != null) Validate.validateBoolean(autoSelectFamily, "options.autoSelectFamily")
-    else autoSelectFamily = autoSelectDefaults.family
-    if (autoSelectFamilyAttemptTimeout != null) {
-      Validate.validateInt32(autoSelectFamilyAttemptTimeout, "options.autoSelectFamilyAttemptTimeout", 1)
-      if (autoSelectFamilyAttemptTimeout < 10) autoSelectFamilyAttemptTimeout = 10
-    } else autoSelectFamilyAttemptTimeout = autoSelectDefaults.attemptTimeout
-
-    const literal = isIP(host)
-    const blockList = this.blockList
-    const base = {
-      _tag: "Tcp" as const,
-      host,
-      port: portNumber,
-      blocked: blockList === undefined
-        ? undefined
-        : (address: string, family: 4 | 6) => blockList.check(address, `ipv${family}`),
-      localAddress: localAddress || undefined,
-      localPort: localPort || undefined,
-      autoSelectFamilyAttemptTimeoutMs: autoSelectFamilyAttemptTimeout
-    }
-    if (literal !== 0) {
-      const handle = this._handle!
-      handle.starting = true
-      process.nextTick(() => {
-        handle.starting = false
-        if (this.connecting) this.startConnect({ ...base, family: literal, hints: 0, autoSelectFamily: false }, false)
-      })
+  /**
+   * @internal Node's `internalConnect`: one attempt at `ip:port`, binding the
+   * local address first when one is asked; on a handle that is connecting or
+   * connected, what the platform answers a second connect on it.
+   */
+  _internalConnect(
+    ip: string,
+    port: number,
+    addressType: 4 | 6,
+    localAddress: string | undefined,
+    localPort: number | undefined
+  ): void {
+    const handle = this._handle!
+    if (handle.cancel !== undefined || handle.reconnecting || handle.connection !== undefined) {
+      this.connectBusy(ip, port, addressType, localAddress, localPort)
       return
     }
-    if (options.lookup != null) Validate.validateFunction(options.lookup, "options.lookup")
-    const family = socketToDnsFamily(options.family)
-    let hints = options.hints || 0
-    if (family !== 4 && family !== 6 && hints === 0) hints = ADDRCONFIG
-    this._host = host
-    const multiple = family !== 4 && family !== 6 && !localAddress && autoSelectFamily
-    const userLookup = options.lookup
-    const state = { lookupError: undefined as Error | undefined }
-    const lookup: Engine.LookupFunction | undefined = userLookup === undefined ? undefined : (h, o, callback) => {
-      const dnsopts: { family: unknown; hints: number; all?: boolean } = { family, hints }
-      if (o.all) dnsopts.all = true
-      userLookup(h, dnsopts as { family: number; hints: number }, (err, address, addressType) => {
-        if (err) {
-          state.lookupError = err
-          callback({ code: String((err as NodeError).code ?? "UNKNOWN"), syscall: "lookup", cause: err }, [])
-          return
-        }
-        if (Array.isArray(address)) {
-          callback(undefined, address.map((a) => ({ address: a.address, family: a.family as 4 | 6 })))
-        } else {
-          callback(undefined, [{ address: address as string, family: addressType as 4 | 6 }])
-        }
-      })
-    }
-    this.startConnect(
+    this.dial(
       {
-        ...base,
-        family: (family === 4 || family === 6 ? family : 0) as 0 | 4 | 6,
-        hints,
-        lookup,
-        autoSelectFamily: multiple
+        _tag: "Tcp",
+        host: ip,
+        port,
+        family: addressType,
+        hints: 0,
+        autoSelectFamily: false,
+        autoSelectFamilyAttemptTimeoutMs: 0,
+        localAddress: localAddress || undefined,
+        localPort: localPort || undefined,
+        blocked: this.blocked()
       },
-      true,
-      state,
-      options
+      localAddress || undefined,
+      localPort || undefined
     )
   }
 
-  private startConnect(
-    request: Engine.ConnectRequest & { _tag: "Tcp" },
-    named: boolean,
-    state?: { lookupError: Error | undefined },
-    options?: AnyConnectOpts
+  /**
+   * @internal Node's `internalConnectMultiple`: the addresses of a lookup
+   * tried in turn (happy eyeballs), each bounded by `timeout`; the engine
+   * runs the attempts.
+   */
+  _internalConnectMultiple(
+    addresses: ReadonlyArray<DriverTypes.LookupAddress>,
+    port: number,
+    localPort: number | undefined,
+    timeout: number
   ): void {
     const handle = this._handle!
-    if (handle.cancel !== undefined || handle.starting || handle.reconnecting) {
-      this.connectAgain(request, named, state, (address, port) => {
-        // the platform refuses a second connect on one handle before the first completes
-        const ex = exceptionWithHostPort({ code: "EALREADY", syscall: "connect" }, "connect", address, port)
-        return () => ex
-      })
+    if (handle.cancel !== undefined || handle.reconnecting || handle.connection !== undefined) {
+      // on a busy handle Node would go on to the next address with a new handle: only the first is tried
+      this.connectBusy(addresses[0]!.address, port, addressType(addresses[0]!), undefined, localPort)
       return
     }
-    if (handle.connection !== undefined) {
-      this.connectAgain(request, named, state, (address, port) => {
-        // a connected socket: the kernel answers the first connect after the
-        // handshake with success and keeps the connection it has; any later
-        // one with EISCONN
-        if (handle.reconnecting) {
-          const ex = exceptionWithHostPort({ code: "EALREADY", syscall: "connect" }, "connect", address, port)
-          return () => ex
-        }
-        if (handle.reconnected) {
-          const ex = exceptionWithHostPort({ code: "EISCONN", syscall: "connect" }, "connect", address, port)
-          return () => ex
-        }
-        handle.reconnected = true
-        handle.reconnecting = true
-        setImmediate(() => {
-          handle.reconnecting = false
-          if (!this.destroyed && this._handle === handle) this.connected(handle.connection!)
-        })
-        return undefined
-      })
-      return
-    }
-    let multiple = false
-    let firstAnswer: { address: string | undefined; family: unknown } | undefined
-    const observer: Engine.ConnectObserver = {
-      onLookup: (error, address, family, host) => {
-        if (error !== undefined) {
-          this.emit("lookup", state?.lookupError ?? dnsException(error, host), undefined, undefined, host)
-          return
-        }
-        firstAnswer ??= { address, family }
-        this.emit("lookup", null, address, family, host)
+    this.dial(
+      {
+        _tag: "Tcp",
+        host: this._host ?? "localhost",
+        port,
+        family: 0,
+        hints: 0,
+        // the addresses are resolved already: the engine only orders and tries them
+        lookup: (_host, _options, callback) => callback(undefined, addresses),
+        autoSelectFamily: true,
+        autoSelectFamilyAttemptTimeoutMs: timeout,
+        localPort: localPort || undefined,
+        blocked: this.blocked()
       },
+      undefined,
+      localPort || undefined
+    )
+  }
+
+  private blocked(): ((address: string, family: 4 | 6) => boolean) | undefined {
+    const blockList = this.blockList
+    return blockList === undefined ? undefined : (address, family) => blockList.check(address, `ipv${family}`)
+  }
+
+  /** Dials through the engine, reporting each attempt as Node does. */
+  private dial(
+    request: Engine.ConnectRequest & { _tag: "Tcp" },
+    localAddress: string | undefined,
+    localPort: number | undefined
+  ): void {
+    const handle = this._handle!
+    let multiple = false
+    const observer: Engine.ConnectObserver = {
       onAttempts: () => {
         multiple = true
         this.autoSelectFamilyAttemptedAddresses = []
@@ -1278,109 +1291,108 @@ export class Socket extends Duplex {
         if (multiple) {
           this._sockname = null
           this.autoSelectFamilyAttemptedAddresses.push(`${address}:${port}`)
-        } else if (named) this._unrefTimer()
+        }
         this.emit("connectionAttempt", address, port, family)
       },
       onAttemptFailed: (address, port, family, error) => {
-        this.emit("connectionAttemptFailed", address, port, family, this.connectError(error, address, port))
+        this.emit(
+          "connectionAttemptFailed",
+          address,
+          port,
+          family,
+          this.connectError(error, address, port, localAddress, localPort)
+        )
       },
       onAttemptTimeout: (address, port, family) => {
         this.emit("connectionAttemptTimeout", address, port, family)
       }
     }
-    const errors: Array<SystemError> = []
-    handle.cancel = Engine.connect(this.driver, request, observer, (failure, connected) => {
+    const cancel = Engine.connect(this.driver, request, observer, (failure, connected) => {
       handle.cancel = undefined
       if (failure !== undefined) {
-        if (failure.lookup) {
-          const e = failure.error
-          const error = state?.lookupError
-            ?? (e.syscall === "lookup" && e.code === "EINVAL"
-              ? invalidAnswer(firstAnswer, options)
-              : dnsException(e, request.host))
-          process.nextTick(() => this.destroy(error))
-          return
-        }
-        if (failure.error.code === "ERR_IP_BLOCKED") {
-          this.destroy(ERR_IP_BLOCKED(failure.error.address ?? ""))
+        const e = failure.error
+        if (e.code === "ERR_IP_BLOCKED") {
+          this.destroy(ERR_IP_BLOCKED(e.address ?? ""))
           return
         }
         if (multiple) {
-          for (const e of failure.errors) errors.push(this.connectError(e, e.address, e.port))
-          if (errors.length === 0) this.destroy(ERR_SOCKET_CONNECTION_TIMEOUT())
-          else this.destroy(aggregate(errors))
+          const errors = failure.errors.map((x) => this.connectError(x, x.address, x.port, localAddress, localPort))
+          this.destroy(errors.length === 0 ? ERR_SOCKET_CONNECTION_TIMEOUT() : aggregate(errors))
           return
         }
-        this.destroy(this.connectError(failure.error, failure.error.address, failure.error.port))
+        this.destroy(this.connectError(e, e.address, e.port, localAddress, localPort))
         return
       }
       this.afterConnect(connected!)
     })
+    // (a bind that failed, or a blocked address, has ended the attempt already)
+    if (this._handle === handle && this.connecting && !this.destroyed) handle.cancel = cancel
   }
 
   /**
-   * A connect on a socket whose handle is connecting or connected, as Node
-   * runs it on its one handle: the name is looked up again, the attempt is
-   * announced, then `issue` makes the system call. When that fails at once
-   * the error's message names the local address the handle reports, read
-   * after this tick (through the node driver, the first attempt's system call
-   * happens on the tick after it started).
+   * A connect on a handle that is connecting or connected, as the platform
+   * answers it on Node's one handle: binding it again is refused; else the
+   * attempt is announced and the connect system call fails at once (the
+   * message names the local address the handle has), or, on a connected
+   * handle, the first one after the handshake succeeds and keeps the
+   * connection.
    */
-  private connectAgain(
-    request: Engine.ConnectRequest & { _tag: "Tcp" },
-    named: boolean,
-    state: { lookupError: Error | undefined } | undefined,
-    issue: (address: string, port: number) => (() => SystemError) | undefined
+  private connectBusy(
+    address: string,
+    port: number,
+    family: 4 | 6,
+    localAddress: string | undefined,
+    localPort: number | undefined
   ): void {
-    const attempt = (address: string, family: 4 | 6) => {
-      if (request.localAddress !== undefined || request.localPort !== undefined) {
-        // the handle is bound already: binding it again is refused, before any attempt
-        const local = request.localAddress ?? (family === 6 ? "::" : "0.0.0.0")
-        this.destroy(exceptionWithHostPort({ code: "EINVAL", syscall: "bind" }, "bind", local, request.localPort))
-        return
-      }
-      this.emit("connectionAttempt", address, request.port, family)
-      if (request.blocked?.(address, family) === true) {
-        this.destroy(ERR_IP_BLOCKED(address))
-        return
-      }
-      const failed = issue(address, request.port)
-      if (failed === undefined) return
-      process.nextTick(() => {
-        if (this.destroyed) return
-        const ex = failed()
-        const local = this._getsockname()
-        // the stack is formatted on first read, from the message as it is then
-        ex.message += ` - Local (${local.address}:${local.port})`
-        this.destroy(ex)
-      })
-    }
-    if (!named) {
-      attempt(request.host, request.family === 6 ? 6 : 4)
+    const handle = this._handle!
+    if (localAddress || localPort) {
+      // the handle is bound already: binding it again is refused, before any attempt
+      const local = localAddress || (family === 6 ? "::" : "0.0.0.0")
+      this.destroy(exceptionWithHostPort({ code: "EINVAL", syscall: "bind" }, "bind", local, localPort))
       return
     }
-    const answer = (error: DriverError | undefined, addresses: ReadonlyArray<DriverTypes.LookupAddress>) => {
-      // with several candidate families Node drops the answer of a socket no longer connecting, unreported
-      if (request.autoSelectFamily && !this.connecting) return
-      const first = error === undefined ? addresses[0] : undefined
-      if (first === undefined) {
-        const e = error ?? { code: "ENOTFOUND", syscall: "getaddrinfo", address: request.host }
-        const ex = state?.lookupError ?? dnsException(e, request.host)
-        this.emit("lookup", ex, undefined, undefined, request.host)
-        if (this.connecting) process.nextTick(() => this.destroy(ex))
-        return
-      }
-      this.emit("lookup", null, first.address, first.family, request.host)
-      if (!this.connecting || this.destroyed) return
-      attempt(first.address, first.family)
+    this.emit("connectionAttempt", address, port, family)
+    if (this.blockList?.check(address, `ipv${family}`) === true) {
+      this.destroy(ERR_IP_BLOCKED(address))
+      return
     }
-    const options: DriverTypes.LookupOptions = { family: request.family, hints: request.hints, all: false }
-    if (request.lookup !== undefined) request.lookup(request.host, options, answer)
-    else this.driver.lookup(request.host, options, answer)
+    let code: "EALREADY" | "EISCONN"
+    if (handle.connection === undefined || handle.reconnecting) code = "EALREADY"
+    else if (handle.reconnected) code = "EISCONN"
+    else {
+      // a connected socket: the kernel answers the first connect after the handshake with success and
+      // keeps the connection it has
+      handle.reconnected = true
+      handle.reconnecting = true
+      setImmediate(() => {
+        handle.reconnecting = false
+        if (!this.destroyed && this._handle === handle) this.connected(handle.connection!)
+      })
+      return
+    }
+    const local = this._getsockname()
+    this.destroy(
+      exceptionWithHostPort({ code, syscall: "connect" }, "connect", address, port, `${local.address}:${local.port}`)
+    )
   }
 
-  private connectError(error: DriverError, address: string | undefined, port: number | undefined): SystemError {
-    return exceptionWithHostPort(error, "connect", address, port)
+  /**
+   * The error of a failed attempt, as Node's `afterConnect` builds it: a bind
+   * that failed names the local end; a connect from a bound local port names
+   * it too (` - Local (address:port)`, `localAddress`, `localPort`).
+   */
+  private connectError(
+    error: DriverError,
+    address: string | undefined,
+    port: number | undefined,
+    localAddress: string | undefined,
+    localPort: number | undefined
+  ): SystemError {
+    if (error.syscall === "bind") return exceptionWithHostPort(error, "bind", error.address, error.port)
+    if (!localPort) return exceptionWithHostPort(error, "connect", address, port)
+    const local = localAddress || (Validate.isIP(address) === 6 ? "::" : "0.0.0.0")
+    const ex = exceptionWithHostPort(error, "connect", address, port, `${local}:${localPort}`)
+    return Object.assign(ex, { localAddress: local, localPort })
   }
 
   private afterConnect(connected: Engine.Connected): void {
@@ -1406,14 +1418,7 @@ export class Socket extends Duplex {
   }
 }
 
-const invalidAnswer = (
-  answer: { address: string | undefined; family: unknown } | undefined,
-  options: AnyConnectOpts | undefined
-): Error => {
-  const address = answer?.address
-  if (typeof address !== "string" || !isIP(address)) return ERR_INVALID_IP_ADDRESS(address)
-  return ERR_INVALID_ADDRESS_FAMILY(answer?.family, options?.host, options?.port)
-}
+const addressType = (a: DriverTypes.LookupAddress): 4 | 6 => a.family
 
 const aggregate = (errors: Array<SystemError>): Error => {
   const error = new AggregateError(errors) as AggregateError & { code?: string | undefined }

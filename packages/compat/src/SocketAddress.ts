@@ -5,12 +5,13 @@
  * @since 0.1.0
  */
 import * as Address from "@sluice/core/Address"
-import { ERR_INVALID_ARG_VALUE } from "./errors.ts"
+import { ERR_INVALID_ARG_VALUE, ERR_OUT_OF_RANGE } from "./errors.ts"
 import type { NodeError } from "./errors.ts"
 import * as Validate from "./internal/validate.ts"
 
 // as `require` gives it: an ESM import of node:util reads (and so loads) every lazy export
 const { inspect } = process.getBuiltinModule("node:util")
+const { markAsUncloneable } = process.getBuiltinModule("node:worker_threads")
 
 const kDetail = Symbol("kDetail")
 
@@ -55,8 +56,11 @@ export class SocketAddress {
   readonly [kValue]: bigint
 
   constructor(options: SocketAddressInitOptions = {}) {
+    // as BlockList: Node's is cloned natively, which user code cannot do; a clone fails loudly instead
+    markAsUncloneable(this)
     Validate.validateObject(options, "options")
-    let family: unknown = options.family ?? "ipv4"
+    // (a default for `undefined` only, as Node's destructuring: `null` is refused below)
+    let { family = "ipv4" }: { family?: unknown } = options
     const {
       address = family === "ipv4" ? "127.0.0.1" : "::",
       port = 0,
@@ -69,6 +73,11 @@ export class SocketAddress {
     Validate.validateString(address, "options.address")
     Validate.validatePort(port, "options.port")
     Validate.validateUint32(flowlabel, "options.flowlabel", false)
+    // an IPv6 flow label has 20 bits: node:net 24 aborts the process on a larger one (a failed native check);
+    // compat refuses it instead
+    if (family === "ipv6" && flowlabel > 0xFFFFF) {
+      throw ERR_OUT_OF_RANGE("options.flowlabel", ">= 0 && <= 1048575", flowlabel)
+    }
     const value = Address.toBits(address, family === "ipv4" ? 4 : 6)
     if (value === undefined) throw invalidAddress()
     this[kValue] = value
@@ -76,7 +85,8 @@ export class SocketAddress {
       address: Address.fromBits(value, family === "ipv4" ? 4 : 6),
       port: Number(port) | 0,
       family,
-      flowlabel: flowlabel | 0
+      // an IPv4 address has no flow label
+      flowlabel: family === "ipv4" ? 0 : flowlabel >>> 0
     }
   }
 

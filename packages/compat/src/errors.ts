@@ -266,18 +266,21 @@ export const ERR_SOCKET_CONNECTION_TIMEOUT = (): NodeError =>
  * @since 0.1.0
  */
 export const ERR_INVALID_IP_ADDRESS = (ip: unknown): NodeError =>
-  make(TypeError, "ERR_INVALID_IP_ADDRESS", `Invalid IP address: ${String(ip)}`)
+  make(TypeError, "ERR_INVALID_IP_ADDRESS", util.format("Invalid IP address: %s", ip))
 
 /**
  * @category validation
  * @since 0.1.0
  */
-export const ERR_INVALID_ADDRESS_FAMILY = (family: unknown, host: unknown, port: unknown): NodeError =>
-  make(
+export const ERR_INVALID_ADDRESS_FAMILY = (family: unknown, host: unknown, port: unknown): NodeError => {
+  const error = make(
     RangeError,
     "ERR_INVALID_ADDRESS_FAMILY",
     `Invalid address family: ${String(family)} ${String(host)}:${String(port)}`
   )
+  // as Node's: the host and port asked for, after `code`
+  return Object.assign(error, { host, port })
+}
 
 /**
  * @category validation
@@ -398,7 +401,8 @@ export const exceptionWithHostPort = (
   error.errno = errnoFor(e)
   error.code = e.code
   error.syscall = syscall
-  if (address !== undefined) error.address = address
+  // as Node's: `address` always set (even to `undefined`), `port` when truthy
+  error.address = address as string
   if (port) error.port = port
   return error
 }
@@ -413,7 +417,7 @@ export const exceptionWithHostPort = (
 export const uvExceptionWithHostPort = (
   e: DriverError,
   syscall: string,
-  address: string | undefined,
+  address: string | null | undefined,
   port: number | undefined
 ): SystemError => {
   const errno = errnoFor(e)

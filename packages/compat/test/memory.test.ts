@@ -18,7 +18,7 @@ const memoryNet = () => createNet(MemoryNetwork.make().driver) as unknown as Net
 
 describe("compat over the memory network matches node:net", () => {
   for (const s of allScenarios) {
-    if (s.needs?.some((n) => n === "dns" || n === "fd")) continue
+    if (s.needs?.some((n) => n === "dns" || n === "fd" || n === "host")) continue
     it(s.name, async () => {
       const expected = await runScenario(s, nodeNet)
       const actual = await runScenario(s, memoryNet())

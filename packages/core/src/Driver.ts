@@ -27,8 +27,13 @@
  *     handle has seen the peer's RST: `ECONNRESET` or `EPIPE`);
  *   - `Handle.shutdown`'s, when there is nothing left to do (the node driver,
  *     once the write side has finished or the socket is gone).
- * - Callbacks that never run inside the triggering call: `connect`'s,
- *   `lookup`'s, `Handle.close`'s and `Handle.reset`'s (the handle is released
+ * - `connect`'s, when the local address or port it was asked to bind
+ *   cannot be bound (`syscall: "bind"`): a driver that binds inside `connect`
+ *   reports that at once, before any dial (see {@link DialHooks}); and when
+ *   the platform refuses a local socket path at once (as libuv does for a
+ *   path with a NUL byte or one too long).
+ * - Callbacks that never run inside the triggering call: `connect`'s
+ *   otherwise, `lookup`'s, `Handle.close`'s and `Handle.reset`'s (the handle is released
  *   on a later turn, as a libuv close is), `ListenerHandle.close`'s, every
  *   {@link HandleEvents} and {@link ListenerEvents} callback, and
  *   {@link Timers} callbacks. A successful `write` completes on a later turn.
@@ -426,6 +431,25 @@ export interface PendingConnect {
 }
 
 /**
+ * What the engine asks of a dial, for a driver that can tell it (optional:
+ * a driver that leaves it out dials as it likes, and the engine announces the
+ * attempt itself once `connect` returns).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface DialHooks {
+  /**
+   * Called once, synchronously inside `connect`, after the local address
+   * asked for was bound and just before the connect system call (as Node's
+   * `internalConnect` emits `'connectionAttempt'` between the two).
+   * Returning `false` abandons the attempt before the system call: the
+   * handle is released and the callback never runs.
+   */
+  readonly beforeDial: () => boolean
+}
+
+/**
  * A platform driver.
  *
  * @category models
@@ -437,13 +461,18 @@ export interface Driver {
   readonly timers: Timers
   /**
    * Dial a resolved target. The callback runs once, on a later turn, with the
-   * connected handle (paused, as an accepted one) or the error. The returned
-   * function cancels a pending attempt: the callback then never runs and
-   * nothing stays open (see `PendingConnect` for its optional `local`).
+   * connected handle (paused, as an accepted one) or the error; a local
+   * address or port that cannot be bound (`syscall: "bind"`), or a local
+   * socket path the platform refuses, may be reported at once, before
+   * `connect` returns. The returned function cancels a
+   * pending attempt: the callback then never runs and nothing stays open
+   * (see `PendingConnect` for its optional `local`). A driver that takes
+   * `hooks` calls them as {@link DialHooks} says.
    */
   connect(
     target: ConnectTarget,
-    callback: (error: DriverError | undefined, handle: Handle | undefined) => void
+    callback: (error: DriverError | undefined, handle: Handle | undefined) => void,
+    hooks?: DialHooks
   ): PendingConnect
   /**
    * Bind and listen. The callback runs once, with the listener or the error:

@@ -619,16 +619,26 @@ export const connect = (
     next: (() => void) | undefined
   ) => {
     const start = driver.timers.now()
-    observer.onAttempt?.(address.address, tcp.port, address.family)
-    if (done) return
-    if (tcp.blocked?.(address.address, address.family) === true) {
-      const e: DriverError = { code: "ERR_IP_BLOCKED", syscall: "connect", address: address.address, port: tcp.port }
-      errors.push(e)
-      fail(e, false)
-      return
-    }
     let settled = false
     let cancelTimeout: (() => void) | undefined
+    // as Node's internalConnect: bind, announce the attempt, check the block list, dial
+    let announced = false
+    const announce = (): boolean => {
+      announced = true
+      observer.onAttempt?.(address.address, tcp.port, address.family)
+      if (done) return false
+      if (tcp.blocked?.(address.address, address.family) === true) {
+        settled = true
+        const e: DriverError = { code: "ERR_IP_BLOCKED", syscall: "connect", address: address.address, port: tcp.port }
+        errors.push(e)
+        fail(e, false)
+        return false
+      }
+      return true
+    }
+    // a bind that fails inside `connect` is reported there: the attempt never started
+    let inCall = true
+    let bindFailure: DriverError | undefined
     const cancelConnect = driver.connect(
       {
         _tag: "Tcp",
@@ -639,6 +649,10 @@ export const connect = (
         localPort: tcp.localPort
       },
       (error, handle) => {
+        if (inCall) {
+          bindFailure = error ?? { code: "UNKNOWN", syscall: "bind" }
+          return
+        }
         if (settled || done) {
           handle?.close(noop)
           return
@@ -651,7 +665,8 @@ export const connect = (
           const e = error ?? { code: "UNKNOWN", syscall: "connect" }
           errors.push(e)
           attempts.push({ ...address, port: tcp.port, outcome: "failed", error: e, durationMs })
-          observer.onAttemptFailed?.(address.address, tcp.port, address.family, e)
+          // a bind failure reported later (a driver that binds as it dials): no dial was attempted
+          if (e.syscall !== "bind") observer.onAttemptFailed?.(address.address, tcp.port, address.family, e)
           if (done) return
           if (next !== undefined) next()
           else fail(e, false)
@@ -659,8 +674,25 @@ export const connect = (
         }
         attempts.push({ ...address, port: tcp.port, outcome: "connected", durationMs })
         finish(undefined, { handle, attempts })
-      }
+      },
+      { beforeDial: announce }
     )
+    inCall = false
+    if (bindFailure !== undefined) {
+      const e = bindFailure
+      settled = true
+      errors.push(e)
+      attempts.push({ ...address, port: tcp.port, outcome: "failed", error: e, durationMs: 0 })
+      if (next !== undefined) next()
+      else fail(e, false)
+      return
+    }
+    // a driver without dial hooks dials at once: the attempt is announced now, and abandoned when blocked
+    if (!announced && !settled && !announce()) {
+      cancelConnect()
+      return
+    }
+    if (settled || done) return
     inFlight = cancelConnect
     cancelStep = () => {
       if (settled) return

@@ -181,10 +181,11 @@ export const track = (driver: Driver): { readonly driver: Driver; readonly socke
     capabilities: driver.capabilities,
     timers: driver.timers,
     lookup: (hostname, options, callback) => driver.lookup(hostname, options, callback),
-    connect: (target, callback) =>
+    connect: (target, callback, hooks) =>
       driver.connect(
         target,
-        (error, handle) => callback(error, handle === undefined ? undefined : new TrackedHandle(handle, registry))
+        (error, handle) => callback(error, handle === undefined ? undefined : new TrackedHandle(handle, registry)),
+        hooks
       ),
     listen: (target, events, callback) =>
       driver.listen(target, {

@@ -9,6 +9,7 @@
  */
 import type {
   ConnectTarget,
+  DialHooks,
   Driver,
   DriverError,
   Endpoint,
@@ -249,8 +250,9 @@ const capabilities = {
 const connectRaw = (raw: Bindings) =>
 (
   target: ConnectTarget,
-  callback: (error: DriverError | undefined, handle: Handle | undefined) => void
-): PendingConnect => Raw.connect(raw, target, callback)
+  callback: (error: DriverError | undefined, handle: Handle | undefined) => void,
+  hooks?: DialHooks
+): PendingConnect => Raw.connect(raw, target, callback, hooks)
 
 /** libuv's "invalid argument". */
 const UV_EINVAL = -22
@@ -259,6 +261,16 @@ const connectSocket = (
   target: ConnectTarget,
   callback: (error: DriverError | undefined, handle: Handle | undefined) => void
 ): PendingConnect => {
+  const unusable = Raw.unusableTarget(target)
+  if (unusable !== undefined) {
+    let cancelled = false
+    process.nextTick(() => {
+      if (!cancelled) callback(Raw.unusableTargetError(target, unusable), undefined)
+    })
+    return Object.assign(() => {
+      cancelled = true
+    }, { local: () => undefined })
+  }
   if (target._tag === "Tcp" && target.localAddress !== undefined && net.isIP(target.localAddress) !== target.family) {
     // libuv refuses to bind a local address of the other family (node:net: `bind EINVAL`); Bun's and Deno's
     // node:net do not bind it at all and connect from any address: refuse it as node:net does, on a later tick
@@ -279,7 +291,16 @@ const connectSocket = (
     if (settled) return
     settled = true
     socket.destroy()
-    callback(toDriverError(error, "connect"), undefined)
+    const e = toDriverError(error, "connect")
+    const localPort = target._tag === "Tcp" ? target.localPort ?? 0 : 0
+    if (target._tag === "Tcp" && e.code === "EADDRINUSE" && localPort > 0 && e.syscall !== "bind") {
+      // Bun's node:net reports a local port it cannot bind as the connect's error: it is the bind's, as
+      // node:net reports it
+      const local = target.localAddress ?? (target.family === 6 ? "::" : "0.0.0.0")
+      callback({ ...e, syscall: "bind", address: local, port: localPort }, undefined)
+      return
+    }
+    callback(e, undefined)
   }
   socket.once("error", onError)
   socket.once("connect", () => {
@@ -555,7 +576,14 @@ const listenWith = (raw: Bindings | undefined) =>
         break
     }
   }
-  listenOn()
+  try {
+    listenOn()
+  } catch (error) {
+    // node:net throws on options it refuses (a host that is not a string): a driver reports, never throws
+    server.close()
+    process.nextTick(callback, toDriverError(error, "listen"), undefined)
+    return
+  }
   // node:net binds synchronously (its address is readable as soon as `listen`
   // returns): report the listener at once too, so that faces can do the same
   if (server.listening) onListening()
@@ -567,12 +595,23 @@ const lookup = (
   callback: (error: DriverError | undefined, addresses: ReadonlyArray<LookupAddress>) => void
 ): () => void => {
   let cancelled = false
+  if (typeof hostname !== "string") {
+    // dns.lookup throws on it: a driver reports, never throws
+    process.nextTick(() => {
+      if (!cancelled) {
+        callback({ code: "EINVAL", syscall: "getaddrinfo", cause: "a host name that is not a string" }, [])
+      }
+    })
+    return () => {
+      cancelled = true
+    }
+  }
   // through the module object, so code that replaces dns.lookup is honoured;
   // with the options node:net itself passes (no `all` unless every address is wanted)
   const family = options.family === 0 ? undefined : options.family
-  // dns.lookup validates its arguments by throwing, as node:net's connect
-  // does: compat relies on that throw (the Effect face checks `hints` against
-  // `capabilities.lookupHints` before it gets here)
+  // dns.lookup validates its arguments by throwing; its callers check them
+  // first (compat as dns.lookup does, the Effect face `hints` against
+  // `capabilities.lookupHints`)
   if (options.all) {
     dns().lookup(hostname, { family, hints: options.hints, all: true }, (error, addresses) => {
       if (cancelled) return

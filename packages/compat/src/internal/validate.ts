@@ -2,7 +2,8 @@
  * Node's argument validators (`lib/internal/validators.js`), throwing the same
  * `ERR_*` errors.
  */
-import { ERR_INVALID_ARG_TYPE, ERR_OUT_OF_RANGE, ERR_SOCKET_BAD_PORT } from "../errors.ts"
+import * as Address from "@sluice/core/Address"
+import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE, ERR_OUT_OF_RANGE, ERR_SOCKET_BAD_PORT } from "../errors.ts"
 
 /** `validateNumber(value, name[, min[, max]])` */
 export function validateNumber(value: unknown, name: string, min?: number, max?: number): asserts value is number {
@@ -50,6 +51,20 @@ export function validateString(value: unknown, name: string): asserts value is s
   if (typeof value !== "string") throw ERR_INVALID_ARG_TYPE(name, "string", value)
 }
 
+/** `validateStringWithoutNullBytes(value, name)` */
+export function validateStringWithoutNullBytes(value: unknown, name: string): asserts value is string {
+  validateString(value, name)
+  if (value.includes("\u0000")) throw ERR_INVALID_ARG_VALUE(name, value, "must be a string without null bytes")
+}
+
+/** `validateOneOf(value, name, oneOf)` */
+export function validateOneOf<T>(value: unknown, name: string, oneOf: ReadonlyArray<T>): asserts value is T {
+  if (!oneOf.includes(value as T)) {
+    const allowed = oneOf.map((v) => (typeof v === "string" ? `'${v}'` : String(v))).join(", ")
+    throw ERR_INVALID_ARG_VALUE(name, value, `must be one of: ${allowed}`)
+  }
+}
+
 /** `validateFunction(value, name)` */
 export function validateFunction(value: unknown, name: string): asserts value is (...args: Array<never>) => unknown {
   if (typeof value !== "function") throw ERR_INVALID_ARG_TYPE(name, "Function", value)
@@ -79,7 +94,7 @@ export const validatePort = (port: unknown, name = "Port", allowZero = true): nu
     || (typeof port === "string" && port.trim().length === 0)
     || +port !== (+port >>> 0)
     || +port > 0xFFFF
-    || (port === 0 && !allowZero)
+    || (+port === 0 && !allowZero)
   ) {
     throw ERR_SOCKET_BAD_PORT(name, port, allowZero)
   }
@@ -101,3 +116,6 @@ export const getTimerDuration = (msecs: unknown, name: string): number => {
   }
   return msecs
 }
+
+/** `isIP(input)` of `lib/internal/net.js`: the input is turned into a string first, as its regular expressions do. */
+export const isIP = (input: unknown): 0 | 4 | 6 => Address.isIP(`${input as string}`)

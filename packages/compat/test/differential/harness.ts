@@ -23,12 +23,15 @@ export type NetLike = typeof NodeNet
 export type Entry = readonly [string, ...Array<unknown>]
 
 /** Which networks a scenario needs. */
-export type Needs = "tcp" | "ipc" | "dns" | "fd"
+export type Needs = "tcp" | "ipc" | "dns" | "fd" | "host"
 
 /** A differential scenario. */
 export interface Scenario {
   readonly name: string
-  /** What the scenario needs beyond in-process TCP on 127.0.0.1 (default: nothing). */
+  /**
+   * What the scenario needs beyond in-process TCP on 127.0.0.1 (default: nothing); `host`: the real host's own
+   * set of addresses (on the memory network every address is local).
+   */
   readonly needs?: ReadonlyArray<Needs>
   readonly run: (net: NetLike, rec: Recorder) => Promise<void> | void
 }
@@ -214,6 +217,10 @@ export const normalise = (
   const portKey = /port$/i
   const walk = (v: unknown, key: string | undefined): unknown => {
     if (typeof v === "number" && key !== undefined && portKey.test(key) && v >= 1024) return name(v)
+    // a port given as a string is kept as one (an error names the option as it was given)
+    if (typeof v === "string" && key !== undefined && portKey.test(key) && /^\d{4,5}$/.test(v) && Number(v) >= 1024) {
+      return `'${name(Number(v))}'`
+    }
     if (typeof v === "string") {
       let s = v.split(tmp).join("<tmp>")
       s = s.replace(/(\d+\.\d+\.\d+\.\d+|\]|::1?|:::?):(\d{4,5})\b/g, (_m, host: string, p: string) => {

@@ -27,7 +27,16 @@
  *
  * @internal
  */
-import type { ConnectTarget, DriverError, Endpoint, Handle, HandleEvents, PendingConnect } from "@sluice/core/Driver"
+import { isIP } from "@sluice/core/Address"
+import type {
+  ConnectTarget,
+  DialHooks,
+  DriverError,
+  Endpoint,
+  Handle,
+  HandleEvents,
+  PendingConnect
+} from "@sluice/core/Driver"
 import type * as Net from "node:net"
 
 // as `require` gives them: an ESM import of node:util reads (and so loads) every lazy export
@@ -519,20 +528,70 @@ const anyAddress = (family: 4 | 6): string => (family === 4 ? "0.0.0.0" : "::")
 /** libuv's "address in use". */
 const UV_EADDRINUSE = -98
 
+const isPort = (port: unknown): boolean => Number.isInteger(port) && (port as number) >= 0 && (port as number) <= 65535
+
 /**
- * Dials `target` on a new libuv handle, as node:net's `internalConnect` does
- * (bind first when a local address or port is asked, then connect), on the
- * next tick as node:net does for an address (its lookup of an IP address
- * completes on the next tick). Failures carry node:net's `syscall`,
- * `address` and `port`. The returned canceller closes the handle; the
- * callback then never runs. Its `local` reads the address the kernel bound for
- * the attempt, once the connect system call was made.
+ * Why libuv's handles would refuse `target` — they assert on their argument
+ * types, and a failed assertion aborts the process (a host that is not a
+ * string, a port that is not an integer) — or `undefined` when it is fine.
+ * The driver checks every target it is handed, whatever validated it before.
+ */
+export const unusableTarget = (target: ConnectTarget): string | undefined => {
+  if (target._tag === "Ipc") {
+    return typeof target.path === "string"
+      ? undefined
+      : "a local socket path that is not a string"
+  }
+  if (typeof target.address !== "string" || isIP(target.address) !== target.family) {
+    return `a host that is not an IPv${target.family} address`
+  }
+  if (!isPort(target.port)) return "a port that is not an integer from 0 to 65535"
+  if (target.localAddress !== undefined && isIP(`${target.localAddress}`) === 0) {
+    return "a local address that is not an IP address"
+  }
+  // a local port libuv takes as node:net hands it over (coerced to an integer, then bound mod 2^16): the
+  // bind check that follows turns a port other than the one asked for into EADDRINUSE, as node:net's does
+  if (target.localPort !== undefined && typeof target.localPort !== "number") return "a local port that is not a number"
+  return undefined
+}
+
+/** The typed error for a target the handles would refuse (see {@link unusableTarget}). */
+export const unusableTargetError = (target: ConnectTarget, reason: string): DriverError => ({
+  code: "EINVAL",
+  errno: -22,
+  syscall: "connect",
+  address: target._tag === "Ipc" ? undefined : typeof target.address === "string" ? target.address : undefined,
+  cause: `the node driver refused to dial ${reason}`
+})
+
+/**
+ * Dials `target` on a new libuv handle, as node:net's `internalConnect` does,
+ * within the call: bind first when a local address or port is asked (a bind
+ * that fails is reported at once, with `syscall: "bind"`), then
+ * `hooks.beforeDial` (which may abandon the attempt), then the connect system
+ * call. Callers that must not dial in the current tick defer the call (compat
+ * does, as node:net does for an IP address). Failures carry node:net's
+ * `syscall`, `address` and `port`; a TCP connect system call that fails at
+ * once is reported on the next tick, a local path it refuses at once. The returned canceller closes the handle; the
+ * callback then never runs. Its `local` reads the address the kernel bound
+ * for the attempt, once the connect system call was made.
  */
 export const connect = (
   b: Bindings,
   target: ConnectTarget,
-  callback: (error: DriverError | undefined, handle: Handle | undefined) => void
+  callback: (error: DriverError | undefined, handle: Handle | undefined) => void,
+  hooks?: DialHooks
 ): PendingConnect => {
+  const unusable = unusableTarget(target)
+  if (unusable !== undefined) {
+    let cancelled = false
+    process.nextTick(() => {
+      if (!cancelled) callback(unusableTargetError(target, unusable), undefined)
+    })
+    return Object.assign(() => {
+      cancelled = true
+    }, { local: () => undefined })
+  }
   const ipc = target._tag === "Ipc"
   const handle = ipc ? new b.Pipe(b.pipeSocket) : new b.TCP(b.tcpSocket)
   let settled = false
@@ -556,52 +615,6 @@ export const connect = (
     settled = true
     callback(undefined, new RawHandle(handle, target._tag === "Ipc" ? target.path : undefined))
   }
-  const attempt = () => {
-    if (settled) return
-    let err: number
-    if (target._tag === "Ipc") {
-      const req = new b.PipeConnectWrap()
-      req.address = target.path
-      req.oncomplete = oncomplete
-      err = handle.connect(req, target.path)
-    } else {
-      // as node:net: bound first only for a local address or a non-zero local port
-      if (target.localAddress !== undefined || (target.localPort !== undefined && target.localPort !== 0)) {
-        const localAddress = target.localAddress ?? anyAddress(target.family)
-        const localPort = target.localPort ?? 0
-        let bound = target.family === 4
-          ? (handle.bind?.(localAddress, localPort) ?? -22)
-          : (handle.bind6?.(localAddress, localPort, 0) ?? -22)
-        // as node:net: a bind may "succeed" on another port than asked when that one is taken
-        if (bound === 0 && localPort > 0 && handle.getsockname !== undefined) {
-          const out: Record<string, unknown> = {}
-          if (handle.getsockname(out) === 0 && out.port !== localPort) bound = UV_EADDRINUSE
-        }
-        if (bound !== 0) {
-          const error = uvError(bound, "bind", localAddress, localPort)
-          process.nextTick(fail, error)
-          return
-        }
-      }
-      const req = new b.TCPConnectWrap()
-      req.address = target.address
-      req.port = target.port
-      req.localAddress = target.localAddress
-      req.localPort = target.localPort
-      req.oncomplete = oncomplete
-      attempted = true
-      err = target.family === 4
-        ? handle.connect(req, target.address, target.port)
-        : (handle.connect6?.(req, target.address, target.port) ?? -22)
-    }
-    if (err !== 0) {
-      const error = target._tag === "Ipc"
-        ? uvError(err, "connect", target.path)
-        : uvError(err, "connect", target.address, target.port)
-      process.nextTick(fail, error)
-    }
-  }
-  process.nextTick(attempt)
   const cancel = () => {
     if (settled) return
     settled = true
@@ -613,5 +626,57 @@ export const connect = (
     if (handle.getsockname(out) !== 0 || out.port === 0) return undefined
     return tcpEndpoint(out.address, out.port, out.family)
   }
-  return Object.assign(cancel, { local })
+  const pending = Object.assign(cancel, { local })
+  let err: number
+  if (target._tag === "Ipc") {
+    if (hooks !== undefined && !hooks.beforeDial()) {
+      cancel()
+      return pending
+    }
+    const req = new b.PipeConnectWrap()
+    req.address = target.path
+    req.oncomplete = oncomplete
+    attempted = true
+    err = handle.connect(req, target.path)
+  } else {
+    // as node:net: bound first only for a local address or a non-zero local port
+    if (target.localAddress !== undefined || (target.localPort !== undefined && target.localPort !== 0)) {
+      const localAddress = target.localAddress ?? anyAddress(target.family)
+      const localPort = target.localPort ?? 0
+      let bound = target.family === 4
+        ? (handle.bind?.(localAddress, localPort) ?? -22)
+        : (handle.bind6?.(localAddress, localPort, 0) ?? -22)
+      // as node:net's checkBindError: libuv reports a taken port later (getsockname answers with it), and a
+      // bind may "succeed" on another port than asked
+      if (bound === 0 && localPort > 0 && handle.getsockname !== undefined) {
+        const out: Record<string, unknown> = {}
+        bound = handle.getsockname(out)
+        if (bound === 0 && out.port !== localPort) bound = UV_EADDRINUSE
+      }
+      if (bound !== 0) {
+        fail(uvError(bound, "bind", localAddress, localPort))
+        return pending
+      }
+    }
+    if (hooks !== undefined && !hooks.beforeDial()) {
+      cancel()
+      return pending
+    }
+    const req = new b.TCPConnectWrap()
+    req.address = target.address
+    req.port = target.port
+    req.localAddress = target.localAddress
+    req.localPort = target.localPort
+    req.oncomplete = oncomplete
+    attempted = true
+    err = target.family === 4
+      ? handle.connect(req, target.address, target.port)
+      : (handle.connect6?.(req, target.address, target.port) ?? -22)
+  }
+  if (err !== 0) {
+    // as node:net: a path the platform refuses fails within the call; a TCP dial's error is reported later
+    if (target._tag === "Ipc") fail(uvError(err, "connect", target.path))
+    else process.nextTick(fail, uvError(err, "connect", target.address, target.port))
+  }
+  return pending
 }

@@ -4,9 +4,12 @@
 import type { Scenario } from "../harness.ts"
 import { connectScenarios } from "./connect.ts"
 import { edgeScenarios } from "./edges.ts"
+import { errorScenarios } from "./errors.ts"
 import { fdScenarios } from "./fd.ts"
 import { handleScenarios } from "./handle.ts"
+import { listenScenarios } from "./listen.ts"
 import { moduleScenarios } from "./module.ts"
+import { onreadScenarios } from "./onread.ts"
 import { serverScenarios } from "./server.ts"
 import { socketScenarios } from "./socket.ts"
 
@@ -17,5 +20,8 @@ export const allScenarios: ReadonlyArray<Scenario> = [
   ...moduleScenarios,
   ...edgeScenarios,
   ...fdScenarios,
-  ...handleScenarios
+  ...handleScenarios,
+  ...errorScenarios,
+  ...listenScenarios,
+  ...onreadScenarios
 ]

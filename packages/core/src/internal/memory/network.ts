@@ -439,14 +439,15 @@ export class VirtualNetwork {
     const rules = this.rulesFor({ host: dstKey, port, path: undefined }, srcKey)
     const up = linkOf(rules, "toServer")
     const down = linkOf(rules, "toClient")
+    // a bind that fails is reported at once, before any dial (as node's bind(2) inside connect)
     if (target.localAddress !== undefined && familyOf(target.localAddress) !== familyOf(dst)) {
       // a socket of the target's family cannot bind an address of the other one
       const localPort = target.localPort === 0 ? undefined : target.localPort
-      cancelStep = this.after(0, () => finish(error("EINVAL", "bind", target.localAddress, localPort), undefined))
+      finish(error("EINVAL", "bind", target.localAddress, localPort), undefined)
       return pending
     }
     if (target.localPort !== undefined && target.localPort !== 0 && this.findListener(src, target.localPort)) {
-      cancelStep = this.after(0, () => finish(error("EADDRINUSE", "bind", src, target.localPort), undefined))
+      finish(error("EADDRINUSE", "bind", src, target.localPort), undefined)
       return pending
     }
     const syn = (attempt: number): void => {
