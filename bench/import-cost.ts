@@ -26,6 +26,8 @@ interface Target {
   readonly code: string
   /** The `node:net` target it is compared with. */
   readonly base: string
+  /** Node options before the file. */
+  readonly args?: ReadonlyArray<string>
 }
 
 const cjs = (name: string, specifier: string, base = "require(\"node:net\")"): Target => ({
@@ -44,6 +46,11 @@ const esm = (name: string, specifier: string, base = "import \"node:net\""): Tar
 const targets: ReadonlyArray<Target> = [
   cjs("require(\"node:net\")", "node:net"),
   cjs("require(\"@sluice/compat\")", "@sluice/compat"),
+  // the register entry: its hooks at start-up, then compat where the program requires net
+  {
+    ...cjs("--import @sluice/compat/register, require(\"net\")", "net"),
+    args: ["--import", "@sluice/compat/register"]
+  },
   esm("import \"node:net\"", "node:net"),
   esm("import \"@sluice/compat\"", "@sluice/compat"),
   esm("import \"@sluice/core\"", "@sluice/core"),
@@ -66,7 +73,7 @@ const main = async () => {
     for (let r = 0; r < runs; r++) {
       for (let i = 0; i < targets.length; i++) {
         const t = targets[(i + r) % targets.length]!
-        const cmd = [...prefix, process.execPath, t.file]
+        const cmd = [...prefix, process.execPath, ...(t.args ?? []), t.file]
         const start = process.hrtime.bigint()
         const out = spawnSync(cmd[0]!, cmd.slice(1), { cwd: app, env, stdio: ["ignore", "ignore", "pipe"] })
         const ms = Number(process.hrtime.bigint() - start) / 1e6

@@ -11,7 +11,7 @@
  * `TimedOut`, and the snapshot shows nothing leaked. Exits 0 when every check
  * holds.
  */
-import { MemoryNetwork, Network, Socket, Testing } from "@sluice/core"
+import { Framing, MemoryNetwork, Network, Socket, Testing } from "@sluice/core"
 import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
@@ -21,55 +21,25 @@ import * as Stream from "effect/Stream"
 import * as TestClock from "effect/testing/TestClock"
 
 // --- the protocol: a 4-byte big-endian length, then the payload -------------
-
-const encode = (payload: Uint8Array): Uint8Array => {
-  const frame = new Uint8Array(4 + payload.length)
-  new DataView(frame.buffer).setUint32(0, payload.length)
-  frame.set(payload, 4)
-  return frame
-}
-
-/** An incremental decoder: it must cope with frames cut anywhere. */
-const decoder = () => {
-  let buffer = new Uint8Array(0)
-  return (chunk: Uint8Array): Array<Uint8Array> => {
-    const joined = new Uint8Array(buffer.length + chunk.length)
-    joined.set(buffer)
-    joined.set(chunk, buffer.length)
-    const frames: Array<Uint8Array> = []
-    let offset = 0
-    while (joined.length - offset >= 4) {
-      const size = new DataView(joined.buffer, offset).getUint32(0)
-      if (joined.length - offset - 4 < size) break
-      frames.push(joined.slice(offset + 4, offset + 4 + size))
-      offset += 4 + size
-    }
-    buffer = joined.slice(offset)
-    return frames
-  }
-}
+// (Framing's length-prefixed decoder copes with frames cut anywhere, and fails
+// with a typed FramingError on a frame over maxFrameSize or cut off at the end)
 
 /** The server: answer each frame with its bytes reversed, until the client ends. */
-const reverser = (socket: Socket.Socket) => {
-  const decode = decoder()
-  return Stream.runForEach(socket.reads, (chunk) => {
-    const frames = decode(chunk)
-    return frames.length === 0 ? Effect.void : socket.writeAll(frames.map((f) => encode(f.toReversed())))
-  })
-}
+const reverser = (socket: Socket.Socket) =>
+  socket.reads.pipe(
+    Framing.decodeLengthPrefixed(),
+    Stream.map((frame) => frame.toReversed()),
+    Framing.encodeLengthPrefixed(),
+    Stream.run(socket.writes)
+  )
 
 /** The client: send every frame, half-close, collect the answers. */
 const exchange = (socket: Socket.Socket, frames: ReadonlyArray<Uint8Array>) =>
   Effect.gen(function*() {
-    const decode = decoder()
-    const answers: Array<Uint8Array> = []
-    const reader = yield* Effect.forkChild(
-      Stream.runForEach(socket.reads, (chunk) => Effect.sync(() => answers.push(...decode(chunk))))
-    )
-    for (const frame of frames) yield* socket.write(encode(frame))
+    const reader = yield* Effect.forkChild(socket.reads.pipe(Framing.decodeLengthPrefixed(), Stream.runCollect))
+    yield* Stream.fromIterable(frames).pipe(Framing.encodeLengthPrefixed(), Stream.run(socket.writes))
     yield* socket.endOfOutput
-    yield* Fiber.join(reader)
-    return answers
+    return yield* Fiber.join(reader)
   })
 
 const check = (ok: boolean, what: string) => (ok ? Console.log(`  ok  ${what}`) : Effect.die(`FAILED: ${what}`))

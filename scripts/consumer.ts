@@ -1,6 +1,6 @@
 /**
  * A throwaway consumer project of the packed packages, as a new user has one:
- * the three tarballs `npm pack` makes (its `prepack` builds `dist/`),
+ * the tarballs `npm pack` makes of the packages (its `prepack` builds `dist/`),
  * installed with `effect` and `@types/node` into a directory outside the
  * workspace, offline — the tarballs and the npm cache that `npm ci` filled,
  * no registry. Its processes run without the workspace's `NODE_OPTIONS`
@@ -14,7 +14,13 @@ import * as path from "node:path"
 export const root = path.resolve(import.meta.dirname, "..")
 
 /** The packages, in dependency order. */
-export const packageDirs = ["packages/core", "packages/node-adapter", "packages/compat"] as const
+export const packageDirs = [
+  "packages/core",
+  "packages/node-adapter",
+  "packages/compat",
+  "packages/http",
+  "packages/sim"
+] as const
 
 /** What `npm pack --json` says of one tarball. */
 export interface Packed {
@@ -67,7 +73,7 @@ export const run = (
 /** `stdout` and `stderr` of a result, for assertion messages. */
 export const show = (r: Result): string => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`
 
-/** Packs the three packages into `dest` (their `prepack` builds `dist/` first). */
+/** Packs the packages into `dest` (their `prepack` builds `dist/` first). */
 export const pack = async (dest: string): Promise<ReadonlyArray<Packed>> => {
   const args = ["pack", ...packageDirs.flatMap((d) => ["-w", d]), "--pack-destination", dest, "--json"]
   const r = await run("npm", args, { cwd: root, timeout: 180_000 })
@@ -79,10 +85,16 @@ export const pack = async (dest: string): Promise<ReadonlyArray<Packed>> => {
 interface LockEntry {
   readonly version: string
   readonly dependencies?: Record<string, string>
+  readonly peerDependencies?: Record<string, string>
+  readonly peerDependenciesMeta?: Record<string, { readonly optional?: boolean }>
   readonly [key: string]: unknown
 }
 
-/** The workspace's lockfile entries of `names` and of everything they depend on. */
+/**
+ * The workspace's lockfile entries of `names` and of everything they depend
+ * on, required peers included (npm installs those, as `redis` for
+ * `@effect/platform-node`).
+ */
 const lockedClosure = (names: ReadonlyArray<string>): Record<string, LockEntry> => {
   const lock = JSON.parse(fs.readFileSync(path.join(root, "package-lock.json"), "utf8")) as {
     readonly packages: Record<string, LockEntry>
@@ -96,13 +108,16 @@ const lockedClosure = (names: ReadonlyArray<string>): Record<string, LockEntry> 
     const { dev: _dev, devOptional: _devOptional, peer: _peer, ...kept } = entry
     out[key] = kept as LockEntry
     for (const dep of Object.keys(entry.dependencies ?? {})) visit(dep)
+    for (const peer of Object.keys(entry.peerDependencies ?? {})) {
+      if (entry.peerDependenciesMeta?.[peer]?.optional !== true) visit(peer)
+    }
   }
   for (const name of names) visit(name)
   return out
 }
 
 /** The registry packages the consumer installs beside the tarballs, at the workspace's locked versions. */
-export const registryDeps = ["effect", "@types/node"] as const
+export const registryDeps = ["effect", "@effect/platform-node", "@types/node"] as const
 
 /**
  * Makes the consumer project in `dir` (`package.json`, a `package-lock.json`
@@ -176,3 +191,29 @@ export const publicModules = (p: Packed): Array<string> =>
     .filter((m): m is string => m !== undefined)
     .map((m) => (m === "index" ? p.name : `${p.name}/${m}`))
     .toSorted()
+
+/** `v24.1.0` or `24.1.0` as numbers; missing parts are 0. */
+const versionParts = (version: string): [number, number, number] => {
+  const [major = 0, minor = 0, patch = 0] = version.replace(/^v/, "").split(".").map(Number)
+  return [major, minor, patch]
+}
+
+const compare = (a: readonly [number, number, number], b: readonly [number, number, number]): number =>
+  a[0] - b[0] || a[1] - b[1] || a[2] - b[2]
+
+/**
+ * Whether a Node `version` satisfies an `engines` range, of the forms the
+ * packages use: alternatives joined by `||`, each `>=x.y.z`, `^x.y.z` or an
+ * exact `x.y.z` (a missing minor or patch is 0). Any other form throws.
+ */
+export const admits = (range: string, version: string): boolean => {
+  const v = versionParts(version)
+  return range.split("||").map((r) => r.trim()).some((r) => {
+    const m = /^(>=|\^)?v?(\d+(?:\.\d+){0,2})$/.exec(r)
+    if (m === null) throw new Error(`engines range not understood: ${JSON.stringify(r)} in ${JSON.stringify(range)}`)
+    const base = versionParts(m[2]!)
+    if (m[1] === ">=") return compare(v, base) >= 0
+    if (m[1] === "^") return v[0] === base[0] && compare(v, base) >= 0
+    return compare(v, base) === 0
+  })
+}

@@ -12,7 +12,6 @@ import { kValue, SocketAddress } from "./SocketAddress.ts"
 
 // as `require` gives it: an ESM import of node:util reads (and so loads) every lazy export
 const { inspect } = process.getBuiltinModule("node:util")
-const { markAsUncloneable } = process.getBuiltinModule("node:worker_threads")
 
 const kRules = Symbol("kRules")
 
@@ -126,7 +125,8 @@ export class BlockList {
   constructor() {
     // Node's BlockList is cloned by the messaging layer with its native rules, which user code cannot do:
     // structuredClone / postMessage fail with DataCloneError instead of delivering an object without rules
-    markAsUncloneable(this)
+    // (node:worker_threads taken here, at the first BlockList, not when compat is imported)
+    process.getBuiltinModule("node:worker_threads").markAsUncloneable(this)
   }
 
   /** `true` for a `BlockList`. */

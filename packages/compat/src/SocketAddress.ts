@@ -11,7 +11,6 @@ import * as Validate from "./internal/validate.ts"
 
 // as `require` gives it: an ESM import of node:util reads (and so loads) every lazy export
 const { inspect } = process.getBuiltinModule("node:util")
-const { markAsUncloneable } = process.getBuiltinModule("node:worker_threads")
 
 const kDetail = Symbol("kDetail")
 
@@ -57,7 +56,8 @@ export class SocketAddress {
 
   constructor(options: SocketAddressInitOptions = {}) {
     // as BlockList: Node's is cloned natively, which user code cannot do; a clone fails loudly instead
-    markAsUncloneable(this)
+    // (node:worker_threads taken here, at the first SocketAddress, not when compat is imported)
+    process.getBuiltinModule("node:worker_threads").markAsUncloneable(this)
     Validate.validateObject(options, "options")
     // (a default for `undefined` only, as Node's destructuring: `null` is refused below)
     let { family = "ipv4" }: { family?: unknown } = options

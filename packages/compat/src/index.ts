@@ -5,7 +5,8 @@
  *
  * @since 0.1.0
  */
-import { driver } from "@sluice/node-adapter/NodeDriver"
+import type * as NodeDriver from "@sluice/node-adapter/NodeDriver"
+import { lazyDriver } from "./internal/lazyDriver.ts"
 import { createNet } from "./net.ts"
 
 import type { BlockList as BlockListClass } from "./BlockList.ts"
@@ -44,8 +45,13 @@ export type BlockList = BlockListClass
 /** `net.SocketAddress`. @category models @since 0.1.0 */
 export type SocketAddress = SocketAddressClass
 
+// The node driver is loaded at its first use (a socket, a server, a lookup), not at import: importing compat
+// costs a process little (bench/README.md, "Import cost"). `require` of the driver's ES module is synchronous.
+const require = process.getBuiltinModule("node:module").createRequire(import.meta.url)
+const driver = lazyDriver(() => (require("@sluice/node-adapter/NodeDriver") as typeof NodeDriver).driver)
+
 /**
- * `node:net` over the node driver.
+ * `node:net` over the node driver (loaded when first used).
  *
  * @category modules
  * @since 0.1.0

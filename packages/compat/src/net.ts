@@ -165,10 +165,12 @@ const callable = <C extends abstract new(...args: Array<never>) => object>(Class
  * @since 0.1.0
  */
 export const createNet = (driver: Driver): Net => {
-  // the driver lives on the prototypes, where ES and util.inherits subclasses both find it
-  const Socket = callable(class Socket extends BaseSocket {})
+  // the driver lives on the prototypes, where ES and util.inherits subclasses both find it. The classes are
+  // named by their property (not `class Socket extends BaseSocket`, whose own name would shadow the base in the
+  // `extends` clause once a bundler gives the base its original name: the packed build bundles compat)
+  const Socket = callable({ Socket: class extends BaseSocket {} }.Socket)
   Object.defineProperty(Socket.prototype, kDriver, { value: driver })
-  const Server = callable(class Server extends BaseServer {})
+  const Server = callable({ Server: class extends BaseServer {} }.Server)
   Object.defineProperty(Server.prototype, kDriver, { value: driver })
   Object.defineProperty(Server.prototype, kSocket, { value: Socket })
   function connect(...args: Array<unknown>): BaseSocket {

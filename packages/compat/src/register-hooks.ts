@@ -18,7 +18,10 @@
  *
  * @since 0.1.0
  */
-import * as nodeModule from "node:module"
+import type * as NodeModule from "node:module"
+
+// node:module as `require` gives it (an ESM import of a built-in builds its namespace from every export)
+const nodeModule = process.getBuiltinModule("node:module")
 
 /**
  * The specifiers the hook redirects.
@@ -59,7 +62,7 @@ export interface HookOptions {
  * @since 0.1.0
  */
 export interface ModuleApi {
-  readonly registerHooks?: ((options: nodeModule.RegisterHooksOptions) => nodeModule.ModuleHooks) | undefined
+  readonly registerHooks?: ((options: NodeModule.RegisterHooksOptions) => NodeModule.ModuleHooks) | undefined
 }
 
 /**
@@ -89,7 +92,7 @@ export const defaultOptions = (): HookOptions => ({
  * @category hooks
  * @since 0.1.0
  */
-export const makeResolve = (options: HookOptions): nodeModule.ResolveHookSync => (specifier, context, nextResolve) => {
+export const makeResolve = (options: HookOptions): NodeModule.ResolveHookSync => (specifier, context, nextResolve) => {
   if (specifier === probeSpecifier && options.probe !== undefined) return { url: options.probe, shortCircuit: true }
   if (!netSpecifiers.has(specifier)) return nextResolve(specifier, context)
   const parent = context.parentURL
@@ -137,7 +140,7 @@ const installed: WeakSet<object> = ((globalThis as { [key: symbol]: unknown })[
 export const install = (
   api: ModuleApi = nodeModule,
   options: HookOptions = defaultOptions()
-): nodeModule.ModuleHooks | undefined => {
+): NodeModule.ModuleHooks | undefined => {
   const { registerHooks } = api
   if (typeof registerHooks !== "function") {
     throw new Error(

@@ -317,8 +317,15 @@ export interface Timers {
    * first. Any `ms` ≥ 0 is honoured, beyond the host's own timer limit too
    * (`setTimeout` fires a delay over 2^31 − 1 ms at once); `Infinity` never
    * fires.
+   *
+   * A pending timer does not keep the host's process alive by default (as
+   * Node's socket timers: an idle timeout alone must not hold a process
+   * open). With `keepAlive`, it does, as `Effect.sleep` or `Effect.timeout`
+   * do: for a deadline someone waits on (the Effect face's connect
+   * `timeout`), where nothing else may hold the process — a lookup that
+   * never answers, a connect on the memory network.
    */
-  schedule(ms: number, f: () => void): () => void
+  schedule(ms: number, f: () => void, keepAlive?: boolean): () => void
 }
 
 /**
@@ -346,7 +353,8 @@ const noop = (): void => {}
 /**
  * {@link Timers} over a host's real timers and `Date.now`: a delay longer
  * than {@link maxTimerDelay} waits in steps, `Infinity` never fires, and a
- * pending timer does not keep a Node process alive (`unref` where it exists).
+ * pending timer does not keep a Node process alive (`unref` where it exists)
+ * unless it is scheduled with `keepAlive`.
  *
  * @example
  * ```ts
@@ -361,27 +369,27 @@ const noop = (): void => {}
  * @since 0.1.0
  */
 export const hostTimers = (host: TimerHost): Timers => {
-  const start = (f: () => void, ms: number): unknown => {
+  const start = (f: () => void, ms: number, keepAlive: boolean): unknown => {
     const timer = host.setTimeout(f, ms) as { unref?: () => void }
-    if (typeof timer === "object" && timer !== null && typeof timer.unref === "function") timer.unref()
+    if (!keepAlive && typeof timer === "object" && timer !== null && typeof timer.unref === "function") timer.unref()
     return timer
   }
   return {
     now: () => Date.now(),
-    schedule: (ms, f) => {
+    schedule: (ms, f, keepAlive = false) => {
       if (!(ms < Infinity)) return noop
       if (ms <= maxTimerDelay) {
-        const timer = start(f, Math.max(0, ms))
+        const timer = start(f, Math.max(0, ms), keepAlive)
         return () => host.clearTimeout(timer)
       }
       let left = ms
       let timer: unknown
       const step = (): void => {
         if (left <= maxTimerDelay) {
-          timer = start(f, left)
+          timer = start(f, left, keepAlive)
         } else {
           left -= maxTimerDelay
-          timer = start(step, maxTimerDelay)
+          timer = start(step, maxTimerDelay, keepAlive)
         }
       }
       step()

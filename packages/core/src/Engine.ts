@@ -456,7 +456,10 @@ export type ConnectRequest =
     readonly autoSelectFamilyAttemptTimeoutMs: number
     /** A block list: an address it blocks is never dialled; the connect fails with `ERR_IP_BLOCKED`. */
     readonly blocked?: ((address: string, family: 4 | 6) => boolean) | undefined
-    /** One deadline over lookup and every attempt (`undefined`: none). */
+    /**
+     * One deadline over lookup and every attempt (`undefined`: none). Its
+     * timer keeps the process alive (`Timers.schedule`'s `keepAlive`).
+     */
     readonly deadlineMs?: number | undefined
   }
 
@@ -585,11 +588,12 @@ export const connect = (
   if (request.deadlineMs !== undefined) {
     const ms = request.deadlineMs
     const target = request._tag === "Ipc" ? { address: request.path } : { address: request.host, port: request.port }
+    // the caller waits on the deadline: it keeps the process alive (as Effect.timeout would), whatever else does
     cancelDeadline = driver.timers.schedule(ms, () => {
       if (done) return
       cancelStep?.()
       fail({ code: "ETIMEDOUT", syscall: "connect", ...target, cause: `connect deadline of ${ms} ms elapsed` }, false)
-    })
+    }, true)
   }
 
   if (request._tag === "Ipc") {

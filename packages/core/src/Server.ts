@@ -462,7 +462,8 @@ const serveImpl = <A, E, R>(
 ): Effect.Effect<Serving<E>, ListenError, R | Scope.Scope> =>
   Effect.gen(function*() {
     const invalid = checkServe(handler, options)
-    const graceMs = millisOrMessage("gracePeriod", options?.gracePeriod ?? Duration.seconds(10))
+    // absent is the default; `null` is not a duration (as connect and listen read it)
+    const graceMs = options?.gracePeriod === undefined ? 10_000 : millisOrMessage("gracePeriod", options.gracePeriod)
     if (invalid !== undefined || typeof graceMs === "string") {
       return yield* new ListenError(invalidOptions("serve", invalid ?? String(graceMs)))
     }

@@ -341,7 +341,8 @@ export interface TestServer<E> {
 
 /**
  * Options of {@link serve}: where to listen (default `127.0.0.1`, an
- * ephemeral port) and how to serve. The grace period at shutdown defaults to
+ * ephemeral port; with `path` or `fd`, no host or port is added) and how to
+ * serve. The grace period at shutdown defaults to
  * zero, so a handler still running when the test ends is interrupted at once.
  * Without `onHandlerError`, a handler's own failure fails the test run by
  * {@link run} or {@link checked} (elsewhere it is logged, as `Server.serve`
@@ -367,7 +368,8 @@ export const serve = <A, E, R>(
     const network = yield* Network.Network
     const failures = yield* HandlerFailures
     const { concurrency, dropWith, gracePeriod, maxConnections, onHandlerError, ...listenOptions } = options ?? {}
-    const listen: Network.ListenOptions = listenOptions.path === undefined
+    // a TCP listen's defaults; a path or an inherited descriptor takes no host or port
+    const listen: Network.ListenOptions = listenOptions.path === undefined && listenOptions.fd === undefined
       ? { host: "127.0.0.1", port: 0, ...listenOptions }
       : listenOptions
     const server = yield* network.listen(listen)
@@ -375,9 +377,11 @@ export const serve = <A, E, R>(
       concurrency,
       maxConnections,
       dropWith,
-      onHandlerError: onHandlerError
-        ?? (failures === undefined ? undefined : (error) => Effect.sync(() => failures.push(error))),
-      gracePeriod: gracePeriod ?? Duration.zero
+      // only an absent option takes the fixture's default: serve refuses a `null`
+      onHandlerError: onHandlerError !== undefined || failures === undefined
+        ? onHandlerError
+        : (error) => Effect.sync(() => failures.push(error)),
+      gracePeriod: gracePeriod === undefined ? Duration.zero : gracePeriod
     })
     const address = server.address
     const target: Network.ConnectOptions = address._tag === "Ipc"

@@ -7,6 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
+import { spawn } from "node:child_process"
 import { drivers } from "./drivers.ts"
 import { blackhole, eventually, ipcPath, silentLookup, tcpPort, tracked } from "./helpers.ts"
 
@@ -124,6 +125,25 @@ for (const d of drivers) {
         )
       })
     }
+
+    it.live("a process waiting on nothing but a connect's deadline stays alive until it fails the connect", () =>
+      Effect.promise(() =>
+        new Promise<{ code: number | null; out: string }>((resolve) => {
+          const fixture = new URL("./fixtures/connect-deadline.ts", import.meta.url).pathname
+          // this runtime runs the fixture from the sources (the suite runs on Bun and Deno too)
+          const versions = process.versions as Record<string, string | undefined>
+          const runtime = versions["deno"] !== undefined ? ["run", "--allow-all"] : []
+          const args = [...runtime, "--conditions=@sluice/source", fixture, d.name]
+          const child = spawn(process.execPath, args, { timeout: 15_000 })
+          let out = ""
+          child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()))
+          child.stderr.on("data", (chunk: Buffer) => (out += chunk.toString()))
+          child.on("close", (code) => resolve({ code, out }))
+        })
+      ).pipe(Effect.map(({ code, out }) => {
+        assert.strictEqual(code, 0, out)
+        assert.match(out, /^TimedOut: connect ETIMEDOUT never\.test:80 .*connect deadline of 150 ms elapsed\n$/)
+      })))
 
     it.live("the deadline spans lookup and attempts together: a slow lookup leaves less time to connect", () => {
       const t = tracked(d.make())

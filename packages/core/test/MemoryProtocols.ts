@@ -1,48 +1,15 @@
 /**
- * Small realistic protocols for the fault tests: length-prefixed frames and an
- * HTTP/1.1-like request/response, with incremental decoders that must cope
- * with any slicing of the byte stream.
+ * Small realistic protocols for the fault tests: length-prefixed frames
+ * (`Framing`'s decoder and encoder) and an HTTP/1.1-like request/response,
+ * whose readers must cope with any slicing of the byte stream.
  */
+import * as Framing from "@sluice/core/Framing"
 import * as Socket from "@sluice/core/Socket"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/testing/TestClock"
-
-/** A 4-byte big-endian length, then the payload. */
-export const encodeFrame = (payload: Uint8Array): Uint8Array => {
-  const out = new Uint8Array(4 + payload.length)
-  new DataView(out.buffer).setUint32(0, payload.length)
-  out.set(payload, 4)
-  return out
-}
-
-/** Incremental decoder of length-prefixed frames. */
-export class FrameDecoder {
-  private buffer = new Uint8Array(0)
-  /** Sizes of the chunks pushed so far (to show the slicing happened). */
-  readonly chunkSizes: Array<number> = []
-  push(chunk: Uint8Array): Array<Uint8Array> {
-    this.chunkSizes.push(chunk.length)
-    const joined = new Uint8Array(this.buffer.length + chunk.length)
-    joined.set(this.buffer)
-    joined.set(chunk, this.buffer.length)
-    const frames: Array<Uint8Array> = []
-    let offset = 0
-    while (joined.length - offset >= 4) {
-      const size = new DataView(joined.buffer, joined.byteOffset + offset).getUint32(0)
-      if (joined.length - offset - 4 < size) break
-      frames.push(joined.slice(offset + 4, offset + 4 + size))
-      offset += 4 + size
-    }
-    this.buffer = joined.slice(offset)
-    return frames
-  }
-  get pending(): number {
-    return this.buffer.length
-  }
-}
 
 /** Deterministic frames of assorted sizes (0 to `max` bytes). */
 export const makeFrames = (count: number, max: number, seed = 1): Array<Uint8Array> => {
@@ -57,28 +24,35 @@ export const makeFrames = (count: number, max: number, seed = 1): Array<Uint8Arr
 
 export const reversed = (frame: Uint8Array): Uint8Array => frame.toReversed()
 
-/** Server handler: answers every frame with the frame reversed, until the peer ends. */
-export const reverseFrames = (socket: Socket.Socket, decoder = new FrameDecoder()) =>
-  Stream.runForEach(socket.reads, (chunk) => {
-    const frames = decoder.push(chunk)
-    return frames.length === 0 ? Effect.void : socket.writeAll(frames.map((f) => encodeFrame(reversed(f))))
-  })
+/**
+ * Server handler: answers every length-prefixed frame (a 4-byte big-endian
+ * length, then the payload) with the frame reversed, until the peer ends.
+ * `seen`, if given, gets the size of every chunk the server reads (to show
+ * the slicing happened).
+ */
+export const reverseFrames = (socket: Socket.Socket, seen?: Array<number>) =>
+  socket.reads.pipe(
+    Stream.map((chunk) => {
+      seen?.push(chunk.length)
+      return chunk
+    }),
+    Framing.decodeLengthPrefixed(),
+    Stream.map(reversed),
+    Framing.encodeLengthPrefixed(),
+    Stream.run(socket.writes)
+  )
 
 /**
- * Client: sends the frames (reading the answers concurrently), half-closes,
- * and returns the answers once the server ends.
+ * Client: sends the frames length-prefixed (reading the answers
+ * concurrently), half-closes, and returns the answers once the server ends.
+ * A partial frame at the end fails it with `FramingError` (`Truncated`).
  */
 export const exchangeFrames = (socket: Socket.Socket, frames: ReadonlyArray<Uint8Array>) =>
   Effect.gen(function*() {
-    const decoder = new FrameDecoder()
-    const answers: Array<Uint8Array> = []
-    const reader = yield* Effect.forkChild(
-      Stream.runForEach(socket.reads, (chunk) => Effect.sync(() => answers.push(...decoder.push(chunk))))
-    )
-    for (const frame of frames) yield* socket.write(encodeFrame(frame))
+    const reader = yield* Effect.forkChild(socket.reads.pipe(Framing.decodeLengthPrefixed(), Stream.runCollect))
+    yield* Stream.fromIterable(frames).pipe(Framing.encodeLengthPrefixed(), Stream.run(socket.writes))
     yield* socket.endOfOutput
-    yield* Fiber.join(reader)
-    return { answers, leftover: decoder.pending }
+    return yield* Fiber.join(reader)
   })
 
 export const equalBytes = (a: Uint8Array, b: Uint8Array): boolean =>

@@ -3,6 +3,7 @@
  * on real loopback sockets, and leak detection at the end of the test's scope.
  */
 import { assert, describe, it } from "@effect/vitest"
+import type { Driver, ListenTarget } from "@sluice/core/Driver"
 import * as MemoryNetwork from "@sluice/core/MemoryNetwork"
 import * as Network from "@sluice/core/Network"
 import type * as Server from "@sluice/core/Server"
@@ -33,8 +34,7 @@ const body = Effect.gen(function*() {
   assert.strictEqual(server.host, "127.0.0.1")
   assert.isAbove(server.port, 0)
   assert.deepInclude(server.address, { _tag: "Tcp", address: "127.0.0.1", port: server.port })
-  const { answers, leftover } = yield* Effect.scoped(Effect.flatMap(server.connect(), (s) => exchangeFrames(s, frames)))
-  assert.strictEqual(leftover, 0)
+  const answers = yield* Effect.scoped(Effect.flatMap(server.connect(), (s) => exchangeFrames(s, frames)))
   assert.strictEqual(answers.length, frames.length)
   answers.forEach((a, i) => assert.isTrue(equalBytes(a, reversed(frames[i]!))))
   const http = yield* Testing.serve(httpHandler)
@@ -64,6 +64,60 @@ describe("Testing fixtures", () => {
         yield* socket.write("over a path")
         yield* socket.endOfOutput
         assert.strictEqual(yield* Stream.mkString(Stream.decodeText(socket.reads)), "over a path")
+      })
+    ))
+
+  it.live("serve on an inherited descriptor adds no host or port (listen refuses them with fd)", () => {
+    // a driver with descriptors, whose fd 3 is a listener on 127.0.0.1 of a memory network
+    const memory = MemoryNetwork.make().driver
+    const targets: Array<ListenTarget> = []
+    const withFd: Driver = {
+      ...memory,
+      capabilities: { ...memory.capabilities, fd: true },
+      listen: (target, events, callback) => {
+        targets.push(target)
+        memory.listen(
+          target._tag === "Fd"
+            ? {
+              _tag: "Tcp",
+              host: "127.0.0.1",
+              port: 0,
+              backlog: 511,
+              exclusive: false,
+              ipv6Only: false,
+              reusePort: false
+            }
+            : target,
+          events,
+          callback
+        )
+      }
+    }
+    return Testing.run(
+      Testing.layer(withFd),
+      Effect.gen(function*() {
+        const server = yield* Testing.serve((s) => Stream.run(s.reads, s.writes), { fd: 3 })
+        assert.deepStrictEqual(targets, [{ _tag: "Fd", fd: 3, backlog: 511 }])
+        assert.strictEqual(server.host, "127.0.0.1")
+        assert.isAbove(server.port, 0)
+        const socket = yield* server.connect()
+        yield* socket.write("over an inherited listener")
+        yield* socket.endOfOutput
+        assert.strictEqual(yield* Stream.mkString(Stream.decodeText(socket.reads)), "over an inherited listener")
+      })
+    )
+  })
+
+  it.effect("serve's own options: null is not absent (InvalidOptions naming the field, as serve says)", () =>
+    Testing.run(
+      Testing.layerMemory(),
+      Effect.gen(function*() {
+        for (const field of ["gracePeriod", "onHandlerError", "concurrency", "maxConnections", "dropWith"]) {
+          const options = { [field]: null } as unknown as Testing.ServeOptions<never, never>
+          const error = yield* Effect.flip(Testing.serve(() => Effect.void, options))
+          assert.strictEqual(error.reason, "InvalidOptions", `${field}: ${error.message}`)
+          assert.isTrue(error.detail?.startsWith(`${field}: `), `${field}: ${error.message}`)
+        }
       })
     ))
 

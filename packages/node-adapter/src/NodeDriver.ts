@@ -25,6 +25,7 @@ import type {
 import { hostTimers } from "@sluice/core/Driver"
 import { errnoOf } from "@sluice/core/Errno"
 import type { Paths } from "@sluice/core/MemoryNetwork"
+import type * as Dns from "node:dns"
 import type * as Fs from "node:fs"
 import type * as Net from "node:net"
 import type { Bindings } from "./internal/raw.ts"
@@ -33,8 +34,11 @@ import * as Raw from "./internal/raw.ts"
 // Node's modules as `require` gives them: an ESM import of a built-in builds its
 // namespace by reading every export, which loads the lazy ones too (`fs.promises`
 // and its readline, `net.BlockList`, `dns.promises`), a few milliseconds of start-up
-// for what the driver never uses.
-const dns = process.getBuiltinModule("node:dns")
+// for what the driver never uses. node:dns is taken at the first lookup (or the
+// first read of the lookup flags), as node:net takes it: a program that only
+// listens, or dials IP addresses, never loads it.
+let dnsModule: typeof Dns | undefined
+const dns = (): typeof Dns => (dnsModule ??= process.getBuiltinModule("node:dns"))
 const fs = process.getBuiltinModule("node:fs")
 const net = process.getBuiltinModule("node:net")
 
@@ -237,7 +241,10 @@ const capabilities = {
   fd: true,
   reusePort: true,
   ipv6: true,
-  lookupHints: dns.ADDRCONFIG | dns.V4MAPPED | dns.ALL
+  get lookupHints(): number {
+    const { ADDRCONFIG, V4MAPPED, ALL } = dns()
+    return ADDRCONFIG | V4MAPPED | ALL
+  }
 }
 
 const connectRaw = (raw: Bindings) =>
@@ -624,13 +631,13 @@ const lookup = (
   // first (compat as dns.lookup does, the Effect face `hints` against
   // `capabilities.lookupHints`)
   if (options.all) {
-    dns.lookup(hostname, { family, hints: options.hints, all: true }, (error, addresses) => {
+    dns().lookup(hostname, { family, hints: options.hints, all: true }, (error, addresses) => {
       if (cancelled) return
       if (error) callback(toDriverError(error, "getaddrinfo"), [])
       else callback(undefined, addresses.map((a) => ({ address: a.address, family: a.family as 4 | 6 })))
     })
   } else {
-    dns.lookup(hostname, { family, hints: options.hints }, (error, address, addressFamily) => {
+    dns().lookup(hostname, { family, hints: options.hints }, (error, address, addressFamily) => {
       if (cancelled) return
       if (error) callback(toDriverError(error, "getaddrinfo"), [])
       else callback(undefined, [{ address, family: addressFamily as 4 | 6 }])
