@@ -20,14 +20,31 @@ import {
   ERR_SERVER_NOT_RUNNING,
   errnoException,
   unsupported,
+  uvErrnoException,
   uvExceptionWithHostPort
 } from "./errors.ts"
 import { driverLookup } from "./internal/lookup.ts"
 import * as Validate from "./internal/validate.ts"
-import { isPipeName, kConnection, kDriver, kPauseOnCreate, normalizeArgs, Socket, SocketHandle } from "./Socket.ts"
+import {
+  isPipeName,
+  kDriver,
+  kPauseOnCreate,
+  kSetKeepAlive,
+  kSetKeepAliveInitialDelay,
+  kSetNoDelay,
+  normalizeArgs,
+  Socket,
+  SocketHandle,
+  socketHandle,
+  TcpSocketHandle,
+  UV_EBADF,
+  UV_EINVAL
+} from "./Socket.ts"
 
 /** @internal the `Socket` class a bound `Server` creates */
 export const kSocket: unique symbol = Symbol("sluice.socketClass")
+/** @internal a server's accept, past `onconnection`'s checks */
+const kAccept: unique symbol = Symbol("sluice.accept")
 
 /**
  * Options of `net.createServer()`.
@@ -99,6 +116,31 @@ export class ServerHandle {
   owner: Server
   constructor(owner: Server) {
     this.owner = owner
+  }
+  /**
+   * The accept path, as libuv's handle calls Node's `onconnection`: with 0
+   * and the accepted connection's handle (a {@link SocketHandle}), on the
+   * handle (`this`). Replacing or wrapping it sees every connection the
+   * engine accepted (its limits and block list decided first); the default
+   * makes the `net.Socket` and emits `'connection'` on the owner.
+   */
+  onconnection(error: number, clientHandle: SocketHandle | undefined): void {
+    const self = this.owner
+    if (error) {
+      self.emit("error", uvErrnoException(error, "accept"))
+      return
+    }
+    if (clientHandle !== undefined) self[kAccept](clientHandle)
+  }
+  /** The bound address, as libuv's `getsockname`: 0, or a negative errno (`EBADF` once closed). */
+  getsockname(out: Record<string, unknown>): number {
+    if (this.closed || this.listener === undefined) return UV_EBADF
+    const e = this.listener.endpoint()
+    if (e._tag !== "Tcp") return UV_EINVAL
+    out["address"] = e.address
+    out["family"] = e.family
+    out["port"] = e.port
+    return 0
   }
 }
 
@@ -376,7 +418,7 @@ export class Server extends EventEmitter {
       target,
       {
         // to the handle's owner: another server may have taken it over (`listen(server)`)
-        onConnection: (connection) => state.owner.onConnection(connection),
+        onConnection: (connection) => state.onconnection(0, socketHandle(connection.isIpc(), connection)),
         onDrop: (info) => state.owner.onDrop(info),
         onError: (error) => state.owner.emit("error", errnoException(error, "accept"))
       },
@@ -438,10 +480,11 @@ export class Server extends EventEmitter {
     else this.emit("drop")
   }
 
-  private onConnection(connection: Engine.Connection): void {
+  /** @internal Node's `onconnection` past its checks: a socket over the accepted handle, then `'connection'`. */
+  [kAccept](clientHandle: SocketHandle): void {
     const SocketClass = this[kSocket]
     const socket = new SocketClass({
-      [kConnection]: connection,
+      handle: clientHandle,
       [kPauseOnCreate]: this.pauseOnConnect,
       allowHalfOpen: this.allowHalfOpen,
       readable: true,
@@ -449,11 +492,17 @@ export class Server extends EventEmitter {
       readableHighWaterMark: this.highWaterMark,
       writableHighWaterMark: this.highWaterMark
     })
-    if (this.noDelay) {
-      socket.setNoDelay(true)
-    }
-    if (this.keepAlive) {
-      socket.setKeepAlive(true, this.keepAliveInitialDelay * 1000)
+    // on the handle, before the 'connection' listeners run, as Node's
+    if (clientHandle instanceof TcpSocketHandle) {
+      if (this.noDelay) {
+        socket[kSetNoDelay] = true
+        clientHandle.setNoDelay(true)
+      }
+      if (this.keepAlive) {
+        socket[kSetKeepAlive] = true
+        socket[kSetKeepAliveInitialDelay] = this.keepAliveInitialDelay
+        clientHandle.setKeepAlive(true, this.keepAliveInitialDelay)
+      }
     }
     this._connections++
     socket.server = this
@@ -462,12 +511,18 @@ export class Server extends EventEmitter {
   }
 
   address(): AddressInfo | string | null {
-    const listener = this._handle?.listener
-    if (listener !== undefined) {
-      const e = listener.endpoint()
+    const handle = this._handle
+    const listener = handle?.listener
+    if (handle != null && listener !== undefined) {
       // a pipe has no name to ask for: Node answers with the path it listened on, `null` after `listen({ fd })`
-      if (e._tag === "Ipc") return this._pipeName ?? null
-      return { address: e.address, family: e.family, port: e.port }
+      if (listener.endpoint()._tag === "Ipc") return this._pipeName ?? null
+      // through the handle, as Node's
+      if (typeof handle.getsockname === "function") {
+        const out: Record<string, unknown> = {}
+        const err = handle.getsockname(out)
+        if (err) throw uvErrnoException(err, "address")
+        return out as unknown as AddressInfo
+      }
     }
     if (this._pipeName) return this._pipeName
     return null

@@ -27,7 +27,8 @@ import {
   ERR_SOCKET_CONNECTION_TIMEOUT,
   errnoException,
   exceptionWithHostPort,
-  unsupported
+  unsupported,
+  uvErrnoException
 } from "./errors.ts"
 import { lookupAndConnect } from "./internal/connect.ts"
 import * as Validate from "./internal/validate.ts"
@@ -48,9 +49,12 @@ const { isUint8Array } = process.getBuiltinModule("node:util/types")
 const kBuffer = Symbol("kBuffer")
 const kBufferCb = Symbol("kBufferCb")
 const kBufferGen = Symbol("kBufferGen")
-const kSetNoDelay = Symbol("kSetNoDelay")
-const kSetKeepAlive = Symbol("kSetKeepAlive")
-const kSetKeepAliveInitialDelay = Symbol("kSetKeepAliveInitialDelay")
+/** @internal the socket's no-delay setting, as Node's (a server sets it on the sockets it accepts) */
+export const kSetNoDelay: unique symbol = Symbol("kSetNoDelay")
+/** @internal the socket's keep-alive setting, as Node's */
+export const kSetKeepAlive: unique symbol = Symbol("kSetKeepAlive")
+/** @internal the keep-alive initial delay, in seconds, as Node's */
+export const kSetKeepAliveInitialDelay: unique symbol = Symbol("kSetKeepAliveInitialDelay")
 const kBytesRead = Symbol("kBytesRead")
 const kBytesWritten = Symbol("kBytesWritten")
 const kTimer = Symbol("kTimer")
@@ -110,10 +114,22 @@ class ConnectionEventsOf implements Engine.ConnectionEvents {
   onEndWritable(): void {}
 }
 
+/** @internal libuv's "bad file descriptor": what a closed handle answers. */
+export const UV_EBADF = -9
+/** @internal libuv's "invalid argument": a socket not bound yet has no name. */
+export const UV_EINVAL = -22
+/** libuv's "socket is not connected". */
+const UV_ENOTCONN = -107
+
 /**
  * Where a socket stands with respect to the engine: created when `connect`
  * starts (as Node creates its libuv handle), holding the connection once it
- * exists.
+ * exists. It is the socket's `_handle`, and answers what Node's code and
+ * libraries ask of a libuv stream handle (`close`, `readStart`, `readStop`,
+ * `ref`, `unref`, `hasRef`, `fd`, `writeQueueSize`, `getAsyncId`); a TCP
+ * socket's ({@link TcpSocketHandle}) also `getsockname`, `getpeername`,
+ * `setNoDelay` and `setKeepAlive`, as libuv's `TCP` has them and its `Pipe`
+ * not. `new net.Socket({ handle })` takes one over.
  *
  * @category models
  * @since 0.1.0
@@ -132,6 +148,11 @@ export class SocketHandle {
   unread: Uint8Array | undefined = undefined
   /** `onread`: the end of input arrived behind `unread` */
   unreadEof = false
+  /** `close()` was called on the handle itself: its descriptor is gone (writes fail with `EBADF`) */
+  closed = false
+  /** that close completed */
+  private released = false
+  private referenced = true
   readonly ipc: boolean
   constructor(ipc: boolean, connection?: Engine.Connection) {
     this.ipc = ipc
@@ -152,6 +173,15 @@ export class SocketHandle {
     return this.connection?.handle.writeQueueSize ?? 0
   }
   /**
+   * The platform's descriptor, as libuv's `fd`: -1 while closing (or where
+   * the driver has none), `EINVAL` once released.
+   */
+  get fd(): number {
+    if (this.closed) return this.released ? UV_EINVAL : -1
+    if (this.connection?.closed === true) return UV_EINVAL
+    return this.connection?.handle.fd?.() ?? -1
+  }
+  /**
    * Node's code calls this on any socket's `_handle` (the http client does, to
    * return a keep-alive socket to its agent). There is no async resource behind
    * an engine connection: -1, the id Node gives a socket without one, makes
@@ -160,7 +190,98 @@ export class SocketHandle {
   getAsyncId(): number {
     return -1
   }
+  /**
+   * Closes the handle under the socket, as libuv's `close`: the socket is not
+   * told (its next write fails with `EBADF`, and destroying it emits no
+   * `'close'`, as Node's); `callback` runs on a later turn.
+   */
+  close(callback?: () => void): void {
+    if (this.closed) return
+    this.closed = true
+    const done = () => {
+      this.released = true
+      if (typeof callback === "function") callback.call(this)
+    }
+    const connection = this.connection
+    if (connection === undefined) {
+      this.cancel?.()
+      this.cancel = undefined
+      setImmediate(done)
+    } else connection.close(() => setImmediate(done))
+  }
+  readStart(): number {
+    if (this.closed) return UV_EBADF
+    this.connection?.readStart()
+    return 0
+  }
+  readStop(): number {
+    if (this.closed) return UV_EBADF
+    this.connection?.readStop()
+    return 0
+  }
+  ref(): void {
+    this.referenced = true
+    this.connection?.ref()
+  }
+  unref(): void {
+    this.referenced = false
+    this.connection?.unref()
+  }
+  hasRef(): boolean {
+    return this.referenced && !this.closed
+  }
 }
+
+/**
+ * A TCP socket's `_handle`: also `getsockname` / `getpeername` (filling the
+ * object given, returning 0 or a negative errno, as libuv's) and
+ * `setNoDelay` / `setKeepAlive`, through which the socket applies its options
+ * (as Node's, so a patched or inspected handle sees them).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export class TcpSocketHandle extends SocketHandle {
+  getsockname(out: Record<string, unknown>): number {
+    if (this.closed) return UV_EBADF
+    const endpoint = this.connection !== undefined ? this.connection.localEndpoint() : this.cancel?.local?.()
+    return fillEndpoint(out, endpoint, UV_EINVAL)
+  }
+  getpeername(out: Record<string, unknown>): number {
+    if (this.closed) return UV_EBADF
+    return fillEndpoint(out, this.connection?.remoteEndpoint(), UV_ENOTCONN)
+  }
+  setNoDelay(enable: boolean): number {
+    if (this.closed) return UV_EBADF
+    this.connection?.setNoDelay(enable)
+    return 0
+  }
+  /** `initialDelay` in seconds, as libuv's; probe interval and count have no engine concept yet. */
+  setKeepAlive(enable: boolean, initialDelay: number, _interval?: number, _count?: number): number {
+    if (this.closed) return UV_EBADF
+    this.connection?.setKeepAlive(enable, initialDelay * 1000)
+    return 0
+  }
+}
+
+const fillEndpoint = (out: Record<string, unknown>, endpoint: Endpoint | undefined, missing: number): number => {
+  const info = endpointInfo(endpoint)
+  if (info === undefined) return missing
+  out["address"] = info.address
+  out["family"] = info.family
+  out["port"] = info.port
+  return 0
+}
+
+/**
+ * A socket handle: a TCP one (with the socket options and addresses), or a
+ * local socket's.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const socketHandle = (ipc: boolean, connection?: Engine.Connection): SocketHandle =>
+  ipc ? new SocketHandle(true, connection) : new TcpSocketHandle(false, connection)
 
 /**
  * A Node `lookup` function (`dns.lookup`'s shape).
@@ -434,16 +555,18 @@ export class Socket extends Duplex {
     this[kBufferGen] = null
 
     const connection = opts[kConnection]
-    if (opts.handle && connection === undefined) {
-      throw unsupported("open", `adopting a bound handle is not supported by the ${this.driver.name} driver`)
-    }
     if (connection !== undefined) {
-      this._handle = new SocketHandle(connection.isIpc(), connection)
+      this._handle = socketHandle(connection.isIpc(), connection)
       this.attachConnection(connection)
+    } else if (opts.handle) {
+      // as Node's: the handle is taken as it is (compat's own, or the platform's through the driver)
+      const handle = this.adoptHandle(opts.handle)
+      this._handle = handle
+      this.attachConnection(handle.connection!)
     } else if (opts.fd !== undefined) {
       Validate.validateInt32(opts.fd, "fd", 0)
       const adopted = this.adopt(opts.fd)
-      this._handle = new SocketHandle(adopted.isIpc(), adopted)
+      this._handle = socketHandle(adopted.isIpc(), adopted)
       this.attachConnection(adopted)
     }
 
@@ -473,7 +596,7 @@ export class Socket extends Duplex {
     this.initHandle()
 
     if (this._handle !== null && opts.readable !== false) {
-      if (opts[kPauseOnCreate]) {
+      if (opts[kPauseOnCreate] || (opts as { pauseOnCreate?: unknown }).pauseOnCreate) {
         this._handle.reading = false
         this._handle.connection?.readStop()
         ;(this as unknown as { readableFlowing: boolean | null }).readableFlowing = false
@@ -562,6 +685,34 @@ export class Socket extends Duplex {
     if (connection !== undefined) return connection
     if (failure === undefined) throw unsupported("open", `the ${driver.name} driver did not open the descriptor`)
     if (failure.code === "ERR_INVALID_FD_TYPE") throw ERR_INVALID_FD_TYPE(failure.address ?? "UNKNOWN")
+    throw errnoException(failure, "open")
+  }
+
+  /**
+   * The handle of `new net.Socket({ handle })`: compat's own (a server's
+   * accepted one, another socket's), or a platform handle the driver adopts
+   * (`Driver.adopt`: libuv's `TCP` and `Pipe` on the node driver).
+   */
+  private adoptHandle(given: unknown): SocketHandle {
+    if (given instanceof SocketHandle) {
+      if (given.connection === undefined || given.closed) {
+        throw unsupported("open", "adopting a handle that is not connected is not supported")
+      }
+      return given
+    }
+    const driver = this.driver
+    if (driver.adopt === undefined) {
+      throw unsupported("open", `adopting a bound handle is not supported by the ${driver.name} driver`)
+    }
+    let failure: DriverError | undefined
+    let connection: Engine.Connection | undefined
+    driver.adopt(given, (error, handle) => {
+      if (error !== undefined || handle === undefined) failure = error ?? { code: "UNKNOWN", syscall: "open" }
+      else connection = new Engine.Connection(driver, handle, { allowHalfOpen: this.allowHalfOpen })
+    })
+    if (connection !== undefined) return socketHandle(connection.isIpc(), connection)
+    if (failure === undefined) throw unsupported("open", `the ${driver.name} driver did not adopt the handle`)
+    if (failure.code === "ERR_INVALID_HANDLE_TYPE") throw ERR_INVALID_HANDLE_TYPE()
     throw errnoException(failure, "open")
   }
 
@@ -719,6 +870,11 @@ export class Socket extends Duplex {
       cb(ERR_SOCKET_CLOSED())
       return
     }
+    if (handle.closed) {
+      // as libuv's write on a handle closed under the socket
+      cb(uvErrnoException(UV_EBADF, "write"))
+      return
+    }
     this._unrefTimer()
     let chunks: Array<Uint8Array>
     if (writev) {
@@ -769,6 +925,10 @@ export class Socket extends Duplex {
       cb()
       return
     }
+    if (this._handle!.closed) {
+      cb(uvErrnoException(UV_EBADF, "shutdown"))
+      return
+    }
     connection.shutdown(() => cb())
   }
 
@@ -783,7 +943,9 @@ export class Socket extends Duplex {
       this[kBytesRead] = handle.bytesRead
       this[kBytesWritten] = handle.bytesWritten
       const connection = handle.connection
-      if (connection === undefined) {
+      if (handle.closed) {
+        // closed under the socket (`_handle.close()`): as Node's, whose close callback then never runs, no 'close'
+      } else if (connection === undefined) {
         // still connecting: the attempt is abandoned, as Node closes its handle
         handle.cancel?.()
         handle.cancel = undefined
@@ -912,14 +1074,15 @@ export class Socket extends Duplex {
 
   setNoDelay(noDelay?: boolean): this {
     const enable = Boolean(noDelay === undefined ? true : noDelay)
-    const connection = this._handle?.connection
-    if (connection === undefined) {
+    const handle = this._handle
+    if (handle === null) {
       this[kSetNoDelay] = enable
       return this
     }
-    if (enable !== this[kSetNoDelay]) {
+    // through the handle, as Node's: a local socket's has no setNoDelay
+    if (handle instanceof TcpSocketHandle && enable !== this[kSetNoDelay]) {
       this[kSetNoDelay] = enable
-      connection.setNoDelay(enable)
+      handle.setNoDelay(enable)
     }
     return this
   }
@@ -938,14 +1101,15 @@ export class Socket extends Duplex {
     const on = Boolean(enable)
     const delay = ~~((initialDelay as number) / 1000)
     const every = interval === undefined ? undefined : ~~(interval / 1000)
-    const connection = this._handle?.connection
-    if (this._handle === null) {
+    const handle = this._handle
+    if (handle === null) {
       this[kSetKeepAlive] = on
       this[kSetKeepAliveInitialDelay] = delay
       this[kSetKeepAliveInterval] = every
       this[kSetKeepAliveCount] = count
       return this
     }
+    if (!(handle instanceof TcpSocketHandle)) return this
     if (
       on !== this[kSetKeepAlive]
       || (on && (this[kSetKeepAliveInitialDelay] !== delay || this[kSetKeepAliveInterval] !== every
@@ -955,8 +1119,8 @@ export class Socket extends Duplex {
       this[kSetKeepAliveInitialDelay] = delay
       this[kSetKeepAliveInterval] = every
       this[kSetKeepAliveCount] = count
-      // the engine applies enable and the initial delay; probe interval and count have no engine concept yet
-      connection?.setKeepAlive(on, delay * 1000)
+      // through the handle, as Node's
+      handle.setKeepAlive(on, delay, every, count)
     }
     return this
   }
@@ -1126,7 +1290,7 @@ export class Socket extends Duplex {
     const path = options["path"]
     const pipe = !!path
     if (this._handle === null) {
-      this._handle = new SocketHandle(pipe)
+      this._handle = socketHandle(pipe)
       this.initHandle()
     }
     this._unrefTimer()
@@ -1365,7 +1529,7 @@ export class Socket extends Duplex {
       handle.reconnecting = true
       setImmediate(() => {
         handle.reconnecting = false
-        if (!this.destroyed && this._handle === handle) this.connected(handle.connection!)
+        if (!this.destroyed && this._handle === handle) this.connected()
       })
       return
     }
@@ -1404,15 +1568,19 @@ export class Socket extends Duplex {
     const connection = new Engine.Connection(this.driver, connected.handle, { allowHalfOpen: this.allowHalfOpen })
     this._handle.connection = connection
     this.attachConnection(connection)
-    this.connected(connection)
+    this.connected()
   }
 
-  private connected(connection: Engine.Connection): void {
+  private connected(): void {
     this.connecting = false
     this._sockname = null
     this._unrefTimer()
-    if (this[kSetNoDelay]) connection.setNoDelay(true)
-    if (this[kSetKeepAlive]) connection.setKeepAlive(true, this[kSetKeepAliveInitialDelay] * 1000)
+    // through the handle, as Node's afterConnect
+    const handle = this._handle
+    if (handle instanceof TcpSocketHandle) {
+      if (this[kSetNoDelay]) handle.setNoDelay(true)
+      if (this[kSetKeepAlive]) handle.setKeepAlive(true, this[kSetKeepAliveInitialDelay])
+    }
     this.emit("connect")
     this.emit("ready")
     if (!this.isPaused()) this.read(0)

@@ -448,6 +448,23 @@ export const errnoException = (e: DriverError, syscall: string = e.syscall): Sys
 }
 
 /**
+ * `ErrnoException` from a libuv status (a negative errno, as a handle's
+ * methods return it): `address EBADF`.
+ *
+ * @category system errors
+ * @since 0.1.0
+ */
+export const uvErrnoException = (status: number, syscall: string): SystemError => {
+  let code: string
+  try {
+    code = util.getSystemErrorName(status)
+  } catch {
+    code = "UNKNOWN"
+  }
+  return errnoException({ code, errno: status, syscall }, syscall)
+}
+
+/**
  * `DNSException`: `getaddrinfo ENOTFOUND nowhere.invalid`, with `errno`,
  * `code`, `syscall`, `hostname`.
  *

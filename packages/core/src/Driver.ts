@@ -240,6 +240,12 @@ export interface Handle {
   setKeepAlive(enable: boolean, initialDelayMs: number): void
   ref(): void
   unref(): void
+  /**
+   * Optional: the platform's descriptor of the connection (a libuv handle's
+   * `fd`), -1 when it has none or it was closed. A driver without
+   * descriptors (the memory network) leaves it out.
+   */
+  fd?(): number
 }
 
 /**
@@ -513,6 +519,16 @@ export interface Driver {
    * owns the descriptor: closing it closes the descriptor.
    */
   open?(fd: number, callback: (error: DriverError | undefined, handle: Handle | undefined) => void): void
+  /**
+   * Optional: adopt a connected stream handle of the platform's own (on
+   * Node, a libuv `TCP` or `Pipe` wrap, as `new net.Socket({ handle })`
+   * takes one: an accepted connection a server's `onconnection` or a parent
+   * process handed over). The callback runs once, before `adopt` returns,
+   * with the handle (paused, as an accepted one) or the error:
+   * `ERR_INVALID_HANDLE_TYPE` when `handle` is not one the driver knows. On
+   * success the returned handle owns the platform's.
+   */
+  adopt?(handle: unknown, callback: (error: DriverError | undefined, handle: Handle | undefined) => void): void
   /**
    * Resolve a host name. The callback runs once, on a later turn; the
    * returned function cancels (the callback then never runs).

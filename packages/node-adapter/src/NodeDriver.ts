@@ -231,6 +231,9 @@ class NodeHandle implements Handle, Raw.TakeOver {
   unref(): void {
     this.socket.unref()
   }
+  fd(): number {
+    return (this.socket as unknown as { _handle?: { fd?: number } | null })._handle?.fd ?? -1
+  }
 }
 
 const timers = hostTimers(globalThis)
@@ -379,6 +382,40 @@ const open = (
     return
   }
   callback(undefined, new NodeHandle(socket, undefined, reader))
+}
+
+/**
+ * Adopts a connected libuv stream handle (`TCP` or `Pipe`: what a server's
+ * `onconnection` receives, or a parent process sends), as
+ * `new net.Socket({ handle })` does: on raw handles, the handle itself; on
+ * the `net.Socket` driver, a paused `net.Socket` over it.
+ */
+const adoptWith = (raw: Bindings | undefined) =>
+(
+  given: unknown,
+  callback: (error: DriverError | undefined, handle: Handle | undefined) => void
+): void => {
+  const known = raw === undefined ? isStreamHandle(given) : given instanceof raw.TCP || given instanceof raw.Pipe
+  if (!known || !isStreamHandle(given)) {
+    callback({ code: "ERR_INVALID_HANDLE_TYPE", syscall: "open" }, undefined)
+    return
+  }
+  // a local socket's handle has no address to ask for: its path is not known here
+  const path = typeof (given as { getsockname?: unknown }).getsockname === "function" ? undefined : ""
+  if (raw !== undefined) {
+    callback(undefined, new Raw.RawHandle(given as Raw.StreamWrap, path))
+    return
+  }
+  const reader = new PooledReader()
+  const options = {
+    handle: given,
+    allowHalfOpen: true,
+    pauseOnCreate: true,
+    readable: true,
+    writable: true,
+    onread: reader
+  }
+  callback(undefined, new NodeHandle(new net.Socket(options as Net.SocketConstructorOpts), path, reader))
 }
 
 /** node:net's listening handle: it calls `onconnection` with each accepted connection's handle. */
@@ -667,6 +704,7 @@ export const netSocketDriver: Driver = {
   connect: connectSocket,
   listen: listenWith(undefined),
   open,
+  adopt: adoptWith(undefined),
   lookup
 }
 
@@ -697,6 +735,7 @@ export const driver: Driver = Raw.bindings === undefined ? netSocketDriver : {
   connect: connectRaw(Raw.bindings),
   listen: listenWith(Raw.bindings),
   open,
+  adopt: adoptWith(Raw.bindings),
   lookup
 }
 

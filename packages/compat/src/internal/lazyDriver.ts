@@ -27,7 +27,8 @@ export const lazyDriver = (load: () => Driver): Driver => {
     listen: (target, events, callback) => driver().listen(target, events, callback),
     lookup: (hostname, options, callback) => driver().lookup(hostname, options, callback)
   }
-  // `open` is there exactly when the loaded driver has it (callers test for it)
+  // `open` and `adopt` are there exactly when the loaded driver has them (callers test for them)
   Object.defineProperty(lazy, "open", { get: () => driver().open, enumerable: true })
+  Object.defineProperty(lazy, "adopt", { get: () => driver().adopt, enumerable: true })
   return lazy
 }

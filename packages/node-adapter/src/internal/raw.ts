@@ -83,6 +83,7 @@ export interface StreamWrap {
   ref(): void
   unref(): void
   readonly writeQueueSize: number
+  readonly fd?: number
   [owner]?: RawHandle
 }
 
@@ -519,6 +520,10 @@ export class RawHandle implements Handle, TakeOver {
 
   unref(): void {
     if (this.live) this.handle.unref()
+  }
+
+  fd(): number {
+    return this.live ? this.handle.fd ?? -1 : -1
   }
 }
 

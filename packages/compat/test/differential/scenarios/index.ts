@@ -8,6 +8,7 @@ import { edgeScenarios } from "./edges.ts"
 import { errorScenarios } from "./errors.ts"
 import { fdScenarios } from "./fd.ts"
 import { handleScenarios } from "./handle.ts"
+import { libuvScenarios } from "./libuv.ts"
 import { listenScenarios } from "./listen.ts"
 import { moduleScenarios } from "./module.ts"
 import { onreadScenarios } from "./onread.ts"
@@ -23,6 +24,7 @@ export const allScenarios: ReadonlyArray<Scenario> = [
   ...edgeScenarios,
   ...fdScenarios,
   ...handleScenarios,
+  ...libuvScenarios,
   ...errorScenarios,
   ...listenScenarios,
   ...onreadScenarios
