@@ -511,6 +511,17 @@ const listenWith = (raw: Bindings | undefined) =>
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
     events.onConnection(new NodeHandle(socket, ipcPath, undefined))
   })
+  const full = events.full
+  if (full !== undefined) {
+    // a cluster worker's round-robin handle asks the server before it takes a connection (node's
+    // `maxConnections != null && _connections >= maxConnections`; `_connections` stays 0 here, the engine
+    // counts): a full one refuses it and the primary hands it to another worker, as with node:net's limit
+    Object.defineProperty(server, "maxConnections", {
+      get: () => (full() ? 0 : undefined),
+      set: () => {},
+      configurable: true
+    })
+  }
   let listening = false
   let retriedStale = false
   server.on("error", (error: NodeJS.ErrnoException) => {

@@ -18,10 +18,7 @@ const lookupOf = (answers: ReadonlyArray<Answer>) =>
   _host: string,
   options: { all?: boolean },
   cb: (err: Error | null, address: string | ReadonlyArray<Answer>, family?: number) => void
-) =>
-  setImmediate(() =>
-    options.all === true ? cb(null, answers) : cb(null, answers[0]!.address, answers[0]!.family)
-  )
+) => setImmediate(() => options.all === true ? cb(null, answers) : cb(null, answers[0]!.address, answers[0]!.family))
 
 const blockListOf = (net: NetLike, ...addresses: ReadonlyArray<string>) => {
   const blockList = new net.BlockList()
