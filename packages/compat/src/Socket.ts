@@ -1554,6 +1554,10 @@ export class Socket extends Duplex {
     // with several addresses, a blocked one is an attempt that failed
     if (error.code === "ERR_IP_BLOCKED") return ERR_IP_BLOCKED(error.address ?? "")
     if (error.syscall === "bind") return exceptionWithHostPort(error, "bind", error.address, error.port)
+    // refused within the connect call: Node names the address the socket was bound to (its `_getsockname`)
+    if (error.immediate === true && error.local?._tag === "Tcp") {
+      return exceptionWithHostPort(error, "connect", address, port, `${error.local.address}:${error.local.port}`)
+    }
     if (!localPort) return exceptionWithHostPort(error, "connect", address, port)
     const local = localAddress || (Validate.isIP(address) === 6 ? "::" : "0.0.0.0")
     const ex = exceptionWithHostPort(error, "connect", address, port, `${local}:${localPort}`)

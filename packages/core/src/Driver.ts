@@ -57,6 +57,15 @@ export interface DriverError {
   readonly syscall: string
   readonly address?: string | undefined
   readonly port?: number | undefined
+  /**
+   * A connect that failed within the connect system call itself, not on a
+   * later turn (libuv refused the dial at once, after the local bind):
+   * node:net reports no failed attempt for it when it dials one address,
+   * and names the local end the socket was bound to ({@link local}).
+   */
+  readonly immediate?: boolean | undefined
+  /** With {@link immediate}: the local end the socket was bound to, where the platform says. */
+  readonly local?: Endpoint | undefined
   /** Native error or description, kept for diagnostics. */
   readonly cause?: unknown
 }

@@ -698,7 +698,10 @@ export const connect = (
           errors.push(e)
           attempts.push({ ...address, port: tcp.port, outcome: "failed", error: e, durationMs })
           // a bind failure reported later (a driver that binds as it dials): no dial was attempted
-          if (e.syscall !== "bind") observer.onAttemptFailed?.(address.address, tcp.port, address.family, e)
+          // nor for one address refused within the connect call (as node:net's internalConnect)
+          if (e.syscall !== "bind" && !(e.immediate === true && !multiple)) {
+            observer.onAttemptFailed?.(address.address, tcp.port, address.family, e)
+          }
           if (done) return
           if (next !== undefined) next()
           else fail(e, false)

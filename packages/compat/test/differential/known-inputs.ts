@@ -138,6 +138,12 @@ export const knownInputs: ReadonlyArray<readonly [string, Case]> = [
       args: [obj({ host: str("sluice.test"), port: live, lookup: ["lookup", "badFamily"] })]
     }
   ],
+  // a dial libuv refuses within the connect call (an IPv4-mapped address from a socket bound to ::1): no
+  // 'connectionAttemptFailed', and the message names the bound address (found by the generated sweep)
+  ...connectEverywhere(
+    "a dial refused within the connect call: ENETUNREACH - Local (::1:port), no connectionAttemptFailed",
+    obj({ host: str("::ffff:127.0.0.1"), port: live, localAddress: str("::1") })
+  ),
   // a bind that fails is 'bind', with no attempt events
   [
     "a taken local port: bind EADDRINUSE, no connectionAttempt",

@@ -681,7 +681,12 @@ export const connect = (
   if (err !== 0) {
     // as node:net: a path the platform refuses fails within the call; a TCP dial's error is reported later
     if (target._tag === "Ipc") fail(uvError(err, "connect", target.path))
-    else process.nextTick(fail, uvError(err, "connect", target.address, target.port))
+    else {
+      // refused within the call: the local end it was bound to is read now, before the handle closes
+      const out: Record<string, unknown> = {}
+      const bound = handle.getsockname?.(out) === 0 ? tcpEndpoint(out.address, out.port, out.family) : undefined
+      process.nextTick(fail, { ...uvError(err, "connect", target.address, target.port), immediate: true, local: bound })
+    }
   }
   return pending
 }
