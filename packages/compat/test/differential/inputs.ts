@@ -316,6 +316,7 @@ export type Case =
     readonly args: ReadonlyArray<V>
   }
   | { readonly kind: "module"; readonly fn: string; readonly args: ReadonlyArray<V> }
+  | { readonly kind: "boundSocket"; readonly args: ReadonlyArray<V> }
 
 const call = (args: ReadonlyArray<V>) => args.map(showValue).join(", ")
 
@@ -340,6 +341,8 @@ export const showCase = (c: Case): string => {
       return c.op === "new" ? `new net.SocketAddress(${call(c.args)})` : `net.SocketAddress.${c.op}(${call(c.args)})`
     case "module":
       return `net.${c.fn}(${call(c.args)})`
+    case "boundSocket":
+      return `new net.BoundSocket(${call(c.args)})`
   }
 }
 
@@ -461,8 +464,61 @@ const socketFields: Record<string, Field> = {
   writableObjectMode: field([["boolean", false], u], [["boolean", true]]),
   highWaterMark: field([num(16), num(0)], [num(-1), num(1.5), str("16")]),
   readableHighWaterMark: field([num(16)], [num(-1), str("16")]),
-  writableHighWaterMark: field([num(16)], [num(-1)])
+  writableHighWaterMark: field([num(16)], [num(-1)]),
+  // a falsy handle is no handle, as Node's `if (options.handle)` (what a truthy one does: handle.test.ts, libuv.ts)
+  handle: field([["null"], u, ["boolean", false], num(0), str("")], [], false)
 }
+
+/**
+ * Options of `new net.BoundSocket()`, every bad value one that Node refuses
+ * before it binds (a bound socket is Node's alone: compat's drivers bind
+ * asynchronously, and compat throws `ENOTSUP` there; see the README).
+ */
+const boundSocketFields: Record<string, Field> = {
+  host: field([str("127.0.0.1"), str("::1"), u], [
+    str("localhost"),
+    str(""),
+    str("999.1.1.1"),
+    str("a\0b"),
+    num(1),
+    obj({}),
+    ["array", [str("127.0.0.1")]],
+    ["boxed", "127.0.0.1"],
+    ["symbol", "odd"]
+  ], false),
+  port: field([num(0), u], [
+    num(-1),
+    num(65536),
+    num(1.5),
+    num(NaN),
+    num(Infinity),
+    str("x"),
+    str(" "),
+    obj({}),
+    ["bigint", "5"],
+    ["symbol", "odd"]
+  ], false),
+  ipv6Only: field([["boolean", false], u], [num(1), str("true"), obj({})], false),
+  reusePort: field([["boolean", false], u], [num(0), str("false"), obj({})], false),
+  // no good path: a path that passes is bound in the child's working directory
+  path: field([], [num(1), ["null"], ["boolean", true], obj({}), ["array", []]], false)
+}
+
+/** What `validateObject` refuses (any other object is options, and binds). */
+const notAnObject = new Set(["null", "boolean", "number", "string", "bigint", "symbol", "array", "function"])
+
+/** A `BoundSocket` options object with at least one bad field (so that neither module binds). */
+const badBoundSocketOptions: fc.Arbitrary<V> = fc.tuple(
+  fc.shuffledSubarray(Object.keys(boundSocketFields), { maxLength: 3 }),
+  fc.shuffledSubarray(Object.keys(boundSocketFields), { minLength: 1, maxLength: 2 })
+).chain(([goods, bads]) => {
+  const picks: Record<string, fc.Arbitrary<V>> = {}
+  for (const k of goods) {
+    if (boundSocketFields[k]!.good.length > 0) picks[k] = fc.constantFrom(...boundSocketFields[k]!.good)
+  }
+  for (const k of bads) picks[k] = fc.constantFrom(...boundSocketFields[k]!.bad)
+  return fc.record(picks)
+}).map((picked): V => obj(picked))
 
 const lookupKinds: ReadonlyArray<LookupKind> = [
   "ok4",
@@ -970,6 +1026,15 @@ export const cases: fc.Arbitrary<Case> = fc.oneof(
         fc.constantFrom<V>(num(10), num(5), num(1), ["boolean", false])
       )
     ).map(([fn, x]): Case => ({ kind: "module", fn, args: [x] }))
+  },
+  {
+    weight: 1,
+    arbitrary: fc.oneof(
+      badBoundSocketOptions.map((o) => [o]),
+      // not an object (an object without options would bind)
+      fc.constantFrom(...oddWhere((v) => notAnObject.has(v[0])))
+        .map((x) => [x])
+    ).map((args): Case => ({ kind: "boundSocket", args }))
   }
 )
 
@@ -1212,6 +1277,14 @@ const runModule = (net: NetLike, ctx: Context, rec: Recorder, c: Extract<Case, {
   }
 }
 
+const runBoundSocket = (net: NetLike, ctx: Context, rec: Recorder, c: Extract<Case, { kind: "boundSocket" }>) => {
+  const actor = "boundSocket"
+  const args = c.args.map((v) => decode(v, net, ctx, rec, actor))
+  const BS = (net as unknown as { BoundSocket: new(...a: Array<unknown>) => { close(): void } }).BoundSocket
+  const made = rec.attempt(actor, "new BoundSocket", () => new BS(...args))
+  if (made !== undefined) (made as { close(): void }).close()
+}
+
 const runSocket = async (net: NetLike, ctx: Context, rec: Recorder, c: Extract<Case, { kind: "socket" }>) => {
   const actor = "client"
   const args = c.args.map((v) => decode(v, net, ctx, rec, actor))
@@ -1263,6 +1336,8 @@ export const caseScenario = (c: Case, ctx: Context): Scenario =>
           return runSocketAddress(net, ctx, rec, c)
         case "module":
           return runModule(net, ctx, rec, c)
+        case "boundSocket":
+          return runBoundSocket(net, ctx, rec, c)
       }
     } finally {
       // let what the case scheduled run while it is still the current one, lookups included
