@@ -114,6 +114,7 @@ export class ServerHandle {
   listener: Engine.Listener | undefined = undefined
   closed = false
   owner: Server
+  private referenced = true
   constructor(owner: Server) {
     this.owner = owner
   }
@@ -131,6 +132,36 @@ export class ServerHandle {
       return
     }
     if (clientHandle !== undefined) self[kAccept](clientHandle)
+  }
+  /**
+   * Closes the listener under the server, as libuv's `close`: the server is
+   * not told (it stays `listening`; `address()` throws `EBADF`; connections
+   * are refused until `server.close()`, which still emits `'close'`);
+   * `callback` runs on a later turn.
+   */
+  close(callback?: () => void): void {
+    if (this.closed) return
+    this.closed = true
+    this.listener?.close()
+    setImmediate(() => {
+      if (typeof callback === "function") callback.call(this)
+    })
+  }
+  ref(): void {
+    this.referenced = true
+    this.listener?.handle.ref()
+  }
+  unref(): void {
+    this.referenced = false
+    this.listener?.handle.unref()
+  }
+  hasRef(): boolean {
+    return this.referenced && !this.closed
+  }
+  /** The platform's descriptor, as libuv's `fd`: -1 once closed, or where the driver has none. */
+  get fd(): number {
+    if (this.closed) return -1
+    return this.listener?.handle.fd?.() ?? -1
   }
   /** The bound address, as libuv's `getsockname`: 0, or a negative errno (`EBADF` once closed). */
   getsockname(out: Record<string, unknown>): number {
@@ -558,13 +589,13 @@ export class Server extends EventEmitter {
 
   ref(): this {
     this._unref = false
-    this._handle?.listener?.handle.ref()
+    this._handle?.ref()
     return this
   }
 
   unref(): this {
     this._unref = true
-    this._handle?.listener?.handle.unref()
+    this._handle?.unref()
     return this
   }
 

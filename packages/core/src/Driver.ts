@@ -293,6 +293,8 @@ export interface ListenerHandle {
   close(callback: () => void): void
   ref(): void
   unref(): void
+  /** Optional: the platform's descriptor of the listener (a libuv handle's `fd`), -1 when it has none. */
+  fd?(): number
 }
 
 /**

@@ -608,6 +608,7 @@ const listenWith = (raw: Bindings | undefined) =>
         server.close()
         setImmediate(cb)
       },
+      fd: () => (server as unknown as { _handle?: { fd?: number } | null })._handle?.fd ?? -1,
       ref: () => server.ref(),
       unref: () => server.unref()
     }

@@ -165,9 +165,11 @@ export const libuvScenarios: ReadonlyArray<Scenario> = [
     rec.log("client", "closed: fd", handle.fd)
     await closeServer(server)
   }),
-  scenario("a connected socket's _handle.fd is its descriptor", async (net, rec) => {
+  scenario("a connected socket's and a listening server's _handle.fd are descriptors", async (net, rec) => {
     const server = rec.track(net.createServer((s) => s.end()))
     const port = await listen(server)
+    const serverFd = handleOf(server).fd
+    rec.log("server", "fd is a descriptor", typeof serverFd === "number" && serverFd >= 0)
     const client = rec.watch("client", net.connect(port, "127.0.0.1"), ["end", "close"])
     await once(client, "connect")
     const fd = handleOf(client).fd
@@ -176,6 +178,28 @@ export const libuvScenarios: ReadonlyArray<Scenario> = [
     await once(client, "close")
     await closeServer(server)
   }, ["fd"]),
+  scenario(
+    "a server's _handle.close(): still listening, address() EBADF, refused, server.close() ends it",
+    async (net, rec) => {
+      const server = rec.watch("server", net.createServer(), ["connection", "error", "close"])
+      const port = await listen(server)
+      const handle = handleOf(server) as HandleLike & { ref?: unknown; unref?: unknown; hasRef?: () => boolean }
+      const kinds: Record<string, string> = {}
+      for (const k of ["close", "getsockname", "onconnection", "ref", "unref", "hasRef", "fd"]) {
+        kinds[k] = typeof (handle as Record<string, unknown>)[k]
+      }
+      rec.log("server", "handle members", kinds, handle.hasRef?.())
+      const closed = new Promise<void>((resolve) => handle.close?.(() => resolve()))
+      rec.log("server", "closing: listening", server.listening, handle.fd)
+      rec.attempt("server", "address()", () => server.address())
+      await closed
+      rec.log("server", "closed: listening", server.listening)
+      const client = rec.watch("client", net.connect(port, "127.0.0.1"), ["connect", "error", "close"])
+      await once(client, "close")
+      rec.log("server", "server.close callback", await closeServer(server))
+      rec.log("server", "after: listening", server.listening, server.address())
+    }
+  ),
   scenario("a write after _handle.close() fails with write EBADF", async (net, rec) => {
     const server = rec.track(net.createServer((s) => s.resume()))
     const port = await listen(server)
