@@ -501,6 +501,9 @@ const probeIpv6Only = (port: number, then: () => void): void => {
   probe.listen({ host: "0.0.0.0", port, exclusive: true }, () => done(true))
 }
 
+/** A cluster worker, as `cluster.isWorker` tells it (without loading node:cluster). */
+const inClusterWorker = "NODE_UNIQUE_ID" in process.env
+
 const listenWith = (raw: Bindings | undefined) =>
 (
   target: ListenTarget,
@@ -512,10 +515,12 @@ const listenWith = (raw: Bindings | undefined) =>
     events.onConnection(new NodeHandle(socket, ipcPath, undefined))
   })
   const full = events.full
-  if (full !== undefined) {
+  if (full !== undefined && inClusterWorker) {
     // a cluster worker's round-robin handle asks the server before it takes a connection (node's
     // `maxConnections != null && _connections >= maxConnections`; `_connections` stays 0 here, the engine
-    // counts): a full one refuses it and the primary hands it to another worker, as with node:net's limit
+    // counts): a full one refuses it and the primary hands it to another worker, as with node:net's limit.
+    // Only in a worker: elsewhere the limit stays the engine's alone (Bun's own accept path, which the
+    // driver leaves running there, would drop the connection before the engine sees it)
     Object.defineProperty(server, "maxConnections", {
       get: () => (full() ? 0 : undefined),
       set: () => {},
