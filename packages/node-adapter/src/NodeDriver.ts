@@ -461,7 +461,15 @@ const acceptPooled = (
       return
     }
     // not a handle node:net would build a socket on (Bun): its own accept path, then 'connection'
-    if (!isStreamHandle(clientHandle)) return own.call(this, error, clientHandle)
+    if (!isStreamHandle(clientHandle)) {
+      const marked = server as { [ownAccept]?: boolean }
+      marked[ownAccept] = true
+      try {
+        return own.call(this, error, clientHandle)
+      } finally {
+        marked[ownAccept] = false
+      }
+    }
     if (raw !== undefined) {
       events.onConnection(new Raw.RawHandle(clientHandle as Raw.StreamWrap, path))
       return
@@ -501,8 +509,8 @@ const probeIpv6Only = (port: number, then: () => void): void => {
   probe.listen({ host: "0.0.0.0", port, exclusive: true }, () => done(true))
 }
 
-/** A cluster worker, as `cluster.isWorker` tells it (without loading node:cluster). */
-const inClusterWorker = "NODE_UNIQUE_ID" in process.env
+/** Set on a listener's `net.Server` while node:net's own accept path runs (see `acceptPooled`). */
+const ownAccept: unique symbol = Symbol("sluice.ownAccept")
 
 const listenWith = (raw: Bindings | undefined) =>
 (
@@ -515,14 +523,13 @@ const listenWith = (raw: Bindings | undefined) =>
     events.onConnection(new NodeHandle(socket, ipcPath, undefined))
   })
   const full = events.full
-  if (full !== undefined && inClusterWorker) {
+  if (full !== undefined) {
     // a cluster worker's round-robin handle asks the server before it takes a connection (node's
     // `maxConnections != null && _connections >= maxConnections`; `_connections` stays 0 here, the engine
     // counts): a full one refuses it and the primary hands it to another worker, as with node:net's limit.
-    // Only in a worker: elsewhere the limit stays the engine's alone (Bun's own accept path, which the
-    // driver leaves running there, would drop the connection before the engine sees it)
+    // Not to node:net's own accept path where the driver leaves it running (Bun's): the engine drops there
     Object.defineProperty(server, "maxConnections", {
-      get: () => (full() ? 0 : undefined),
+      get: () => ((server as { [ownAccept]?: boolean })[ownAccept] !== true && full() ? 0 : undefined),
       set: () => {},
       configurable: true
     })
