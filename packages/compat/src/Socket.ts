@@ -31,6 +31,7 @@ import {
 } from "./errors.ts"
 import type { SystemError } from "./errors.ts"
 import { lookupAndConnect } from "./internal/connect.ts"
+import * as Observe from "./internal/observe.ts"
 import * as Validate from "./internal/validate.ts"
 
 /** @internal the driver of a bound `Socket` / `Server` class */
@@ -1110,6 +1111,8 @@ export class Socket extends Duplex {
   connect(port: number, connectionListener?: () => void): this
   connect(path: string, connectionListener?: () => void): this
   connect(...args: Array<unknown>): this {
+    // as Node: every connect call is published first (one that then throws included)
+    if (Observe.clientSocket.hasSubscribers) Observe.clientSocket.publish({ socket: this })
     const normalized = isNormalized(args[0]) ? args[0] : normalizeArgs(args)
     const options = normalized[0]
     const cb = normalized[1]

@@ -9,6 +9,7 @@ import { fdScenarios } from "./fd.ts"
 import { handleScenarios } from "./handle.ts"
 import { listenScenarios } from "./listen.ts"
 import { moduleScenarios } from "./module.ts"
+import { observeScenarios } from "./observe.ts"
 import { onreadScenarios } from "./onread.ts"
 import { serverScenarios } from "./server.ts"
 import { socketScenarios } from "./socket.ts"
@@ -23,5 +24,6 @@ export const allScenarios: ReadonlyArray<Scenario> = [
   ...handleScenarios,
   ...errorScenarios,
   ...listenScenarios,
-  ...onreadScenarios
+  ...onreadScenarios,
+  ...observeScenarios
 ]
