@@ -13,6 +13,7 @@ import { observeScenarios } from "./observe.ts"
 import { onreadScenarios } from "./onread.ts"
 import { serverScenarios } from "./server.ts"
 import { socketScenarios } from "./socket.ts"
+import { writeScenarios } from "./writes.ts"
 
 export const allScenarios: ReadonlyArray<Scenario> = [
   ...connectScenarios,
@@ -25,5 +26,6 @@ export const allScenarios: ReadonlyArray<Scenario> = [
   ...errorScenarios,
   ...listenScenarios,
   ...onreadScenarios,
-  ...observeScenarios
+  ...observeScenarios,
+  ...writeScenarios
 ]
