@@ -31,6 +31,7 @@ const here = path.dirname(fileURLToPath(import.meta.url))
 const child = path.join(here, "child.ts")
 const memoryBench = path.join(here, "memory.ts")
 const importCostBench = path.join(here, "import-cost.ts")
+const smallWritesBench = path.join(here, "small-writes.ts")
 
 const args = process.argv.slice(2)
 const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
@@ -392,6 +393,7 @@ const main = async () => {
   if (selected.length > 0) printTable()
   if (!args.includes("--no-memory") && (only === undefined || only.includes("memory"))) await memoryNetwork()
   if (!args.includes("--no-import") && (only === undefined || only.includes("import"))) importCost()
+  if (only === undefined || only.includes("smallwrites")) smallWrites()
   const json = flag("json")
   if (json !== undefined) fs.writeFileSync(json, JSON.stringify(raw, null, 2))
   log(`done in ${((performance.now() - t0) / 1000).toFixed(0)} s`)
@@ -476,6 +478,25 @@ const importCost = () => {
   const cmd = [process.execPath, importCostBench, String(quick ? 11 : 31)]
   const r = spawnSync(cmd[0]!, cmd.slice(1), { stdio: ["ignore", "inherit", "inherit"], timeout: processTimeoutMs * 4 })
   if (r.status !== 0) process.stdout.write(`import cost: failed (exit ${r.status ?? r.signal})\n`)
+}
+
+/** Many small string writes, node:net vs compat (`small-writes.ts`), uncorked and corked by 100. */
+const smallWrites = () => {
+  for (const batch of ["1", "100"]) {
+    const cmd = [
+      process.execPath,
+      ...process.execArgv,
+      smallWritesBench,
+      String(quick ? 3 : 5),
+      String(quick ? 50_000 : 200_000)
+    ]
+    const r = spawnSync(cmd[0]!, cmd.slice(1), {
+      stdio: ["ignore", "inherit", "inherit"],
+      timeout: processTimeoutMs * 4,
+      env: { ...process.env, SLUICE_BENCH_BATCH: batch }
+    })
+    if (r.status !== 0) process.stdout.write(`small writes: failed (exit ${r.status ?? r.signal})\n`)
+  }
 }
 
 main().catch((e: unknown) => {

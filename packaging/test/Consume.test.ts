@@ -422,18 +422,21 @@ describe("what compat loads", () => {
        })`
     ])
     assert.deepStrictEqual(parse(r), {
-      // 5 files: compat's entry and its bundle (scripts/bundle.ts); of core the engine and what it needs
+      // 6 files: compat's entry and its bundle (scripts/bundle.ts); of core the engine and what it needs (text:
+      // the encoding of text writes for a driver without string writes)
       atImport: [
         "@sluice/compat/dist/index.js",
         "@sluice/compat/dist/internal/bundle.js",
         "@sluice/core/dist/Address.js",
         "@sluice/core/dist/Engine.js",
-        "@sluice/core/dist/Errno.js"
+        "@sluice/core/dist/Errno.js",
+        "@sluice/core/dist/internal/text.js"
       ],
-      // the node driver, when a server first needs it
+      // the node driver, when a server first needs it (quiet: its own net.Server kept out of diagnostics_channel)
       atListen: [
         "@sluice/core/dist/Driver.js",
         "@sluice/node-adapter/dist/NodeDriver.js",
+        "@sluice/node-adapter/dist/internal/quiet.js",
         "@sluice/node-adapter/dist/internal/raw.js"
       ]
     })

@@ -24,6 +24,7 @@ import {
   uvExceptionWithHostPort
 } from "./errors.ts"
 import { driverLookup } from "./internal/lookup.ts"
+import * as Observe from "./internal/observe.ts"
 import * as Validate from "./internal/validate.ts"
 import {
   isPipeName,
@@ -270,6 +271,8 @@ export class Server extends EventEmitter {
     let options = normalized[0] as ListenOptions & Record<string, unknown>
     const cb = normalized[1]
     if (this._handle !== null) throw ERR_SERVER_ALREADY_LISTEN()
+    // as Node: published before the options are checked (a listen that then throws included)
+    if (Observe.serverListen.hasSubscribers) Observe.serverListen.asyncStart.publish({ server: this, options })
     if (cb !== null) this.once("listening", cb)
     const backlogFromArgs = toNumber(args.length > 1 && args[1]) || toNumber(args.length > 2 && args[2])
     options = ((options["_handle"] as typeof options | undefined) || options.handle || options) as typeof options
@@ -386,6 +389,7 @@ export class Server extends EventEmitter {
     // as Node's, which listens on a handle with no address and port of its own
     this._connectionKey = "-1:null:-1"
     if (this._unref) shared.listener.handle.unref()
+    Observe.listenDone(this)
     process.nextTick(() => {
       if (this._handle === shared) this.emit("listening")
     })
@@ -466,6 +470,7 @@ export class Server extends EventEmitter {
         if (error !== undefined || listener === undefined) {
           if (this._handle === state) this._handle = null
           const ex = this.listenError(error!, target, address, port)
+          Observe.listenFailed(this, ex)
           if (wasSync) process.nextTick(() => this.emit("error", ex))
           else this.emit("error", ex)
           return
@@ -477,6 +482,7 @@ export class Server extends EventEmitter {
         state.listener = listener
         this._connectionKey = key(listener.endpoint())
         if (this._unref) listener.handle.unref()
+        Observe.listenDone(this)
         const emit = () => {
           if (this._handle === state) this.emit("listening")
         }
@@ -539,6 +545,16 @@ export class Server extends EventEmitter {
     socket.server = this
     socket._server = this
     this.emit("connection", socket)
+    if (Observe.serverSocket.hasSubscribers) Observe.serverSocket.publish({ socket })
+  }
+
+  /**
+   * As Node's, with `captureRejections`: a rejected `'connection'` listener
+   * destroys that socket, any other event's rejection is an `'error'`.
+   */
+  override [EventEmitter.captureRejectionSymbol](error: Error, event: string | symbol, ...args: Array<unknown>): void {
+    if (event === "connection") (args[0] as Socket).destroy(error)
+    else this.emit("error", error)
   }
 
   address(): AddressInfo | string | null {

@@ -31,6 +31,7 @@ import {
   uvErrnoException
 } from "./errors.ts"
 import { lookupAndConnect } from "./internal/connect.ts"
+import * as Observe from "./internal/observe.ts"
 import * as Validate from "./internal/validate.ts"
 
 /** @internal the driver of a bound `Socket` / `Server` class */
@@ -456,6 +457,20 @@ const toBuffer = (chunk: Uint8Array): Buffer =>
 
 const noop = (): void => {}
 
+/** The text encodings the engine takes text in, by Node's names for them (`undefined`: convert to bytes first). */
+const textEncoding = (encoding: string): DriverTypes.TextEncoding | undefined => {
+  switch (encoding) {
+    case "utf8":
+    case "utf-8":
+      return "utf8"
+    case "latin1":
+    case "binary":
+      return "latin1"
+    default:
+      return undefined
+  }
+}
+
 type WriteChunk = { chunk: unknown; encoding: BufferEncoding }
 
 interface Info {
@@ -876,20 +891,39 @@ export class Socket extends Duplex {
       return
     }
     this._unrefTimer()
-    let chunks: Array<Uint8Array>
+    // a write of one string in UTF-8 or Latin-1 goes to the handle as it is (libuv encodes it into the
+    // kernel's buffer, as node:net's `writeUtf8String`); text in any other encoding, and the strings of a
+    // corked `writev`, are converted first (measured: libuv's `writev` with strings copies them all into
+    // one allocation, slower than converting each here; bench/README.md, "Many small string writes")
+    let chunks: Array<Uint8Array | string>
+    let text: DriverTypes.TextEncoding | undefined = undefined
+    let size = 0
     if (writev) {
       const list = data as Array<WriteChunk>
       chunks = new Array(list.length)
       for (let i = 0; i < list.length; i++) {
         const { chunk, encoding: enc } = list[i]!
-        chunks[i] = typeof chunk === "string" ? Buffer.from(chunk, enc) : (chunk as Uint8Array)
+        const bytes = typeof chunk === "string" ? Buffer.from(chunk, enc) : (chunk as Uint8Array)
+        chunks[i] = bytes
+        size += bytes.length
       }
+    } else if (typeof data !== "string") {
+      chunks = [data as Uint8Array]
+      size = (data as Uint8Array).length
     } else {
-      chunks = [typeof data === "string" ? Buffer.from(data, encoding as BufferEncoding) : (data as Uint8Array)]
+      text = textEncoding(encoding)
+      if (text === undefined) {
+        const bytes = Buffer.from(data, encoding as BufferEncoding)
+        chunks = [bytes]
+        size = bytes.length
+      } else {
+        chunks = [data]
+        size = text === "latin1" ? data.length : Buffer.byteLength(data, "utf8")
+      }
     }
     const connection = handle.connection
     let reported = false
-    const sent = connection.write(chunks, (error) => {
+    const done = (error: DriverError | undefined) => {
       if (reported) return
       reported = true
       // as Node after an asynchronous write: no write in progress for the idle timeout to wait on
@@ -900,7 +934,10 @@ export class Socket extends Duplex {
       }
       this._unrefTimer()
       cb()
-    })
+    }
+    const sent = text === undefined
+      ? connection.write(chunks as Array<Uint8Array>, done)
+      : connection.writeText(chunks, text, size, done)
     if (sent && !reported) {
       // as Node: a write the kernel took at once completes at once (the stream defers its own 'drain')
       reported = true
@@ -909,8 +946,6 @@ export class Socket extends Duplex {
     } else if (!reported) {
       // as Node (`req.bytes` of an asynchronous write): while the queue left differs from it, a
       // write is in progress and the idle timeout waits
-      let size = 0
-      for (let i = 0; i < chunks.length; i++) size += chunks[i]!.length
       this[kLastWriteQueueSize] = size
     }
   }
@@ -1273,6 +1308,8 @@ export class Socket extends Duplex {
   connect(port: number, connectionListener?: () => void): this
   connect(path: string, connectionListener?: () => void): this
   connect(...args: Array<unknown>): this {
+    // as Node: every connect call is published first (one that then throws included)
+    if (Observe.clientSocket.hasSubscribers) Observe.clientSocket.publish({ socket: this })
     const normalized = isNormalized(args[0]) ? args[0] : normalizeArgs(args)
     const options = normalized[0]
     const cb = normalized[1]

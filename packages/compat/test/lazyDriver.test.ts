@@ -50,8 +50,8 @@ describe("compat's node driver, loaded at its first use", () => {
     const out = JSON.parse(r.stdout) as Record<string, unknown>
     assert.deepStrictEqual(out, {
       atImport: [],
-      atFirstUse: ["NodeDriver.ts", "internal/raw.ts"],
-      after: ["NodeDriver.ts", "internal/raw.ts"],
+      atFirstUse: ["NodeDriver.ts", "internal/quiet.ts", "internal/raw.ts"],
+      after: ["NodeDriver.ts", "internal/quiet.ts", "internal/raw.ts"],
       same: { name: true, capabilities: true, timers: true, open: true },
       text: "over the node driver"
     })

@@ -188,6 +188,15 @@ export interface HandleEvents {
 }
 
 /**
+ * How text written to a {@link Handle} is encoded: UTF-8 (lone surrogates as
+ * U+FFFD), or Latin-1 (each code unit's low byte).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type TextEncoding = "utf8" | "latin1"
+
+/**
  * An open stream handle: one end of a TCP or local connection.
  *
  * @category models
@@ -220,6 +229,18 @@ export interface Handle {
    * success. A driver may always return nothing.
    */
   write(chunks: ReadonlyArray<Uint8Array>, callback: (error: DriverError | undefined) => void): boolean | void
+  /**
+   * Optional: as `write`, with text among the chunks, handed to the platform
+   * as it is (libuv's string writes encode it straight into the kernel's
+   * buffer, where a conversion first would allocate a copy per write). Every
+   * string is in `encoding`. Without it the engine encodes the text and calls
+   * `write`.
+   */
+  writeText?(
+    chunks: ReadonlyArray<Uint8Array | string>,
+    encoding: TextEncoding,
+    callback: (error: DriverError | undefined) => void
+  ): boolean | void
   /** Bytes accepted by `write` and not yet handed to the platform. */
   readonly writeQueueSize: number
   /**

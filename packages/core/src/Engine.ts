@@ -24,8 +24,10 @@ import type {
   ListenTarget,
   LookupAddress,
   LookupOptions,
-  PendingConnect
+  PendingConnect,
+  TextEncoding
 } from "./Driver.ts"
+import * as Text from "./internal/text.ts"
 
 /**
  * What a face receives from a live connection.
@@ -180,24 +182,52 @@ export class Connection {
    * on a later turn.
    */
   write(chunks: ReadonlyArray<Uint8Array>, callback: (error: DriverError | undefined) => void): boolean {
+    let size = 0
+    for (let i = 0; i < chunks.length; i++) size += chunks[i]!.length
+    return this.send(chunks, undefined, size, callback)
+  }
+
+  /**
+   * As `write`, with text among the chunks, every string in `encoding`;
+   * `size` is the byte length of all of them once encoded (the face knows
+   * it: counting it here would mean encoding twice). A driver with
+   * `Handle.writeText` gets the text as it is; otherwise it is encoded here.
+   */
+  writeText(
+    chunks: ReadonlyArray<Uint8Array | string>,
+    encoding: TextEncoding,
+    size: number,
+    callback: (error: DriverError | undefined) => void
+  ): boolean {
+    if (this.handle.writeText !== undefined) return this.send(chunks, encoding, size, callback)
+    return this.send(Text.encodeChunks(chunks, encoding), undefined, size, callback)
+  }
+
+  private send(
+    chunks: ReadonlyArray<Uint8Array | string>,
+    encoding: TextEncoding | undefined,
+    size: number,
+    callback: (error: DriverError | undefined) => void
+  ): boolean {
     if (this.closed || this.writeEnded) {
       callback(closedError("write"))
       return false
     }
-    let size = 0
-    for (let i = 0; i < chunks.length; i++) size += chunks[i]!.length
     this.bytesWritten += size
     this.pendingBytes += size
     this.idle?.touch()
     let queued = true
-    const sent = this.handle.write(chunks, (error) => {
+    const done = (error: DriverError | undefined) => {
       if (queued) {
         queued = false
         this.pendingBytes -= size
       }
       this.idle?.touch()
       callback(error)
-    })
+    }
+    const sent = encoding === undefined
+      ? this.handle.write(chunks as ReadonlyArray<Uint8Array>, done)
+      : this.handle.writeText!(chunks, encoding, done)
     // taken by the platform at once: no longer queued (the callback still runs later)
     if (sent !== true || !queued) return false
     queued = false

@@ -28,6 +28,7 @@ import type { Paths } from "@sluice/core/MemoryNetwork"
 import type * as Dns from "node:dns"
 import type * as Fs from "node:fs"
 import type * as Net from "node:net"
+import { quiet } from "./internal/quiet.ts"
 import type { Bindings } from "./internal/raw.ts"
 import * as Raw from "./internal/raw.ts"
 
@@ -497,7 +498,7 @@ const acceptPooled = (
 let ipv6OnlyApplied: boolean | undefined = undefined
 
 const probeIpv6Only = (port: number, then: () => void): void => {
-  const probe = net.createServer()
+  const probe = quiet(net.createServer())
   const done = (applied: boolean) => {
     probe.removeAllListeners()
     probe.on("error", () => {})
@@ -519,9 +520,9 @@ const listenWith = (raw: Bindings | undefined) =>
   callback: (error: DriverError | undefined, listener: ListenerHandle | undefined) => void
 ): void => {
   const ipcPath = target._tag === "Ipc" ? target.path : undefined
-  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
+  const server = quiet(net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
     events.onConnection(new NodeHandle(socket, ipcPath, undefined))
-  })
+  }))
   const full = events.full
   if (full !== undefined) {
     // a cluster worker's round-robin handle asks the server before it takes a connection (node's
@@ -543,7 +544,7 @@ const listenWith = (raw: Bindings | undefined) =>
     ) {
       // somebody listening answers; a stale file refuses: only then unlink it and retry once
       retriedStale = true
-      const probe = net.connect({ path: target.path })
+      const probe = quiet(new net.Socket()).connect({ path: target.path })
       probe.once("connect", () => {
         probe.destroy()
         server.close()

@@ -35,7 +35,8 @@ import type {
   Endpoint,
   Handle,
   HandleEvents,
-  PendingConnect
+  PendingConnect,
+  TextEncoding
 } from "@sluice/core/Driver"
 import type * as Net from "node:net"
 
@@ -49,7 +50,7 @@ interface Req {
   oncomplete: (this: Req, status: number) => void
   callback: ((error: DriverError | undefined) => void) | undefined
   /** Keeps an asynchronous write's chunks alive until it completes. */
-  buffer?: ReadonlyArray<Uint8Array> | Uint8Array | null
+  buffer?: ReadonlyArray<Uint8Array | string> | Uint8Array | string | null
 }
 
 /** A connect request: `oncomplete(status, handle, req, readable, writable)`. */
@@ -68,7 +69,9 @@ export interface StreamWrap {
   readStop(): number
   useUserBuffer(buffer: Uint8Array): void
   writeBuffer(req: Req, data: Uint8Array): number
-  writev(req: Req, chunks: ReadonlyArray<Uint8Array>, allBuffers: boolean): number
+  writev(req: Req, chunks: ReadonlyArray<Uint8Array | string>, allBuffers: boolean): number
+  writeUtf8String?(req: Req, data: string): number
+  writeLatin1String?(req: Req, data: string): number
   shutdown(req: Req): number
   close(callback: () => void): void
   reset?(callback: () => void): number
@@ -104,6 +107,8 @@ export interface Bindings {
   readonly kReadBytesOrError: number
   readonly kArrayBufferOffset: number
   readonly kLastWriteWasAsync: number
+  /** `writeUtf8String`, `writeLatin1String` and `writev` with strings, as node:net writes text. */
+  readonly stringWrites: boolean
 }
 
 type Loose = Record<string, unknown>
@@ -158,7 +163,10 @@ const load = (): Bindings | undefined => {
       state,
       kReadBytesOrError: stream.kReadBytesOrError as number,
       kArrayBufferOffset: stream.kArrayBufferOffset as number,
-      kLastWriteWasAsync: stream.kLastWriteWasAsync as number
+      kLastWriteWasAsync: stream.kLastWriteWasAsync as number,
+      stringWrites: ["writeUtf8String", "writeLatin1String"].every((m) =>
+        isNative((TCP.prototype as unknown as Loose)[m])
+      )
     }
   } catch {
     return undefined
@@ -361,13 +369,72 @@ export class RawHandle implements Handle, TakeOver {
       callback(uvError(-32, "write"))
       return false
     }
+    const req = this.request(callback)
+    const err = chunks.length === 1 ? this.handle.writeBuffer(req, chunks[0]!) : this.handle.writev(req, chunks, true)
+    return this.dispatched(req, err, chunks.length === 1 ? chunks[0]! : chunks, callback)
+  }
+
+  /**
+   * As node:net writes text: a string alone with `writeUtf8String` /
+   * `writeLatin1String`, several chunks with `writev` given each chunk's
+   * encoding; libuv encodes into the kernel's buffer, or copies once when the
+   * write has to wait.
+   */
+  writeText(
+    chunks: ReadonlyArray<Uint8Array | string>,
+    encoding: TextEncoding,
+    callback: (error: DriverError | undefined) => void
+  ): boolean {
+    if (this.closed) {
+      callback(uvError(-32, "write"))
+      return false
+    }
     const b = bindings as Bindings
-    const req = new b.WriteWrap()
+    if (!b.stringWrites) {
+      const buffers = chunks.map((c) => (typeof c === "string" ? Buffer.from(c, encoding) : c))
+      return this.write(buffers, callback)
+    }
+    const req = this.request(callback)
+    let err: number
+    let keep: ReadonlyArray<Uint8Array | string> | Uint8Array | string
+    const first = chunks[0]!
+    if (chunks.length === 1) {
+      keep = first
+      err = typeof first !== "string"
+        ? this.handle.writeBuffer(req, first)
+        : encoding === "utf8"
+        ? this.handle.writeUtf8String!(req, first)
+        : this.handle.writeLatin1String!(req, first)
+    } else {
+      const list = new Array<Uint8Array | string>(chunks.length * 2)
+      for (let i = 0; i < chunks.length; i++) {
+        const c = chunks[i]!
+        list[i * 2] = c
+        list[i * 2 + 1] = typeof c === "string" ? encoding : "buffer"
+      }
+      keep = list
+      err = this.handle.writev(req, list, false)
+    }
+    return this.dispatched(req, err, keep, callback)
+  }
+
+  private request(callback: (error: DriverError | undefined) => void): Req {
+    const req = new (bindings as Bindings).WriteWrap()
     req.handle = this.handle
     req.oncomplete = onWriteComplete
     req.callback = callback
     req.buffer = null
-    const err = chunks.length === 1 ? this.handle.writeBuffer(req, chunks[0]!) : this.handle.writev(req, chunks, true)
+    return req
+  }
+
+  /** After a write request was handed to libuv: done at once, refused, or in flight. */
+  private dispatched(
+    req: Req,
+    err: number,
+    keep: ReadonlyArray<Uint8Array | string> | Uint8Array | string,
+    callback: (error: DriverError | undefined) => void
+  ): boolean {
+    const b = bindings as Bindings
     if (err !== 0) {
       req.callback = undefined
       callback(uvError(err, "write"))
@@ -379,7 +446,7 @@ export class RawHandle implements Handle, TakeOver {
       process.nextTick(completeLater, callback)
       return true
     }
-    req.buffer = chunks.length === 1 ? chunks[0]! : chunks
+    req.buffer = keep
     this.writesInFlight++
     return false
   }

@@ -11,9 +11,11 @@ import { handleScenarios } from "./handle.ts"
 import { libuvScenarios } from "./libuv.ts"
 import { listenScenarios } from "./listen.ts"
 import { moduleScenarios } from "./module.ts"
+import { observeScenarios } from "./observe.ts"
 import { onreadScenarios } from "./onread.ts"
 import { serverScenarios } from "./server.ts"
 import { socketScenarios } from "./socket.ts"
+import { writeScenarios } from "./writes.ts"
 
 export const allScenarios: ReadonlyArray<Scenario> = [
   ...connectScenarios,
@@ -27,5 +29,7 @@ export const allScenarios: ReadonlyArray<Scenario> = [
   ...libuvScenarios,
   ...errorScenarios,
   ...listenScenarios,
-  ...onreadScenarios
+  ...onreadScenarios,
+  ...observeScenarios,
+  ...writeScenarios
 ]
