@@ -296,7 +296,7 @@ const connectSocket = (
   const binds = target._tag === "Tcp" && (target.localAddress !== undefined || (target.localPort ?? 0) !== 0)
   const dialHooks = binds ? hooks : undefined
   const reader = new PooledReader()
-  const socket = new net.Socket({ allowHalfOpen: true, onread: reader })
+  const socket = quiet(new net.Socket({ allowHalfOpen: true, onread: reader }))
   socket.pause()
   let settled = false
   const onError = (error: Error) => {
